@@ -1,0 +1,3 @@
+from respctl.cli import main
+
+main()

@@ -1,0 +1,342 @@
+"""The command line: parse options, call one function, render, map errors to exit codes.
+
+Nothing here imports openai: only respctl.client does, and only a turn that is sent loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from respctl import __version__
+from respctl.errors import ExitCode, RespctlError
+
+app = typer.Typer(
+    name="respctl",
+    help="Keep an OpenAI Responses API conversation in one JSONL file: one input item per line, "
+    "every turn stateless (store: false), encrypted reasoning replayed byte for byte.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Role(str, Enum):
+    developer = "developer"
+    system = "system"
+
+
+class Effort(str, Enum):
+    none = "none"
+    minimal = "minimal"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    xhigh = "xhigh"
+
+
+class Summary(str, Enum):
+    auto = "auto"
+    concise = "concise"
+    detailed = "detailed"
+
+
+class ReasoningContext(str, Enum):
+    auto = "auto"
+    current_turn = "current_turn"
+    all_turns = "all_turns"
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class ShowFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+TURN = "Turn options"
+File = Annotated[str, typer.Argument(help="The conversation file (JSON Lines, one input item per line).", show_default=False)]
+Message = Annotated[Optional[str], typer.Argument(help="The user message; '-' reads standard input.", show_default=False)]
+Model = Annotated[Optional[str], typer.Option("--model", "-m", envvar="RESPCTL_MODEL", help="Model; required for a turn.", rich_help_panel=TURN, show_default=False)]
+Tools = Annotated[Optional[str], typer.Option("--tools", envvar="RESPCTL_TOOLS", help="JSON file holding the `tools` array.", rich_help_panel=TURN, show_default=False)]
+EffortOpt = Annotated[Optional[Effort], typer.Option("--effort", help="Reasoning effort.", rich_help_panel=TURN, show_default=False)]
+SummaryOpt = Annotated[Optional[Summary], typer.Option("--summary", help="Reasoning summary (shown on stderr while streaming).", rich_help_panel=TURN, show_default=False)]
+MaxOutput = Annotated[Optional[int], typer.Option("--max-output-tokens", min=1, help="Upper bound on output tokens, reasoning included.", rich_help_panel=TURN, show_default=False)]
+Schema = Annotated[Optional[str], typer.Option("--schema", help="JSON Schema file for structured output (text.format json_schema).", rich_help_panel=TURN, show_default=False)]
+Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream the answer [default: stream when stdout is a terminal].", rich_help_panel=TURN, show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object describing the turn instead of text.", rich_help_panel=TURN)]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the request body that would be sent; send and write nothing.", rich_help_panel=TURN)]
+NoSend = Annotated[bool, typer.Option("--no-send", help="Record the new item(s) without running a turn.", rich_help_panel=TURN)]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", envvar="OPENAI_BASE_URL", help="Any Responses-compatible server.", rich_help_panel=TURN, show_default=False)]
+Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="Seconds to wait for the API (per attempt).", rich_help_panel=TURN, show_default=False)]
+MaxRetries = Annotated[Optional[int], typer.Option("--max-retries", min=0, help="Retries on connection errors, 408/409/429 and 5xx [default: 2].", rich_help_panel=TURN, show_default=False)]
+LockTimeout = Annotated[float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another invocation holding the file.", rich_help_panel=TURN)]
+ReasoningCtx = Annotated[Optional[ReasoningContext], typer.Option("--reasoning-context", help="Which replayed reasoning the model sees.", rich_help_panel=TURN, show_default=False)]
+RunTool = Annotated[Optional[list[str]], typer.Option("--run-tool", metavar="NAME=COMMAND", help="Answer calls of NAME by running COMMAND (no shell; arguments JSON on stdin; repeatable).", rich_help_panel=TURN, show_default=False)]
+MaxToolRounds = Annotated[int, typer.Option("--max-tool-rounds", min=0, help="At most this many rounds of --run-tool calls per invocation.", rich_help_panel=TURN)]
+ToolTimeout = Annotated[float, typer.Option("--tool-timeout", min=0.001, help="Seconds one tool command may run before its process group is killed.", rich_help_panel=TURN)]
+Image = Annotated[Optional[list[str]], typer.Option("--image", help="Image file or URL to include (repeatable); files are embedded.", show_default=False)]
+Attach = Annotated[Optional[list[str]], typer.Option("--attach", help="File to include (repeatable): text files as text, others (PDF...) embedded as data.", show_default=False)]
+
+
+def _turn_settings(opts: dict):
+    """TurnSettings from a command's parameters (its locals())."""
+    from respctl import output
+    from respctl.request import RequestOptions, load_schema, load_tools
+    from respctl.runner import parse_runners
+    from respctl.turn import TurnSettings
+
+    stream, json_out = opts["stream"], opts["json_out"]
+    if stream is None:
+        stream = sys.stdout.isatty() and not json_out
+    value = lambda enum: enum.value if enum else None  # noqa: E731
+    request = RequestOptions(
+        model=opts["model"],
+        tools=load_tools(opts["tools"]) if opts["tools"] else None,
+        effort=value(opts["effort"]),
+        summary=value(opts["summary"]),
+        max_output_tokens=opts["max_output_tokens"],
+        text_format=load_schema(opts["schema"]) if opts["schema"] else None,
+        reasoning_context=value(opts["reasoning_context"]),
+        stream=stream,
+    )
+    if not (opts["no_send"] or opts["model"]):
+        raise RespctlError("a model is required for a turn: pass --model or set RESPCTL_MODEL")
+    return TurnSettings(
+        request=request,
+        connection=_Connection(opts["base_url"], os.environ.get("OPENAI_API_KEY"), opts["timeout"], opts["max_retries"]),
+        callbacks=output.stream_callbacks(json_out) if stream else None,
+        lock_timeout=opts["lock_timeout"],
+        dry_run=opts["dry_run"],
+        no_send=opts["no_send"],
+        runners=parse_runners(opts["run_tool"] or []),
+        max_tool_rounds=opts["max_tool_rounds"],
+        tool_timeout=opts["tool_timeout"],
+        on_tool_run=output.tool_ran,
+    )
+
+
+class _Connection:
+    """Mirror of client.Connection that does not import openai (client.send accepts any such object)."""
+
+    def __init__(self, base_url, api_key, timeout, max_retries):
+        self.base_url, self.api_key, self.timeout, self.max_retries = base_url, api_key, timeout, max_retries
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Connection(base_url={self.base_url!r})"
+
+
+def _run(fn, *args, **kwargs) -> None:
+    """Call the core once and turn what it returns or raises into output and an exit code."""
+    from respctl import output
+
+    try:
+        code = fn(*args, **kwargs)
+    except RespctlError as exc:
+        output.error(str(exc))
+        raise typer.Exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        output.error("interrupted; nothing was written")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    raise typer.Exit(int(code))
+
+
+@app.command()
+def start(
+    file: File,
+    message: Message = None,
+    instructions: Annotated[Optional[str], typer.Option("--instructions", help="Instructions, stored as the first item.", show_default=False)] = None,
+    instructions_file: Annotated[Optional[str], typer.Option("--instructions-file", help="Read the instructions from a file.", show_default=False)] = None,
+    role: Annotated[Role, typer.Option("--role", help="Role of the instructions message.")] = Role.developer,
+    force: Annotated[bool, typer.Option("--force", help="Start over even if FILE already holds a conversation.")] = False,
+    image: Image = None,
+    attach: Attach = None,
+    model: Model = None,
+    tools: Tools = None,
+    effort: EffortOpt = None,
+    summary: SummaryOpt = None,
+    max_output_tokens: MaxOutput = None,
+    schema: Schema = None,
+    stream: Stream = None,
+    json_out: Json = False,
+    dry_run: DryRun = False,
+    no_send: NoSend = False,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    lock_timeout: LockTimeout = 60.0,
+    reasoning_context: ReasoningCtx = None,
+    run_tool: RunTool = None,
+    max_tool_rounds: MaxToolRounds = 8,
+    tool_timeout: ToolTimeout = 120.0,
+) -> None:
+    """Create FILE with the instructions and, given MESSAGE, run the first turn as `say` does."""
+
+    opts = dict(locals())
+
+    def go() -> int:
+        from respctl import inputs, output, turn
+
+        text = inputs.instructions_text(instructions, instructions_file)
+        item = inputs.message_item(message, image or [], attach or [])
+        settings = _turn_settings({**opts, "no_send": no_send or item is None})  # no message: no turn, no model needed
+        result = turn.start(file, instructions=text, role=role.value, message_item=item, force=force, settings=settings)
+        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
+
+    _run(go)
+
+
+@app.command()
+def say(
+    file: File,
+    message: Message = None,
+    image: Image = None,
+    attach: Attach = None,
+    model: Model = None,
+    tools: Tools = None,
+    effort: EffortOpt = None,
+    summary: SummaryOpt = None,
+    max_output_tokens: MaxOutput = None,
+    schema: Schema = None,
+    stream: Stream = None,
+    json_out: Json = False,
+    dry_run: DryRun = False,
+    no_send: NoSend = False,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    lock_timeout: LockTimeout = 60.0,
+    reasoning_context: ReasoningCtx = None,
+    run_tool: RunTool = None,
+    max_tool_rounds: MaxToolRounds = 8,
+    tool_timeout: ToolTimeout = 120.0,
+) -> None:
+    """Append a user message to FILE and run one turn. With no MESSAGE, run a turn on the file as it is."""
+
+    opts = dict(locals())
+
+    def go() -> int:
+        from respctl import inputs, output, turn
+
+        item = inputs.message_item(message, image or [], attach or [])
+        settings = _turn_settings(opts)
+        result = turn.say(file, message_item=item, settings=settings)
+        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
+
+    _run(go)
+
+
+@app.command("tool-result")
+def tool_result(
+    file: File,
+    call_id: Annotated[str, typer.Argument(help="The call_id of the call being answered.", show_default=False)],
+    output_text: Annotated[Optional[str], typer.Argument(metavar="[OUTPUT]", help="The tool's output; '-' reads standard input.", show_default=False)] = None,
+    output_file: Annotated[Optional[str], typer.Option("--output-file", help="Read the output from a file.", show_default=False)] = None,
+    model: Model = None,
+    tools: Tools = None,
+    effort: EffortOpt = None,
+    summary: SummaryOpt = None,
+    max_output_tokens: MaxOutput = None,
+    schema: Schema = None,
+    stream: Stream = None,
+    json_out: Json = False,
+    dry_run: DryRun = False,
+    no_send: NoSend = False,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    lock_timeout: LockTimeout = 60.0,
+    reasoning_context: ReasoningCtx = None,
+    run_tool: RunTool = None,
+    max_tool_rounds: MaxToolRounds = 8,
+    tool_timeout: ToolTimeout = 120.0,
+) -> None:
+    """Append the output for CALL_ID; when no call is left waiting, run the next turn (unless --no-send)."""
+
+    opts = dict(locals())
+
+    def go() -> int:
+        from respctl import inputs, output, turn
+
+        text = inputs.tool_output_text(output_text, output_file)
+        settings = _turn_settings(opts)
+        result = turn.tool_result(file, call_id=call_id, output=text, settings=settings)
+        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
+
+    _run(go)
+
+
+@app.command()
+def lint(
+    files: Annotated[list[str], typer.Argument(help="Conversation files or glob patterns.", show_default=False)],
+    output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes, atomically, and report each.")] = False,
+) -> None:
+    """Check conversation files for everything the API would reject. Exit 0 clean, 1 findings, 2 could not run."""
+    from respctl.lint import run as run_lint
+
+    _run(run_lint, files, output_format=output_format.value, fix=fix)
+
+
+@app.command()
+def show(
+    file: File,
+    output_format: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.text,
+    pending: Annotated[bool, typer.Option("--pending", help="Show only the tool calls waiting for output.")] = False,
+    last: Annotated[Optional[int], typer.Option("--last", min=1, help="Show only the last N turns.", show_default=False)] = None,
+) -> None:
+    """Print the conversation for people (text, markdown) or scripts (json)."""
+    from respctl.show import run as run_show
+
+    _run(run_show, file, output_format=output_format.value, pending=pending, last=last)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"respctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    pass
+
+
+def main() -> None:
+    """Entry point: usage errors become one `respctl: error: ...` line and exit 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=sys.argv[1:], prog_name="respctl", standalone_mode=False)
+    except KeyboardInterrupt:
+        sys.stderr.write("respctl: error: interrupted; nothing was written\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
+        usage = _usage_error_text(exc)
+        if usage is None:
+            raise
+        sys.stderr.write(f"respctl: error: {usage}\n")
+        sys.exit(int(ExitCode.USAGE))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error_text(exc: Exception) -> str | None:
+    if isinstance(exc, typer.Abort):
+        return "aborted"
+    if isinstance(exc, typer.TyperException) and hasattr(exc, "format_message"):  # click's UsageError & co.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        return f"{exc.format_message()}{hint}"
+    return None

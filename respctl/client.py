@@ -1,0 +1,211 @@
+"""The only module that imports openai: send one request, read the raw response.
+
+The body is sent as bytes (built from the file's lines), and the response is read raw:
+each output item is taken from the JSON of `response.output_item.done` (or the response
+body when not streaming), never from the SDK's typed models or from `output_item.added`,
+whose encrypted reasoning is truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import httpx2
+import openai
+import orjson
+
+from respctl.errors import ApiError, UsageError
+
+
+@dataclass
+class Connection:
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+
+
+@dataclass
+class RawResponse:
+    """What a turn needs from the API's answer."""
+
+    status: str
+    output: list[dict]
+    usage: dict | None = None
+    response_id: str | None = None
+    incomplete_reason: str | None = None
+
+
+@dataclass
+class Callbacks:
+    """Where streamed text goes while it arrives (the turn itself never prints)."""
+
+    text: Callable[[str], None] = lambda _s: None
+    reasoning: Callable[[str], None] = lambda _s: None
+    reasoning_break: Callable[[], None] = lambda: None
+
+
+def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | None = None) -> RawResponse:
+    """POST /responses with `body`; return the response, or raise ApiError with one clear line."""
+    callbacks = callbacks or Callbacks()
+    client = _client(conn)
+    try:
+        response = client.post(
+            "/responses",
+            cast_to=httpx2.Response,
+            content=body,
+            options={"headers": {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}},
+            stream=stream,
+        )
+        if not stream:
+            return _from_body(_json(response.read()))
+        try:
+            return _from_events(_sse_events(response), callbacks)
+        finally:
+            response.close()
+    except openai.APIStatusError as exc:
+        raise ApiError(_status_error(exc)) from None
+    except openai.APITimeoutError:
+        raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)") from None
+    except openai.APIConnectionError as exc:
+        raise ApiError(f"could not reach the API at {client.base_url}: {_cause(exc)}") from None
+    except httpx2.TimeoutException:
+        raise ApiError("the response stream timed out (--timeout)") from None
+    except httpx2.HTTPError as exc:
+        raise ApiError(f"the response stream broke off: {_cause(exc)}") from None
+
+
+def _client(conn: Connection) -> openai.OpenAI:
+    if not conn.api_key:
+        raise UsageError("OPENAI_API_KEY is not set")
+    kwargs: dict = {"api_key": conn.api_key}
+    if conn.base_url:
+        kwargs["base_url"] = conn.base_url
+    if conn.timeout is not None:
+        kwargs["timeout"] = conn.timeout
+    if conn.max_retries is not None:
+        kwargs["max_retries"] = conn.max_retries
+    return openai.OpenAI(**kwargs)
+
+
+def _retries(conn: Connection) -> str:
+    n = 2 if conn.max_retries is None else conn.max_retries
+    return f"{n} retr{'y' if n == 1 else 'ies'}"
+
+
+def _cause(exc: BaseException) -> str:
+    inner = exc.__cause__ or exc.__context__
+    text = str(inner or exc) or type(inner or exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _status_error(exc: openai.APIStatusError) -> str:
+    """`HTTP 400: <the API's own message> (param input[1].status)`."""
+    message, param = None, None
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body) if isinstance(body.get("error", body), dict) else body
+        message = err.get("message")
+        param = err.get("param")
+        if message is None and "detail" in body:  # 422 from FastAPI-style servers (vLLM, gpt-oss)
+            message = orjson.dumps(body["detail"]).decode()
+    if message is None:
+        text = exc.response.text if exc.response is not None else ""
+        message = text.strip().splitlines()[0][:300] if text.strip() else exc.message
+    line = f"HTTP {exc.status_code}: {message}"
+    if param and str(param) not in line:
+        line += f" (param {param})"
+    return line
+
+
+def _json(data: bytes) -> dict:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ApiError("the API answered with a body that is not JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError("the API answered with JSON that is not a response object")
+    return value
+
+
+def _from_body(resp: dict) -> RawResponse:
+    status = resp.get("status") or "completed"
+    if status == "failed":
+        raise ApiError(f"the response failed: {_error_text(resp.get('error'))}")
+    output = resp.get("output")
+    if not isinstance(output, list):
+        raise ApiError("the API answered with a response that has no output list")
+    return RawResponse(
+        status=status,
+        output=[item for item in output if isinstance(item, dict)],
+        usage=resp.get("usage"),
+        response_id=resp.get("id"),
+        incomplete_reason=(resp.get("incomplete_details") or {}).get("reason"),
+    )
+
+
+def _error_text(error) -> str:
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = error.get("message") or "no message"
+        return f"{message} ({code})" if code else message
+    return str(error) if error else "no reason given"
+
+
+def _sse_events(response: httpx2.Response) -> Iterator[dict]:
+    """Parse the SSE stream into event dicts: only `data:` lines matter, events end at a blank line."""
+    data: list[str] = []
+    for line in response.iter_lines():
+        if line == "":
+            if data:
+                yield _event(data)
+                data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip(" ") if line[5:6] == " " else line[5:])
+    if data:
+        yield _event(data)
+
+
+def _event(data: list[str]) -> dict:
+    text = "\n".join(data)
+    if text == "[DONE]":
+        return {"type": "[DONE]"}
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ApiError("the API sent a malformed event (not JSON) in the stream") from None
+    if not isinstance(event, dict):
+        raise ApiError("the API sent a malformed event (not an object) in the stream")
+    return event
+
+
+def _from_events(events: Iterator[dict], cb: Callbacks) -> RawResponse:
+    done: dict[int, dict] = {}
+    summary_started = text_started = False
+    for event in events:
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
+            cb.text(event.get("delta", ""))
+            text_started = True
+        elif kind == "response.output_item.added" and text_started and (event.get("item") or {}).get("type") == "message":
+            cb.text("\n\n")  # a second message (commentary, then final answer) starts a new paragraph
+        elif kind == "response.reasoning_summary_text.delta":
+            summary_started = True
+            cb.reasoning(event.get("delta", ""))
+        elif kind == "response.reasoning_summary_part.done" and summary_started:
+            cb.reasoning_break()
+        elif kind == "response.output_item.done":
+            item = event.get("item")
+            if isinstance(item, dict):
+                done[event.get("output_index", len(done))] = item
+        elif kind in ("response.completed", "response.incomplete"):
+            final = _from_body(event.get("response") or {"output": []})
+            if done:  # some backends send `output: []` here although the items streamed
+                final.output = [done[i] for i in sorted(done)]
+            return final
+        elif kind == "response.failed":
+            raise ApiError(f"the response failed: {_error_text((event.get('response') or {}).get('error'))}")
+        elif kind == "error":
+            raise ApiError(f"the API sent an error event: {_error_text(event.get('error') or event)}")
+    raise ApiError("the response stream ended before the response was complete")

@@ -1,0 +1,294 @@
+"""The conversation file: strict reading with line numbers, an exclusive lock, atomic appends.
+
+The file is UTF-8 JSON Lines, one input item per line, each line ending in a newline.
+A turn rewrites the file through a temporary file in the same folder (write, fsync,
+rename), so a crash leaves either the old file or the new one, never a torn line.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+
+from respctl.errors import BadFileError, BusyError, RespctlError
+
+#: How many characters of a bad line an error message quotes at most.
+_QUOTE = 60
+
+
+def dumps_item(item: dict) -> bytes:
+    """One item as one compact, deterministic line (without the newline)."""
+    return orjson.dumps(item)
+
+
+def parse_lines(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
+    """Split and parse a conversation strictly; raise BadFileError naming file and line."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise BadFileError(f"{name}:1: file starts with a byte order mark (run 'respctl lint --fix')")
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    items: list[dict] = []
+    for number, line in enumerate(lines, 1):
+        items.append(parse_line(line, name, number))
+    return lines, items
+
+
+def parse_line(line: bytes, name: str, number: int) -> dict:
+    if not line.strip():
+        raise BadFileError(f"{name}:{number}: blank line (run 'respctl lint --fix')")
+    if line.endswith(b"\r"):
+        raise BadFileError(f"{name}:{number}: CRLF line ending (run 'respctl lint --fix')")
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise BadFileError(f"{name}:{number}: invalid JSON: {_json_problem(exc, line)}") from None
+    if not isinstance(item, dict):
+        raise BadFileError(f"{name}:{number}: expected a JSON object (one input item), got {_json_type(item)}")
+    return item
+
+
+def _json_problem(exc: orjson.JSONDecodeError, line: bytes) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"invalid UTF-8 at byte {bad.start + 1}"
+    return f"{exc.msg} at column {exc.colno}"
+
+
+def _json_type(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+
+
+@dataclass
+class Conversation:
+    """A conversation file as read under its lock."""
+
+    path: Path
+    data: bytes
+    lines: list[bytes]
+    items: list[dict]
+    _stat: os.stat_result | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def append(self, new_items: list[dict]) -> list[bytes]:
+        """Append items atomically; return the lines written."""
+        new_lines = [dumps_item(item) for item in new_items]
+        if not new_lines:
+            return []
+        head = self.data if not self.data or self.data.endswith(b"\n") else self.data + b"\n"
+        self._check_unchanged(new_lines)
+        body = head + b"\n".join(new_lines) + b"\n"
+        write_atomic(self.path, body, rescue=new_lines)
+        self.data = body
+        self.lines.extend(new_lines)
+        self.items.extend(new_items)
+        self._stat = _stat_or_none(self.path)
+        return new_lines
+
+    def replace(self, new_items: list[dict]) -> None:
+        """Replace the whole file (start --force, lint --fix)."""
+        body = b"".join(dumps_item(item) + b"\n" for item in new_items)
+        self._check_unchanged([dumps_item(item) for item in new_items])
+        write_atomic(self.path, body)
+        self.data = body
+        self.lines = body.split(b"\n")[:-1]
+        self.items = list(new_items)
+        self._stat = _stat_or_none(self.path)
+
+    def _check_unchanged(self, new_lines: list[bytes]) -> None:
+        """Refuse to overwrite edits made by something that did not take the lock."""
+        now = _stat_or_none(self.path)
+        if _identity(now) != _identity(self._stat):
+            saved = save_beside(self.path, new_lines)
+            raise RespctlError(
+                f"{self.name}: changed by another program during the turn; not overwritten. "
+                f"The new items were saved to {saved}"
+            )
+
+    def check_writable(self) -> None:
+        """Fail before a request is paid for if the turn could not be written."""
+        folder = self.path.parent
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise BadFileError(f"{self.name}: file is not writable")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BadFileError(f"{self.name}: folder {folder} is not writable (the file is replaced atomically)")
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _identity(st: os.stat_result | None) -> tuple | None:
+    return None if st is None else (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+
+
+def read_conversation(path: str | os.PathLike) -> Conversation:
+    """Read a conversation without taking the lock (for read-only commands)."""
+    p = Path(path)
+    data = _read_bytes(p)
+    lines, items = parse_lines(data, str(p))
+    return Conversation(p, data, lines, items, _stat_or_none(p))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BadFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadFileError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise BadFileError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+@contextmanager
+def locked_conversation(
+    path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False
+) -> Iterator[Conversation]:
+    """Hold an exclusive lock on the file for a whole turn and yield it as read under the lock.
+
+    The lock is taken on the file itself. Because a turn replaces the file by rename, a
+    waiter that finally gets the lock checks that the path still names the inode it locked,
+    and starts over on the new file if not.
+    """
+    p = Path(path)
+    deadline = time.monotonic() + max(lock_timeout, 0.0)
+    while True:
+        fd = _open_for_lock(p, create)
+        try:
+            _flock(fd, p, deadline, lock_timeout)
+            if _same_file(fd, p):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        data = _read_bytes(p)
+        lines, items = parse_lines(data, str(p))
+        yield Conversation(p, data, lines, items, _stat_or_none(p))
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _open_for_lock(path: Path, create: bool) -> int:
+    flags = os.O_RDONLY | (os.O_CREAT if create else 0)
+    try:
+        return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except FileNotFoundError:
+        raise BadFileError(f"{path}: no such file (create it with 'respctl start')") from None
+    except IsADirectoryError:
+        raise BadFileError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise BadFileError(f"{path}: cannot open: {exc.strerror}") from None
+
+
+def _flock(fd: int, path: Path, deadline: float, timeout: float) -> None:
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise BadFileError(f"{path}: cannot lock: {exc.strerror}") from None
+        if time.monotonic() >= deadline:
+            raise BusyError(
+                f"{path}: conversation is busy (another respctl holds it); gave up after {timeout:g}s (--lock-timeout)"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    st = _stat_or_none(path)
+    held = os.fstat(fd)
+    return st is not None and (st.st_ino, st.st_dev) == (held.st_ino, held.st_dev)
+
+
+def write_atomic(path: Path, data: bytes, *, rescue: list[bytes] | None = None) -> None:
+    """Replace path with data: temp file in the same folder, fsync, rename, fsync folder.
+
+    If the write fails and `rescue` lines are given, they are saved beside the file so
+    that a paid-for answer is never silently lost; the error names where.
+    """
+    folder = path.parent
+    mode = _stat_or_none(path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, (mode.st_mode & 0o7777) if mode else 0o644 & ~_umask())
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(folder)
+    except OSError as exc:
+        if tmp is not None:
+            _unlink_quietly(tmp)
+        where = ""
+        if rescue:
+            saved = save_beside(path, rescue)
+            where = f"; the new items were saved to {saved}" if saved else "; the new items could not be saved anywhere"
+        raise RespctlError(f"{path}: cannot write: {exc.strerror or exc}{where}") from None
+
+
+def save_beside(path: Path, lines: list[bytes]) -> str | None:
+    """Last resort: write lines next to the file (or in the temp folder) and return where."""
+    body = b"".join(line + b"\n" for line in lines)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for folder in (path.parent, Path(tempfile.gettempdir())):
+        target = folder / f"{path.name}.unsaved-{stamp}-{os.getpid()}.jsonl"
+        try:
+            with open(target, "xb") as out:
+                out.write(body)
+                out.flush()
+                os.fsync(out.fileno())
+            return str(target)
+        except OSError:
+            continue
+    return None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,43 @@
+"""The exit codes of the contract and the one error type the core raises."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # the turn ended with the model's answer
+    FAILED = 1  # API/network failure, failed response, busy file
+    USAGE = 2  # bad flags or bad input; nothing written
+    PENDING = 3  # the model asked for tool calls
+    INCOMPLETE = 4  # incomplete response; complete items kept
+    INTERRUPTED = 130  # Ctrl-C; nothing written
+
+
+class RespctlError(Exception):
+    """An error shown to the user as one line, mapped to an exit code."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, exit_code: ExitCode | None = None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(RespctlError):
+    exit_code = ExitCode.USAGE
+
+
+class BadFileError(RespctlError):
+    """The conversation file (or another input file) cannot be used."""
+
+    exit_code = ExitCode.USAGE
+
+
+class BusyError(RespctlError):
+    exit_code = ExitCode.FAILED
+
+
+class ApiError(RespctlError):
+    exit_code = ExitCode.FAILED

@@ -1,0 +1,109 @@
+"""What the user hands a command: message text, stdin, images, attachments, tool output."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import sys
+from pathlib import Path
+
+from respctl import items as it
+from respctl.errors import BadFileError, UsageError
+
+#: The API's limit on one tool output, in characters.
+MAX_TOOL_OUTPUT = 10_485_760
+#: The largest file embedded into the conversation (the API takes at most 50 MB per request).
+MAX_EMBED = 50 * 1024 * 1024
+
+_URL_PREFIXES = ("http://", "https://", "data:")
+
+
+def read_text_arg(value: str, what: str) -> str:
+    """The value itself, or standard input for '-'."""
+    if value != "-":
+        return value
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not UTF-8 text (byte {exc.start + 1}) for the {what}") from None
+
+
+def read_text_file(path: str, what: str) -> str:
+    data = _read(path, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadFileError(f"{path}: {what} is not UTF-8 text (byte {exc.start + 1})") from None
+
+
+def instructions_text(text: str | None, path: str | None) -> str | None:
+    if text is not None and path is not None:
+        raise UsageError("use --instructions or --instructions-file, not both")
+    if path is not None:
+        return read_text_file(path, "instructions file")
+    return text
+
+
+def message_item(message: str | None, images: list[str], attachments: list[str]) -> dict | None:
+    """The user message item, or None when there is nothing to say."""
+    text = read_text_arg(message, "message") if message is not None else None
+    parts = [image_part(src) for src in images] + [attachment_part(path) for path in attachments]
+    if text is not None and not text.strip() and not parts:
+        raise UsageError("the message is empty")
+    if not text and not parts:
+        return None
+    return it.user_message(text, parts)
+
+
+def image_part(src: str) -> dict:
+    if src.startswith(_URL_PREFIXES):
+        return {"type": "input_image", "detail": "auto", "image_url": src}
+    mime = mimetypes.guess_type(src)[0] or ""
+    if not mime.startswith("image/"):
+        raise UsageError(f"{src}: not an image file (expected .png, .jpg, .gif or .webp)")
+    return {"type": "input_image", "detail": "auto", "image_url": _data_url(mime, _read(src, "image"))}
+
+
+def attachment_part(path: str) -> dict:
+    """Text files become text (with their name); other files are embedded as data."""
+    data = _read(path, "attachment")
+    name = Path(path).name
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return it.text_part(f'<file name="{name}">\n{text}\n</file>')
+    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return {"type": "input_file", "filename": name, "file_data": _data_url(mime, data)}
+
+
+def tool_output_text(output: str | None, path: str | None) -> str:
+    if output is not None and path is not None:
+        raise UsageError("give OUTPUT or --output-file, not both")
+    if output is None and path is None:
+        raise UsageError("missing OUTPUT: give it as an argument, '-' for standard input, or --output-file PATH")
+    text = read_text_file(path, "output file") if path is not None else read_text_arg(output, "tool output")
+    if len(text) > MAX_TOOL_OUTPUT:
+        raise UsageError(f"the tool output has {len(text):,} characters; the API takes at most {MAX_TOOL_OUTPUT:,}")
+    return text
+
+
+def _read(path: str, what: str) -> bytes:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_EMBED:
+            raise UsageError(f"{path}: {what} is {size:,} bytes; at most {MAX_EMBED:,} can be embedded")
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise BadFileError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise BadFileError(f"{path}: {what} is a directory") from None
+    except OSError as exc:
+        raise BadFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def _data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"

@@ -1,0 +1,118 @@
+"""Input items: the ones respctl creates, and API output turned back into input.
+
+Items respctl creates have one stable shape and never an id of respctl's making:
+    instructions  {"type":"message","role":"developer","content":[{"type":"input_text","text":...}]}
+    user message  {"type":"message","role":"user","content":[{"type":"input_text","text":...}, parts...]}
+    tool output   {"type":"function_call_output","call_id":...,"output":...}
+                  {"type":"custom_tool_call_output","call_id":...,"output":...}
+
+Output items are stored as the API sent them, minus what the API will not take back
+(CLEAN_RULES). Everything else, `encrypted_content` above all, is kept byte for byte:
+the raw JSON is parsed with orjson and written back with orjson, which keeps strings and
+key order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Fields dropped from every output item: output-only or SDK-only.
+DROP_ALWAYS = frozenset({"created_by", "parsed", "parsed_arguments"})
+
+#: Fields dropped per item type. `status` on reasoning is rejected even as "completed".
+DROP_BY_TYPE: dict[str, frozenset[str]] = {
+    "reasoning": frozenset({"status"}),
+    "mcp_call": frozenset({"status"}),
+    "shell_call_output": frozenset({"status"}),
+}
+
+#: Top-level fields that the input side requires and that may be null: a null there is kept.
+KEEP_NULL: dict[str, frozenset[str]] = {
+    "image_generation_call": frozenset({"result"}),
+    "code_interpreter_call": frozenset({"code", "outputs"}),
+}
+
+#: Call types and the output type that answers each.
+CALL_OUTPUT_TYPES = {
+    "function_call": "function_call_output",
+    "custom_tool_call": "custom_tool_call_output",
+}
+OUTPUT_CALL_TYPES = {out: call for call, out in CALL_OUTPUT_TYPES.items()}
+
+
+def clean_output_item(item: dict) -> dict:
+    """Turn one raw output item (from output_item.done or a response body) into an input item."""
+    kind = item.get("type")
+    drop = DROP_ALWAYS | DROP_BY_TYPE.get(kind, frozenset())
+    keep_null = KEEP_NULL.get(kind, frozenset())
+    cleaned: dict[str, Any] = {}
+    for key, value in item.items():
+        if key in drop:
+            continue
+        if value is None:
+            if key in keep_null:
+                cleaned[key] = None
+            continue
+        cleaned[key] = _drop_nulls(value)
+    return cleaned
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def text_part(text: str) -> dict:
+    return {"type": "input_text", "text": text}
+
+
+def instructions_message(text: str, role: str = "developer") -> dict:
+    return {"type": "message", "role": role, "content": [text_part(text)]}
+
+
+def user_message(text: str | None, parts: list[dict] | None = None) -> dict:
+    content = ([text_part(text)] if text else []) + list(parts or [])
+    return {"type": "message", "role": "user", "content": content}
+
+
+def tool_output(call: dict, output: str) -> dict:
+    return {"type": CALL_OUTPUT_TYPES[call["type"]], "call_id": call["call_id"], "output": output}
+
+
+def pending_calls(items: list[dict]) -> list[dict]:
+    """The function/custom tool calls that have no output yet, in file order."""
+    answered = {item.get("call_id") for item in items if item.get("type") in OUTPUT_CALL_TYPES}
+    return [
+        item
+        for item in items
+        if item.get("type") in CALL_OUTPUT_TYPES and item.get("call_id") not in answered
+    ]
+
+
+def call_summary(call: dict) -> dict:
+    """The contract's description of a call: call_id, name, arguments, type."""
+    arguments = call.get("arguments") if call.get("type") == "function_call" else call.get("input")
+    return {
+        "call_id": call.get("call_id"),
+        "name": call.get("name"),
+        "arguments": arguments,
+        "type": call.get("type"),
+    }
+
+
+def message_text(item: dict) -> str:
+    """The visible text of an assistant message item (output_text and refusal parts)."""
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    out = []
+    for part in content or []:
+        if isinstance(part, dict):
+            if part.get("type") == "output_text":
+                out.append(part.get("text", ""))
+            elif part.get("type") == "refusal":
+                out.append(part.get("refusal", ""))
+    return "".join(out)

@@ -1,0 +1,125 @@
+"""What a turn prints: data on stdout, people's lines on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+
+from respctl.errors import ExitCode
+
+
+def error(message: str) -> None:
+    """One line, always: newlines in a message (from an API, say) are folded."""
+    sys.stderr.write(f"respctl: error: {' '.join(message.split())}\n")
+    sys.stderr.flush()
+
+
+def note(message: str) -> None:
+    sys.stderr.write(f"respctl: {message}\n")
+    sys.stderr.flush()
+
+
+class _Stream:
+    """Streams text to stdout and reasoning summaries (dimmed on a terminal) to stderr."""
+
+    def __init__(self, text_to_stdout: bool):
+        self.text_to_stdout = text_to_stdout
+        self.last = "\n"
+        self.reasoning_open = False
+        self.dim = sys.stderr.isatty()
+
+    def text(self, delta: str) -> None:
+        self._close_reasoning()
+        if self.text_to_stdout and delta:
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+            self.last = delta[-1]
+
+    def reasoning(self, delta: str) -> None:
+        if not self.reasoning_open:
+            self.reasoning_open = True
+            if self.dim:
+                sys.stderr.write("\x1b[2m")
+        sys.stderr.write(delta)
+        sys.stderr.flush()
+
+    def reasoning_break(self) -> None:
+        if self.reasoning_open:
+            sys.stderr.write("\n\n")
+
+    def _close_reasoning(self) -> None:
+        if self.reasoning_open:
+            self.reasoning_open = False
+            sys.stderr.write("\x1b[0m" if self.dim else "")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        self._close_reasoning()
+        if self.text_to_stdout and self.last != "\n":
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+_current: _Stream | None = None
+
+
+def stream_callbacks(json_out: bool):
+    from respctl.client import Callbacks
+
+    global _current
+    _current = _Stream(text_to_stdout=not json_out)
+    return Callbacks(text=_current.text, reasoning=_current.reasoning, reasoning_break=_current.reasoning_break)
+
+
+def tool_ran(call: dict, line: str) -> None:
+    note(f"ran {call.get('name')} for {call.get('call_id')}: {line}")
+
+
+def usage_line(usage: dict | None) -> str | None:
+    if not isinstance(usage, dict):
+        return None
+    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens")
+    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
+    line = f"tokens: {usage.get('input_tokens', 0):,} input"
+    if cached:
+        line += f" ({cached:,} cached)"
+    line += f", {usage.get('output_tokens', 0):,} output"
+    if reasoning:
+        line += f" ({reasoning:,} reasoning)"
+    return line
+
+
+def turn_result(result, *, json_out: bool, streamed: bool) -> int:
+    """Print a TurnResult the contract's way and return its exit code."""
+    if _current is not None:
+        _current.finish()
+    if result.status == "dry-run":
+        if result.body is None:
+            note("--dry-run: nothing would be sent (no turn runs)")
+        else:
+            sys.stdout.buffer.write(result.body + b"\n")
+            sys.stdout.flush()
+        return int(ExitCode.OK)
+    if json_out:
+        sys.stdout.buffer.write(orjson.dumps(result.as_json()) + b"\n")
+        sys.stdout.flush()
+    elif result.text and not streamed:
+        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+        sys.stdout.flush()
+    _people_lines(result)
+    return int(result.exit_code)
+
+
+def _people_lines(result) -> None:
+    line = usage_line(result.usage)
+    if line:
+        note(line)
+    if result.status == "incomplete":
+        note("the response is incomplete; its complete items were kept and the file replays (exit 4)")
+    elif result.status == "recorded" and result.appended:
+        note(f"recorded {result.appended} item(s); no turn was run")
+    if result.exit_code == ExitCode.PENDING:
+        for call in result.tool_calls:
+            note(f"tool call waiting: {call['name']} {call['call_id']} {call['arguments']}")
+        note("answer with 'respctl tool-result FILE CALL_ID OUTPUT' (see 'respctl show FILE --pending')")

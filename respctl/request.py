@@ -1,0 +1,120 @@
+"""The request body of a turn, built from the lines already on disk.
+
+The input array is the file's own lines joined with commas, so the history is never
+re-serialized: what the API receives is byte for byte what the file holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from respctl.errors import BadFileError, UsageError
+
+#: Models that reject `include: ["reasoning.encrypted_content"]` and reasoning options (E9).
+_NON_REASONING = re.compile(r"^(gpt-4|gpt-3\.5|chatgpt-)|-chat(-|$)")
+
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+SUMMARIES = ("auto", "concise", "detailed")
+REASONING_CONTEXTS = ("auto", "current_turn", "all_turns")
+
+
+def is_reasoning_model(model: str) -> bool:
+    return not _NON_REASONING.search(model.rsplit("/", 1)[-1].lower())
+
+
+@dataclass
+class RequestOptions:
+    """Everything a turn sends besides the input; one per invocation, never stored."""
+
+    model: str | None = None
+    tools: list | None = None
+    effort: str | None = None
+    summary: str | None = None
+    max_output_tokens: int | None = None
+    text_format: dict | None = None
+    reasoning_context: str | None = None
+    stream: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def prompt_cache_key(first_line: bytes) -> str:
+    """Stable for one conversation (and its forks): derived from its first item."""
+    return "respctl-" + hashlib.sha256(first_line).hexdigest()[:32]
+
+
+def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
+    """The JSON body of POST /responses: the options, then the file's lines as `input`."""
+    if not opts.model:
+        raise UsageError("a model is required for a turn: pass --model or set RESPCTL_MODEL")
+    head: dict = {"model": opts.model, "store": False, "stream": opts.stream}
+    reasoning_model = is_reasoning_model(opts.model)
+    if reasoning_model:
+        head["include"] = ["reasoning.encrypted_content"]
+    reasoning = {}
+    if opts.effort:
+        reasoning["effort"] = opts.effort
+    if opts.summary:
+        reasoning["summary"] = opts.summary
+    if opts.reasoning_context:
+        reasoning["context"] = opts.reasoning_context
+    if reasoning:
+        if not reasoning_model:
+            raise UsageError(f"model {opts.model!r} does not reason: --effort, --summary and --reasoning-context do not apply")
+        head["reasoning"] = reasoning
+    if opts.tools is not None:
+        head["tools"] = opts.tools
+    if opts.text_format is not None:
+        head["text"] = {"format": opts.text_format}
+    if opts.max_output_tokens is not None:
+        head["max_output_tokens"] = opts.max_output_tokens
+    if lines:
+        head["prompt_cache_key"] = prompt_cache_key(lines[0])
+    head.update(opts.extra)
+    return orjson.dumps(head)[:-1] + b',"input":[' + b",".join(lines) + b"]}"
+
+
+def load_tools(path: str) -> list:
+    """A JSON file holding the `tools` array; checked before any request."""
+    tools = _load_json(path, "tools file")
+    if not isinstance(tools, list):
+        raise BadFileError(f"{path}: tools file must hold a JSON array of tool definitions")
+    for index, tool in enumerate(tools):
+        where = f"{path}: tool [{index}]"
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            raise BadFileError(f"{where}: must be an object with a \"type\"")
+        if tool["type"] in ("function", "custom"):
+            name = tool.get("name")
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", name):
+                raise BadFileError(f"{where}: {tool['type']} tool needs a \"name\" of letters, digits, _ or - (at most 128)")
+        if tool["type"] == "function" and "parameters" in tool and not isinstance(tool["parameters"], dict):
+            raise BadFileError(f"{where}: \"parameters\" must be a JSON Schema object")
+    return tools
+
+
+def load_schema(path: str) -> dict:
+    """A JSON Schema for structured output, as the `text.format` of the request."""
+    schema = _load_json(path, "schema file")
+    if not isinstance(schema, dict):
+        raise BadFileError(f"{path}: schema file must hold a JSON object (a JSON Schema)")
+    if isinstance(schema.get("schema"), dict) and "name" in schema:
+        return {"type": "json_schema", **schema}  # already wrapped: {name, schema, strict?}
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", Path(path).stem)[:64] or "output"
+    return {"type": "json_schema", "name": name, "schema": schema, "strict": True}
+
+
+def _load_json(path: str, what: str):
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BadFileError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise BadFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadFileError(f"{path}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None

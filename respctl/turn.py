@@ -1,0 +1,237 @@
+"""One turn: the file and the options in, a request out, the new items appended. Never prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from respctl import items as it
+from respctl.conversation import Conversation, locked_conversation
+from respctl.errors import BadFileError, ExitCode, UsageError
+from respctl.request import RequestOptions, build_body
+
+
+@dataclass
+class TurnSettings:
+    request: RequestOptions = field(default_factory=RequestOptions)
+    connection: object = None  # client.Connection; typed loosely so that importing this module stays cheap
+    callbacks: object = None  # client.Callbacks
+    lock_timeout: float = 60.0
+    dry_run: bool = False
+    no_send: bool = False
+    runners: dict = field(default_factory=dict)  # tool name -> runner.Runner
+    max_tool_rounds: int = 8
+    tool_timeout: float = 120.0
+    on_tool_run: Callable[[dict, str], None] = lambda _call, _line: None
+
+
+@dataclass
+class TurnResult:
+    exit_code: ExitCode
+    status: str  # completed | incomplete | recorded (nothing sent) | dry-run
+    text: str = ""
+    tool_calls: list[dict] = field(default_factory=list)
+    usage: dict | None = None
+    response_id: str | None = None
+    appended: int = 0
+    body: bytes | None = None  # the request body, for --dry-run
+
+    def as_json(self) -> dict:
+        return {
+            "status": self.status,
+            "text": self.text,
+            "tool_calls": self.tool_calls,
+            "usage": self.usage,
+            "response_id": self.response_id,
+            "appended": self.appended,
+        }
+
+
+def start(path: str, *, instructions: str | None, role: str, message_item: dict | None, force: bool, settings: TurnSettings) -> TurnResult:
+    """Create the conversation: instructions first, then, with a message, its first turn."""
+    p = Path(path)
+    existed = p.exists()
+    new_items = ([it.instructions_message(instructions, role)] if instructions else []) + ([message_item] if message_item else [])
+    if settings.dry_run and not existed:
+        return _run(Conversation(p, b"", [], []), new_items, settings, send=message_item is not None, replace=True)
+    try:
+        with locked_conversation(p, lock_timeout=settings.lock_timeout, create=True) as conv:
+            if conv.data and not force:
+                raise UsageError(f"{p}: already holds a conversation ({len(conv.items)} items); use 'respctl say', or --force to start over")
+            conv.lines, conv.items = [], []  # --force starts from nothing; the file is replaced at the end
+            return _converse(conv, new_items, settings, send=message_item is not None, replace=True)
+    except BaseException:
+        if not existed:
+            _remove_if_empty(p)
+        raise
+
+
+def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> TurnResult:
+    """Append a user message (if any) and run one turn on the whole file."""
+    with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
+        if message_item is None and _runnable(it.pending_calls(conv.items), settings):
+            return _converse(conv, [], settings, send=True)  # a rerun after a crash: continue the tool loop
+        _refuse_pending(conv)
+        return _converse(conv, [message_item] if message_item else [], settings, send=True)
+
+
+def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings) -> TurnResult:
+    """Answer one pending call; when none is left waiting, run the next turn."""
+    with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
+        call = find_pending_call(conv, call_id)
+        answer = it.tool_output(call, output)
+        still_pending = [c for c in it.pending_calls(conv.items) if c.get("call_id") != call_id]
+        return _converse(conv, [answer], settings, send=not still_pending, pending=still_pending)
+
+
+def find_pending_call(conv: Conversation, call_id: str) -> dict:
+    calls = [item for item in conv.items if item.get("type") in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id]
+    if not calls:
+        known = ", ".join(c["call_id"] for c in it.pending_calls(conv.items)) or "none"
+        raise UsageError(f"{conv.name}: no tool call with call_id {call_id!r} (waiting for output: {known})")
+    if not any(c is calls[-1] for c in it.pending_calls(conv.items)):
+        raise UsageError(f"{conv.name}: call {call_id!r} already has its output")
+    return calls[-1]
+
+
+def _refuse_pending(conv: Conversation) -> None:
+    pending = it.pending_calls(conv.items)
+    if pending:
+        ids = ", ".join(str(c.get("call_id")) for c in pending)
+        raise UsageError(
+            f"{conv.name}: {len(pending)} tool call(s) waiting for output ({ids}); answer them with 'respctl tool-result' first"
+        )
+
+
+def _converse(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False, pending: list[dict] | None = None) -> TurnResult:
+    """One turn, then, with runners, as many tool rounds as the model asks for (up to the limit).
+
+    A round writes the tools' outputs first and then the next turn, each atomically, so a
+    crash leaves a file that replays and a rerun continues where the loop stopped.
+    """
+    if send and not settings.no_send and not settings.dry_run and new_items == [] and settings.runners:
+        waiting = it.pending_calls(conv.items)
+        if waiting:
+            _write(conv, _run_tools(waiting, settings), replace=False)
+    result = _run(conv, new_items, settings, send=send, replace=replace, pending=pending)
+    rounds = 0
+    while result.exit_code == ExitCode.PENDING and result.status != "recorded":
+        waiting = it.pending_calls(conv.items)
+        if rounds >= settings.max_tool_rounds or not _runnable(waiting, settings):
+            break
+        rounds += 1
+        outputs = _run_tools(waiting, settings)
+        _write(conv, outputs, replace=False)
+        previous = result
+        result = _run(conv, [], settings, send=True)
+        result.appended += previous.appended + len(outputs)
+        result.usage = _add_usage(previous.usage, result.usage)
+    return result
+
+
+def _runnable(calls: list[dict], settings: TurnSettings) -> bool:
+    """True when every waiting call has a runner (a call without one is the script's to answer)."""
+    return bool(calls) and all(call.get("name") in settings.runners for call in calls)
+
+
+def _run_tools(calls: list[dict], settings: TurnSettings) -> list[dict]:
+    from respctl.runner import run_call
+
+    outputs = []
+    for call in calls:
+        text, line = run_call(settings.runners[call["name"]], call, settings.tool_timeout)
+        settings.on_tool_run(call, line)
+        outputs.append(it.tool_output(call, text))
+    return outputs
+
+
+def _add_usage(a: dict | None, b: dict | None) -> dict | None:
+    if not a or not b:
+        return b or a
+    total: dict = {}
+    for key in set(a) | set(b):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) or isinstance(y, dict):
+            total[key] = _add_usage(x if isinstance(x, dict) else None, y if isinstance(y, dict) else None)
+        elif isinstance(x, int) or isinstance(y, int):
+            total[key] = (x if isinstance(x, int) else 0) + (y if isinstance(y, int) else 0)
+    return total
+
+
+def _run(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False, pending: list[dict] | None = None) -> TurnResult:
+    conv.check_writable()
+    _lint_gate(conv)
+    from respctl.conversation import dumps_item
+
+    lines = conv.lines + [dumps_item(item) for item in new_items]
+    if settings.dry_run:
+        body = build_body(lines, settings.request) if send and not settings.no_send else None
+        return TurnResult(ExitCode.OK, "dry-run", body=body)
+    if not send or settings.no_send:
+        _write(conv, new_items, replace)
+        waiting = pending if pending is not None else it.pending_calls(conv.items)
+        code = ExitCode.PENDING if waiting else ExitCode.OK
+        return TurnResult(code, "recorded", tool_calls=[it.call_summary(c) for c in waiting], appended=len(new_items))
+    body = build_body(lines, settings.request)
+
+    from respctl import client
+
+    response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
+    output = replayable_output([it.clean_output_item(item) for item in response.output], response.status)
+    _write(conv, new_items + output, replace)
+    calls = [it.call_summary(item) for item in output if item.get("type") in it.CALL_OUTPUT_TYPES]
+    if response.status == "incomplete":
+        code = ExitCode.INCOMPLETE
+    elif calls:
+        code = ExitCode.PENDING
+    else:
+        code = ExitCode.OK
+    text = "\n\n".join(filter(None, (it.message_text(item) for item in output if item.get("type") == "message")))
+    return TurnResult(
+        code,
+        response.status,
+        text=text,
+        tool_calls=calls,
+        usage=response.usage,
+        response_id=response.response_id,
+        appended=len(new_items) + len(output),
+    )
+
+
+def replayable_output(output: list[dict], status: str) -> list[dict]:
+    """Keep what replays: in an incomplete response, drop calls cut short and the
+    reasoning items left with no following item (the API answers those with E2)."""
+    if status != "incomplete":
+        return output
+    kept = [item for item in output if not (item.get("type") in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")]
+    while kept and kept[-1].get("type") == "reasoning":
+        kept.pop()
+    return kept
+
+
+def _write(conv: Conversation, new_items: list[dict], replace: bool) -> None:
+    if replace:
+        conv.replace(new_items)
+    else:
+        conv.append(new_items)
+
+
+def _lint_gate(conv: Conversation) -> None:
+    """Refuse a file the API would reject, before a request is paid for."""
+    gate: Callable | None
+    try:
+        from respctl.lint import gate
+    except ImportError:  # lint not installed in this build
+        return
+    problems = gate(conv.name, conv.lines, conv.items)
+    if problems:
+        raise BadFileError(f"{problems[0]} (and {len(problems) - 1} more; see 'respctl lint {conv.name}')" if len(problems) > 1 else f"{problems[0]} (see 'respctl lint {conv.name}')")
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
