@@ -133,6 +133,8 @@ def _from_body(resp: dict) -> RawResponse:
     status = resp.get("status") or "completed"
     if status == "failed":
         raise ApiError(f"the response failed: {_error_text(resp.get('error'))}")
+    if status not in ("completed", "incomplete"):
+        raise ApiError(f"the response ended before it was complete (status {status!r})")
     output = resp.get("output")
     if not isinstance(output, list):
         raise ApiError("the API answered with a response that has no output list")
