@@ -19,7 +19,10 @@ while [ "$rc" -eq 3 ] && [ "$rounds" -lt 8 ]; do
   while IFS=$'\t' read -r call_id args; do
     echo "tool: get_weather $args" >&2
     # --no-send records the output; the last answer runs the next turn by itself
-    "$here/get_weather.py" "$args" | respctl tool-result "$chat" "$call_id" - --no-send || { rc=$?; break; }
+    # (exit 3 just says other calls still wait)
+    "$here/get_weather.py" "$args" | respctl tool-result "$chat" "$call_id" - --no-send
+    rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || break
   done < "$chat.pending"
   rm -f "$chat.pending"
   [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || exit "$rc"
