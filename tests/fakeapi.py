@@ -1,0 +1,1683 @@
+"""A loopback fake of the OpenAI Responses API, for respctl's tests, demo and benchmarks.
+
+It serves ``POST /v1/responses`` on 127.0.0.1 and answers the way api.openai.com answers a
+stateless (``store: false``) conversation: the JSON shapes and SSE event order of real
+recordings, reasoning ``encrypted_content`` bound to its item id and model, and the real
+error texts for a bad replay. The real ``openai`` SDK talks to it through ``OPENAI_BASE_URL``.
+
+Use::
+
+    with FakeResponsesAPI() as api:
+        api.script(Turn([reasoning(["Thinking"]), message("Hi", phase="final_answer")]))
+        client = openai.OpenAI(base_url=api.base_url, api_key="sk-test")
+        ...
+        api.requests[-1].body          # what the client sent (also .raw, .headers, .error)
+
+    python tests/fakeapi.py [--port N] [--auto] [--latency S]
+        prints ``http://127.0.0.1:PORT/v1`` as its first line, then serves until killed.
+
+Replies
+-------
+Each valid request pops one scripted reply (FIFO, ``api.script(...)``); with the queue empty
+the auto responder answers. A request that fails validation gets the API's error and does not
+consume a reply.
+
+``Turn(items, status="completed", incomplete_reason="max_output_tokens", usage=None)``
+    One model response. ``items`` are built with
+
+    - ``reasoning(summary=(), encrypted=True, content=None)``: ``encrypted_content`` is sent
+      when ``encrypted`` and the request's ``include`` asks for it; ``content`` is a list of
+      reasoning_text strings (gpt-oss style).
+    - ``message(text, phase=None)``
+    - ``function_call(name, arguments, call_id=None, namespace=None)``: ``arguments`` is a
+      JSON string (a dict is serialised).
+    - ``custom_tool_call(name, input, call_id=None)``
+
+    ``status="incomplete"`` ends with ``response.incomplete`` and ``incomplete_details.reason``;
+    the items may end with a reasoning item, like a real cut-off. ``usage`` holds keys that
+    replace the computed usage's.
+``HttpError(status, message=None, type=None, code=None, headers={}, count=1)``
+    An HTTP error, answered ``count`` times in a row before the queue moves on.
+``Failed(code="server_error", message=...)``
+    The response fails: ``response.failed`` (non-streaming: a response with status "failed").
+``ErrorEvent(message, code="server_error", type="server_error")``
+    An SSE ``error`` event, then ``response.failed`` (non-streaming: like ``Failed``).
+``Cut(after_events, turn=None)``
+    Streams ``after_events`` events, then drops the connection without the terminating chunk
+    (non-streaming: half the body).
+``Stall(seconds, then=None)``
+    Waits before the first byte, then answers ``then``.
+``Reset(rst=False)``
+    Drops the connection before sending anything (with ``rst``, a TCP reset instead of a
+    clean close), like a proxy or a load balancer going away mid-request.
+``Malformed(after_events=2)``
+    A ``data:`` line that is not JSON after ``after_events`` events (non-streaming: a
+    truncated JSON body).
+``NoCompleted(turn=None)``
+    The stream ends cleanly without its terminal event (non-streaming: status "in_progress").
+``EmptyCompletedOutput(turn=None)``
+    ``response.completed`` carries ``output: []`` although the items streamed.
+
+``turn=None`` / ``then=None`` stand for what the auto responder would answer.
+
+An ``HttpError`` message may hold ``{authorization}``: it is replaced by the request's
+Authorization header, like a debugging proxy that echoes what it got (the secrets tests use it).
+``FakeResponsesAPI(event_delay=S)`` (also settable on a running server) waits S seconds after
+each streamed event, so that a test can act while a response streams. Each ``RecordedRequest``
+has ``received`` (``time.monotonic()`` when its body had been read).
+
+Auto responder: a reasoning item (reasoning models only; a summary when ``reasoning.summary``
+is set), then one of: function calls of the first function tool, one per capitalised word of
+the last user text that does not start a sentence (at most 3, at least 1); a message summing
+up trailing tool outputs; or a short answer quoting the last user text (JSON built from the
+schema when ``text.format`` asks for json_schema). A ``max_output_tokens`` below the estimate
+makes the response incomplete, cut off after its reasoning.
+
+Ids and encrypted content
+-------------------------
+A response id is ``resp_`` + 48 hex; its items are ``<prefix>_`` + 48 hex ending in the same
+16 hex as the response id (the mid-2025 scheme). ``encrypted_content`` is a Fernet-shaped
+token (``gAAAAAB...``) sealing ``{id, model}`` with an HMAC under the registry's secret: the
+``output_item.added`` copy is truncated (shorter, not a prefix), the ``response.completed``
+copy is sealed again (same length, other bytes); the done and completed copies both verify.
+Every issued item is kept in an ``ItemRegistry`` (id -> type, response id, index, and the
+reasoning item it follows), which the E3 check consults.
+
+Validation
+----------
+``validate_request(body, registry)`` (also applied to every request) returns a
+``RequestError`` carrying the real API's status, message, param and code, or None. First the
+top level: known options only (E1), ``model`` and an ``input`` list required, no encrypted
+content (E9) nor reasoning effort for non-reasoning models. Then each input item against the
+installed SDK's ``ResponseInputItemParam`` TypedDicts (unknown fields E1, nulls on
+non-nullable fields, missing fields E12, values, E11), with the differences the real API
+shows: ``status`` is unknown on reasoning, ``mcp_call`` and ``shell_call_output``; reasoning
+``id`` and output_text ``annotations`` are optional; an assistant message takes only
+output_text/refusal parts; and ids must match their item type (E10). Then across items, in
+order: no duplicate ids (E7), an item known only by its id is an error with ``store: false``
+(E4), encrypted content verifies (E8), every reasoning item is followed by an output item
+(E2), an item replayed with an id the server issued comes after its reasoning item (E3),
+calls and outputs pair up by call_id (E5, E6), namespaced functions keep their namespace
+(E13). The server also rejects ``store`` other than false unless ``require_store_false=False``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import collections.abc
+import functools
+import hashlib
+import hmac
+import itertools
+import os
+import random
+import re
+import secrets
+import socket
+import string
+import struct
+import threading
+import time
+import typing
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Union
+
+import orjson
+
+# --------------------------------------------------------------------------- reply builders
+
+
+@dataclass(frozen=True)
+class ReasoningSpec:
+    summary: tuple[str, ...] = ()
+    encrypted: bool = True
+    content: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    text: str
+    phase: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionCallSpec:
+    name: str
+    arguments: str
+    call_id: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomToolCallSpec:
+    name: str
+    input: str
+    call_id: str | None = None
+
+
+ItemSpec = ReasoningSpec | MessageSpec | FunctionCallSpec | CustomToolCallSpec
+
+
+def reasoning(summary=(), encrypted: bool = True, content=None) -> ReasoningSpec:
+    return ReasoningSpec(tuple(summary), encrypted, None if content is None else tuple(content))
+
+
+def message(text: str, phase: str | None = None) -> MessageSpec:
+    return MessageSpec(text, phase)
+
+
+def function_call(name: str, arguments, call_id: str | None = None, namespace: str | None = None) -> FunctionCallSpec:
+    if not isinstance(arguments, str):
+        arguments = orjson.dumps(arguments).decode()
+    return FunctionCallSpec(name, arguments, call_id, namespace)
+
+
+def custom_tool_call(name: str, input: str, call_id: str | None = None) -> CustomToolCallSpec:
+    return CustomToolCallSpec(name, input, call_id)
+
+
+@dataclass(frozen=True)
+class Turn:
+    items: list = field(default_factory=list)
+    status: str = "completed"
+    incomplete_reason: str = "max_output_tokens"
+    usage: dict | None = None
+
+    def __post_init__(self):
+        # Fail in the test that scripts a bad turn, not later in the server's thread.
+        for item in self.items:
+            if not isinstance(item, ItemSpec.__args__):
+                raise TypeError(f"Turn items come from reasoning(), message(), function_call()...: {item!r}")
+        if self.status not in ("completed", "incomplete"):
+            raise ValueError(f"Turn status is 'completed' or 'incomplete', not {self.status!r}")
+
+
+@dataclass(frozen=True)
+class HttpError:
+    status: int
+    message: str | None = None
+    type: str | None = None
+    code: str | None = None
+    headers: dict = field(default_factory=dict)
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Failed:
+    code: str = "server_error"
+    message: str = "The server had an error while processing your request. Sorry about that!"
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    message: str
+    code: str = "server_error"
+    type: str = "server_error"
+
+
+@dataclass(frozen=True)
+class Cut:
+    after_events: int
+    turn: Turn | None = None
+
+
+@dataclass(frozen=True)
+class Stall:
+    seconds: float
+    then: Any = None
+
+
+@dataclass(frozen=True)
+class Reset:
+    rst: bool = False
+
+
+@dataclass(frozen=True)
+class Malformed:
+    after_events: int = 2
+
+
+@dataclass(frozen=True)
+class NoCompleted:
+    turn: Turn | None = None
+
+
+@dataclass(frozen=True)
+class EmptyCompletedOutput:
+    turn: Turn | None = None
+
+
+# --------------------------------------------------------------------------- ids, registry, sealing
+
+# Fixed so that a conversation made against one fake server still verifies against the next
+# (like one account); pass another secret to ItemRegistry to simulate a foreign account.
+DEFAULT_SECRET = b"respctl-fakeapi-v1"
+
+# Item id prefixes the real API checks against the item type (E10).
+ID_PREFIXES = {
+    "message": "msg",
+    "reasoning": "rs",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+    "web_search_call": "ws",
+    "image_generation_call": "ig",
+    "local_shell_call": "lsh",
+    "compaction": "cmp",
+    "tool_search_call": "tsc",
+    "tool_search_output": "tso",
+}
+
+_TOKEN_HEAD = 1 + 8 + 16  # Fernet layout: version byte, timestamp, IV; then ciphertext, HMAC.
+_MAC_SIZE = 32
+
+
+def seal(secret: bytes, item_id: str, model: str, length: int) -> str:
+    """Encrypted content binding ``item_id`` and ``model``, about ``length`` characters long.
+
+    The same (item_id, model, length) always gives the same length and, thanks to the random
+    IV, different bytes: what the real API does between output_item.done and response.completed.
+    """
+    plain = orjson.dumps({"id": item_id, "model": model, "pad": ""})
+    # 4 base64 characters carry 3 bytes: pad the plaintext up to the requested length.
+    pad = max(0, length * 3 // 4 - _TOKEN_HEAD - _MAC_SIZE - len(plain))
+    plain = orjson.dumps({"id": item_id, "model": model, "pad": "." * pad})
+    iv = os.urandom(16)
+    stream = hashlib.shake_256(secret + iv).digest(len(plain))
+    body = b"\x80" + int(time.time()).to_bytes(8, "big") + iv + _xor(plain, stream)
+    return base64.urlsafe_b64encode(body + hmac.new(secret, body, hashlib.sha256).digest()).decode()
+
+
+def unseal(secret: bytes, token: str) -> dict | None:
+    """The ``{id, model}`` sealed in ``token``, or None when it does not verify."""
+    try:
+        raw = base64.b64decode(token, altchars=b"-_", validate=True)
+    except ValueError:
+        return None
+    if len(raw) < _TOKEN_HEAD + _MAC_SIZE or raw[0] != 0x80:
+        return None
+    body, mac = raw[:-_MAC_SIZE], raw[-_MAC_SIZE:]
+    if not hmac.compare_digest(mac, hmac.new(secret, body, hashlib.sha256).digest()):
+        return None
+    iv, cipher = body[9:_TOKEN_HEAD], body[_TOKEN_HEAD:]
+    stream = hashlib.shake_256(secret + iv).digest(len(cipher))
+    return orjson.loads(_xor(cipher, stream))
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+
+
+@dataclass(frozen=True)
+class IssuedItem:
+    type: str
+    response_id: str
+    index: int
+    reasoning_id: str | None  # the reasoning item this one follows in its response
+
+
+class ItemRegistry:
+    """Every item id the server issued, and the secret its encrypted content is sealed with."""
+
+    def __init__(self, secret: bytes = DEFAULT_SECRET):
+        self.secret = secret
+        self._items: dict[str, IssuedItem] = {}
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+
+    def _hex_id(self, prefix: str, suffix: str) -> str:
+        # <time 8 hex><sequence 4 hex>8196<random 16 hex><suffix 16 hex>, like mid-2025 ids.
+        return f"{prefix}_{int(time.time()):08x}{next(self._seq) & 0xFFFF:04x}8196{secrets.token_hex(8)}{suffix}"
+
+    def new_response_id(self) -> str:
+        return self._hex_id("resp", secrets.token_hex(8))
+
+    def new_item_id(self, item_type: str, response_id: str) -> str:
+        return self._hex_id(ID_PREFIXES[item_type], response_id[-16:])
+
+    def register(self, item_id: str, issued: IssuedItem) -> None:
+        with self._lock:
+            self._items[item_id] = issued
+
+    def get(self, item_id: str) -> IssuedItem | None:
+        with self._lock:
+            return self._items.get(item_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True)
+class RequestError:
+    """An error answer: HTTP status and the ``error`` object of the body."""
+
+    status: int
+    message: str
+    param: str | None = None
+    code: str | None = None
+    type: str = "invalid_request_error"
+
+    def to_dict(self) -> dict:
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+
+
+def _unknown(path: str) -> RequestError:
+    return RequestError(400, f"Unknown parameter: '{path}'.", path, "unknown_parameter")
+
+
+def _missing(path: str) -> RequestError:
+    return RequestError(400, f"Missing required parameter: '{path}'.", path, "missing_required_parameter")
+
+
+def _quoted(values, conjunction: str = "and") -> str:
+    """'a' / 'a' and 'b' / 'a', 'b', and 'c'"""
+    values = [f"'{v}'" for v in values]
+    if len(values) <= 2:
+        return f" {conjunction} ".join(values)
+    return ", ".join(values[:-1]) + f", {conjunction} " + values[-1]
+
+
+def _invalid_value(path: str, value: str, supported) -> RequestError:
+    return RequestError(
+        400, f"Invalid value: '{value}'. Supported values are: {_quoted(supported)}.", path, "invalid_value"
+    )
+
+
+def _json_kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+@dataclass(frozen=True)
+class _Obj:
+    """The accepted shape of one JSON object: field annotations and required names."""
+
+    fields: dict
+    required: tuple
+    tag: str | None  # the value of its "type" Literal, if it has one
+
+
+@functools.cache
+def _ty():
+    """The typing helpers, imported on first use: typing_extensions comes with openai, and the
+    SDK's annotations use its Required/Literal (which are its own on Python 3.10)."""
+    import types
+
+    import typing_extensions as te
+
+    return types.SimpleNamespace(
+        get_origin=te.get_origin,
+        get_args=te.get_args,
+        get_type_hints=te.get_type_hints,
+        is_typeddict=te.is_typeddict,
+        union={Union, types.UnionType},
+        literal={typing.Literal, te.Literal},
+        required={te.Required, getattr(typing, "Required", te.Required)},
+        not_required={te.NotRequired, getattr(typing, "NotRequired", te.NotRequired)},
+        arrays={list, collections.abc.Iterable, collections.abc.Sequence},
+    )
+
+
+def _strip(ann):
+    """``Required[X]`` / ``NotRequired[X]`` -> ``X``."""
+    t = _ty()
+    while t.get_origin(ann) in t.required | t.not_required:
+        ann = t.get_args(ann)[0]
+    return ann
+
+
+# Where the real API differs from the SDK's param types: field -> dropped / made optional.
+_DROP = {
+    "ResponseReasoningItemParam": {"status"},
+    "McpCall": {"status"},
+    "ShellCallOutput": {"status"},
+}
+_OPTIONAL = {
+    "ResponseReasoningItemParam": {"id"},
+    "ResponseOutputTextParam": {"annotations"},
+}
+
+
+@functools.cache
+def _obj(td) -> _Obj:
+    t = _ty()
+    hints = t.get_type_hints(td, include_extras=True)
+    drop = _DROP.get(td.__name__, set())
+    optional = _OPTIONAL.get(td.__name__, set())
+    fields = {k: _strip(a) for k, a in hints.items() if k not in drop}
+    required = tuple(k for k, a in hints.items() if k in fields and k not in optional and t.get_origin(a) in t.required)
+    type_ann = fields.get("type")
+    if t.get_origin(type_ann) in t.union:  # Optional[Literal["item_reference"]]
+        type_ann = next(a for a in t.get_args(type_ann) if a is not type(None))
+    single_literal = t.get_origin(type_ann) in t.literal and len(t.get_args(type_ann)) == 1
+    return _Obj(fields, required, t.get_args(type_ann)[0] if single_literal else None)
+
+
+def _merge(*specs: _Obj, **overrides) -> _Obj:
+    """A message shape accepting the fields of every variant, requiring what all require."""
+    fields: dict = {}
+    for spec in specs:
+        for k, a in spec.fields.items():
+            fields.setdefault(k, a)
+    fields.update(overrides)
+    required = tuple(k for k in specs[0].required if all(k in s.required for s in specs[1:]))
+    return _Obj(fields, required, "message")
+
+
+@dataclass(frozen=True)
+class _Schemas:
+    items: dict  # item type -> _Obj (messages excluded)
+    assistant_message: _Obj
+    other_message: _Obj
+    top_level: frozenset
+
+
+@functools.cache
+def _schemas() -> _Schemas:
+    from openai.types.responses import ResponseInputItemParam, response_create_params
+    from openai.types.responses.easy_input_message_param import EasyInputMessageParam
+    from openai.types.responses.response_input_item_param import Message
+    from openai.types.responses.response_output_message_param import ResponseOutputMessageParam
+
+    t = _ty()
+    items = {}
+    for td in t.get_args(ResponseInputItemParam):
+        spec = _obj(td)
+        if spec.tag != "message":
+            items[spec.tag] = spec
+    easy, output = _obj(EasyInputMessageParam), _obj(ResponseOutputMessageParam)
+    # An assistant message is the output message or an easy message with a string content;
+    # its parts are output_text / refusal only (E11).
+    parts = output.fields["content"]
+    assistant = _merge(easy, output, content=str | parts)
+    other = _merge(easy, _obj(Message))
+    top = t.get_type_hints(response_create_params.ResponseCreateParamsBase).keys() | {"stream"}
+    return _Schemas(items, assistant, other, frozenset(top))
+
+
+def _describe(ann) -> str:
+    """How the real API names the expected type in ``Invalid type`` errors."""
+    t = _ty()
+    origin = t.get_origin(ann)
+    if origin in t.union:
+        names = dict.fromkeys(_describe(a) for a in t.get_args(ann) if a is not type(None))
+        return names.popitem()[0] if len(names) == 1 else "one of " + " or ".join(names)
+    if origin in t.literal:
+        values = t.get_args(ann)
+        return "a string" if len(values) == 1 else "one of " + _quoted(values, "or")
+    if ann is str:
+        return "a string"
+    if ann is bool:
+        return "a boolean"
+    if ann is int:
+        return "an integer"
+    if ann is float:
+        return "a number"
+    if origin in t.arrays or ann is list:
+        return "an array"
+    return "an object"
+
+
+def _type_error(path: str, ann, value) -> RequestError:
+    return RequestError(
+        400,
+        f"Invalid type for '{path}': expected {_describe(ann)}, but got {_json_kind(value)} instead.",
+        path,
+        "invalid_type",
+    )
+
+
+def _kind_fits(value, ann) -> bool:
+    t = _ty()
+    origin = t.get_origin(ann)
+    if ann is object or ann is Any:
+        return True
+    if origin in t.literal:
+        return isinstance(value, str)
+    if ann is str:
+        return isinstance(value, str)
+    if ann is bool:
+        return isinstance(value, bool)
+    if ann is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ann is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin in t.arrays:
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def _check(value, ann, path: str) -> RequestError | None:
+    t = _ty()
+    origin = t.get_origin(ann)
+    if ann is object or ann is Any:
+        return None
+    if origin in t.union:
+        options = [a for a in t.get_args(ann) if a is not type(None)]
+        if value is None:
+            return None if len(options) < len(t.get_args(ann)) else _type_error(path, ann, value)
+        fitting = [a for a in options if _kind_fits(value, a)]
+        if not fitting:
+            return _type_error(path, ann, value)
+        objects = [a for a in fitting if t.is_typeddict(a)]
+        if isinstance(value, dict) and len(objects) > 1:
+            return _check_tagged(value, objects, path)
+        return _check(value, fitting[0], path)
+    if not _kind_fits(value, ann):
+        return _type_error(path, ann, value)
+    if origin in t.literal:
+        allowed = t.get_args(ann)
+        return None if value in allowed else _invalid_value(path, value, allowed)
+    if origin in t.arrays:
+        (element,) = t.get_args(ann) or (object,)
+        for i, v in enumerate(value):
+            if err := _check(v, element, f"{path}[{i}]"):
+                return err
+        return None
+    if t.is_typeddict(ann):
+        return _check_object(value, _obj(ann), path)
+    return None
+
+
+def _check_tagged(value: dict, candidates: list, path: str) -> RequestError | None:
+    """A union of objects told apart by their "type" (content parts, callers...)."""
+    specs = [_obj(c) for c in candidates]
+    by_tag = {s.tag: s for s in specs if s.tag is not None}
+    if len(by_tag) < len(specs):  # not a tagged union: the first shape that fits
+        errors = [_check_object(value, s, path) for s in specs]
+        return None if None in errors else errors[0]
+    tag = value.get("type")
+    if tag is None:
+        return _missing(f"{path}.type")
+    if tag not in by_tag:
+        return _invalid_value(path, tag, by_tag) if isinstance(tag, str) else _type_error(f"{path}.type", str, tag)
+    return _check_object(value, by_tag[tag], path)
+
+
+def _check_object(value: dict, spec: _Obj, path: str) -> RequestError | None:
+    for key in value:
+        if key not in spec.fields:
+            return _unknown(f"{path}.{key}")
+    for key in spec.required:
+        if key not in value:
+            return _missing(f"{path}.{key}")
+    for key, v in value.items():
+        if err := _check(v, spec.fields[key], f"{path}.{key}"):
+            return err
+    return None
+
+
+def is_reasoning_model(model: str) -> bool:
+    """False for the models that reject ``include: ["reasoning.encrypted_content"]`` (E9)."""
+    return not (model.startswith(("gpt-4", "gpt-3.5", "chatgpt-")) or "-chat" in model)
+
+
+# Assistant-side items that may follow a reasoning item (E2).
+_FOLLOWERS = {
+    "function_call",
+    "custom_tool_call",
+    "web_search_call",
+    "file_search_call",
+    "computer_call",
+    "code_interpreter_call",
+    "image_generation_call",
+    "local_shell_call",
+    "shell_call",
+    "apply_patch_call",
+    "mcp_call",
+    "mcp_list_tools",
+    "mcp_approval_request",
+    "tool_search_call",
+    "program",
+    "compaction",
+}
+
+# call type -> (its output type, how error texts name it) (E5, E6).
+_CALLS = {
+    "function_call": ("function_call_output", "function call"),
+    "custom_tool_call": ("custom_tool_call_output", "custom tool call"),
+    "shell_call": ("shell_call_output", "shell call"),
+    "apply_patch_call": ("apply_patch_call_output", "apply patch call"),
+    "computer_call": ("computer_call_output", "computer call"),
+}
+_OUTPUTS = {output: (call, kind) for call, (output, kind) in _CALLS.items()}
+
+_NOT_PERSISTED = (
+    " Items are not persisted when `store` is set to false. Try again with `store` set to true,"
+    " or remove this item from your input."
+)
+
+
+def _item_type(item: dict) -> str:
+    return item.get("type", "message")
+
+
+def _is_follower(item) -> bool:
+    if item is None:
+        return False
+    kind = _item_type(item)
+    return kind in _FOLLOWERS or (kind == "message" and item.get("role") == "assistant")
+
+
+def _dicts(values) -> list[dict]:
+    """The objects of a list that may hold anything (tool lists are not validated deeply)."""
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
+
+
+def _abbrev(token: str) -> str:
+    return f"{token[:4]}...{token[-4:]}"
+
+
+def validate_request(body, registry: ItemRegistry | None = None) -> RequestError | None:
+    """The error the real API would answer to ``body`` (a parsed request), or None.
+
+    ``registry`` holds what the server issued (for E3) and the secret that encrypted content
+    must verify under; a fresh ``ItemRegistry()`` checks a conversation made by any fake server.
+    """
+    registry = ItemRegistry() if registry is None else registry
+    schemas = _schemas()
+    if not isinstance(body, dict):
+        return RequestError(400, f"Invalid type for body: expected an object, but got {_json_kind(body)} instead.")
+    for key in body:
+        if key not in schemas.top_level:
+            return _unknown(key)
+    for key in ("model", "input"):
+        if key not in body:
+            return _missing(key)
+    for key, (kind, expected) in _TOP_LEVEL_TYPES.items():
+        value = body.get(key)
+        if (value is None and key in ("model", "input")) or (
+            value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool)))
+        ):
+            return RequestError(
+                400,
+                f"Invalid type for '{key}': expected {expected}, but got {_json_kind(value)} instead.",
+                key,
+                "invalid_type",
+            )
+    model, items = body["model"], body["input"]
+    if "reasoning.encrypted_content" in (body.get("include") or []) and not is_reasoning_model(model):
+        return RequestError(400, "Encrypted content is not supported with this model.", "include")
+    if (body.get("reasoning") or {}).get("effort") is not None and not is_reasoning_model(model):
+        return RequestError(
+            400,
+            "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+            "reasoning.effort",
+            "unsupported_parameter",
+        )
+
+    for i, item in enumerate(items):
+        if err := _check_item(item, f"input[{i}]", schemas):
+            return err
+    return _check_replay(body, items, registry)
+
+
+# The top-level options whose type the server relies on (null stands for the default).
+_TOP_LEVEL_TYPES = {
+    "model": (str, "a string"),
+    "input": (list, "an array of input items"),
+    "include": (list, "an array"),
+    "tools": (list, "an array"),
+    "reasoning": (dict, "an object"),
+    "text": (dict, "an object"),
+    "metadata": (dict, "an object"),
+    "store": (bool, "a boolean"),
+    "stream": (bool, "a boolean"),
+    "max_output_tokens": (int, "an integer"),
+    "prompt_cache_key": (str, "a string"),
+}
+
+
+def _check_item(item, path: str, schemas: _Schemas) -> RequestError | None:
+    if not isinstance(item, dict):
+        return RequestError(
+            400,
+            f"Invalid type for '{path}': expected an object, but got {_json_kind(item)} instead.",
+            path,
+            "invalid_type",
+        )
+    kind = _item_type(item)
+    if kind == "message":
+        spec = schemas.assistant_message if item.get("role") == "assistant" else schemas.other_message
+    elif kind in schemas.items:
+        spec = schemas.items[kind]
+    elif isinstance(kind, str):
+        return _invalid_value(path, kind, ["message", *schemas.items])
+    else:
+        return _type_error(f"{path}.type", str, kind)
+    if err := _check_object(item, spec, path):
+        return err
+    item_id = item.get("id")
+    prefix = ID_PREFIXES.get(kind)
+    if item_id is not None and prefix and item_id.split("_", 1)[0] != prefix:
+        return RequestError(
+            400,
+            f"Invalid '{path}.id': '{item_id}'. Expected an ID that begins with '{prefix}'.",
+            f"{path}.id",
+            "invalid_value",
+        )
+    return None
+
+
+def _check_replay(body: dict, items: list, registry: ItemRegistry) -> RequestError | None:
+    """The checks across items, in the order the real API seems to apply them."""
+    reasoning_ids: dict[int, str] = {}  # input index -> id, filled by _check_stored_and_sealed
+    return (
+        _check_duplicate_ids(items)
+        or _check_stored_and_sealed(body, items, registry, reasoning_ids)
+        or _check_reasoning_pairs(items, registry, reasoning_ids)
+        or _check_call_pairs(items)
+        or _check_namespaces(body, items)
+    )
+
+
+def _check_duplicate_ids(items: list) -> RequestError | None:  # E7
+    seen = set()
+    for item in items:
+        item_id = item.get("id")
+        if item_id in seen:
+            return RequestError(
+                400,
+                f"Duplicate item found with id {item_id}. Remove duplicate items from your input and try again.",
+                "input",
+            )
+        if item_id is not None:
+            seen.add(item_id)
+    return None
+
+
+def _check_stored_and_sealed(
+    body: dict, items: list, registry: ItemRegistry, reasoning_ids: dict
+) -> RequestError | None:
+    """E4 (an item only an id refers to) and E8 (encrypted content); notes each reasoning item's id,
+    which an item without ``id`` carries sealed in its encrypted content."""
+    model, stored = body["model"], body.get("store", True) is not False
+    for i, item in enumerate(items):
+        kind, item_id, token = _item_type(item), item.get("id"), item.get("encrypted_content")
+        by_reference = (kind == "reasoning" and token is None and not item.get("content")) or kind == "item_reference"
+        if by_reference and item_id is not None and not (stored and registry.get(item_id)):
+            return RequestError(
+                404, f"Item with id '{item_id}' not found." + ("" if stored else _NOT_PERSISTED), "input"
+            )
+        if token is None:
+            if kind == "reasoning" and item_id is not None:
+                reasoning_ids[i] = item_id
+            continue
+        sealed = unseal(registry.secret, token)
+        if sealed is None or sealed.get("model") != model:
+            reason = "Encrypted content could not be decrypted or parsed."
+        elif item_id is not None and sealed.get("id") != item_id:
+            reason = "Encrypted content item_id did not match the target item id."
+        elif kind == "reasoning":
+            reasoning_ids[i] = sealed["id"]
+            continue
+        else:
+            continue
+        # The real API names the item when it has an id, else an abbreviation of the token.
+        subject = f"for item {item_id}" if item_id else _abbrev(token)
+        return RequestError(
+            400,
+            f"The encrypted content {subject} could not be verified. Reason: {reason}",
+            None,
+            "invalid_encrypted_content",
+        )
+    return None
+
+
+def _check_reasoning_pairs(items: list, registry: ItemRegistry, reasoning_ids: dict) -> RequestError | None:
+    """E2: a reasoning item needs an output item after it. E3: an item replayed with an id the
+    server issued needs the reasoning item it followed, earlier in the input."""
+    present = set()
+    for i, item in enumerate(items):
+        if i in reasoning_ids:
+            if not _is_follower(items[i + 1] if i + 1 < len(items) else None):
+                return RequestError(
+                    400,
+                    f"Item '{reasoning_ids[i]}' of type 'reasoning' was provided without its required following item.",
+                    "input",
+                )
+            present.add(reasoning_ids[i])
+            continue
+        issued = registry.get(item["id"]) if "id" in item else None
+        if issued and issued.reasoning_id and issued.reasoning_id not in present:
+            return RequestError(
+                400,
+                f"Item '{item['id']}' of type '{_item_type(item)}' was provided without its required 'reasoning' "
+                f"item: '{issued.reasoning_id}'.",
+                "input",
+            )
+    return None
+
+
+def _check_call_pairs(items: list) -> RequestError | None:
+    """E5 / E6: each call has exactly one output after it, each output its call before it."""
+    calls: dict = {}  # call_id -> call type, in input order
+    answered = set()
+    for item in items:
+        kind, call_id = _item_type(item), item.get("call_id")
+        if kind in _CALLS:
+            if call_id in calls:
+                return RequestError(
+                    400, f"Duplicate {kind} for call_id '{call_id}'. Each call_id must be unique in 'input'.", "input"
+                )
+            calls[call_id] = kind
+        elif kind in _OUTPUTS:
+            call_type, name = _OUTPUTS[kind]
+            if calls.get(call_id) != call_type:
+                return RequestError(400, f"No tool call found for {name} output with call_id {call_id}.", "input")
+            if call_id in answered:
+                return RequestError(
+                    400,
+                    f"Duplicate {kind} for call_id '{call_id}'. "
+                    f"Each {call_type} must have exactly one matching {kind}.",
+                    "input",
+                )
+            answered.add(call_id)
+    for call_id, kind in calls.items():
+        if call_id not in answered:
+            return RequestError(400, f"No tool output found for {_CALLS[kind][1]} {call_id}.", "input")
+    return None
+
+
+def _check_namespaces(body: dict, items: list) -> RequestError | None:
+    """E13: a call of a function that exists only inside a namespace tool must name it."""
+    top_level, namespaced = set(), set()
+    for tool in _dicts(body.get("tools")):
+        if tool.get("type") == "function":
+            top_level.add(tool.get("name"))
+        elif tool.get("type") == "namespace":
+            namespaced.update(t.get("name") for t in _dicts(tool.get("tools")) if t.get("type") == "function")
+    for i, item in enumerate(items):
+        name = item.get("name")
+        if _item_type(item) == "function_call" and "namespace" not in item and name in namespaced - top_level:
+            return RequestError(
+                400,
+                f"Missing namespace for function_call '{name}'. It does not exist in the default namespace. "
+                "Round-trip the model's function_call item with its namespace field included.",
+                f"input[{i}].namespace",
+            )
+    return None
+
+
+# --------------------------------------------------------------------------- auto responder
+
+_SUMMARY_STYLES = {"auto", "concise", "detailed"}
+_REASONING_TOKENS = {"minimal": 16, "low": 64, "medium": 192, "high": 512, "xhigh": 1024}
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _snippet(text: str, words: int = 12) -> str:
+    head = text[: words * 40].split()
+    return " ".join(head[:words]) + ("…" if len(head) > words else "")
+
+
+def _proper_nouns(text: str, limit: int = 3) -> list[str]:
+    """Capitalised words that do not start a sentence, in order, without repeats."""
+    found: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        for word in re.findall(r"[^\W\d_][\w'-]*", sentence)[1:]:
+            if word[0].isupper() and len(word) > 1 and word not in found:
+                found.append(word)
+                if len(found) == limit:
+                    return found
+    return found
+
+
+def _example(schema, word: str):
+    """A value fitting a JSON schema, built around ``word``."""
+    if not isinstance(schema, dict):
+        return word
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return _example(schema[key][0], word)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties")
+        return {k: _example(v, word) for k, v in properties.items()} if isinstance(properties, dict) else {}
+    if kind == "array":
+        return [_example(schema.get("items"), word)]
+    if kind in ("integer", "number"):
+        return len(word)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return word
+
+
+def _last_user_text(items: list) -> str:
+    for item in reversed(items):
+        if isinstance(item, dict) and _item_type(item) == "message" and item.get("role") == "user":
+            return _text_of(item.get("content"))
+    return ""
+
+
+def auto_turn(body: dict) -> Turn:
+    """What the auto responder answers to a (valid) request."""
+    items = body.get("input") or []
+    model = body["model"]
+    options = body.get("reasoning") or {}
+    effort = options.get("effort") or "medium"
+    thinks = is_reasoning_model(model) and effort != "none"
+    summarise = options.get("summary") in _SUMMARY_STYLES
+
+    trailing_outputs = []
+    for item in reversed(items):
+        if not _item_type(item).endswith("_output"):
+            break
+        trailing_outputs.append(item)
+    trailing_outputs.reverse()
+    last = items[-1] if items else {}
+    user_turn = _item_type(last) == "message" and last.get("role") == "user"
+    tools = _dicts(body.get("tools"))
+    functions = [t for t in tools if t.get("type") == "function" and isinstance(t.get("name"), str)]
+    customs = [t for t in tools if t.get("type") == "custom" and isinstance(t.get("name"), str)]
+
+    text = _last_user_text(items)
+    snippet = _snippet(text)
+    answer: list[ItemSpec]
+    if user_turn and functions:
+        tool = functions[0]
+        words = _proper_nouns(text) or [next(iter(text.split()), "").strip("?!.,") or "example"]
+        arguments = [_example(tool.get("parameters") or {}, word) for word in words]
+        answer = [function_call(tool["name"], a if isinstance(a, dict) else {}) for a in arguments]
+        thought = (
+            f"**Planning tool use**\n\nThe user asked about {', '.join(words)}; I'll call {tool['name']} for each."
+        )
+    elif user_turn and customs:
+        answer = [custom_tool_call(customs[0]["name"], text)]
+        thought = f"**Planning tool use**\n\nI'll pass the request to {customs[0]['name']}."
+    elif trailing_outputs:
+        results = "; ".join(_snippet(_text_of(o.get("output")) or "(empty)", 16) for o in trailing_outputs)
+        answer = [message(f"Based on the tool results: {results}.", phase="final_answer")]
+        thought = f"**Reading tool results**\n\nI'll sum up the {len(trailing_outputs)} tool result(s) for the user."
+    else:
+        answer = [message(_answer_text(body, text, snippet), phase="final_answer")]
+        thought = f'**Answering the user**\n\nThe user wrote "{snippet}"; a short, direct answer fits.'
+
+    thinking = [reasoning([thought] if summarise else [])] if thinks else []
+    reasoning_tokens = _REASONING_TOKENS.get(effort, 192) if thinks else 0
+    limit = body.get("max_output_tokens")
+    estimate = reasoning_tokens + sum(_visible_tokens(spec) for spec in answer)
+    usage = {"output_tokens_details": {"reasoning_tokens": reasoning_tokens}}
+    if isinstance(limit, int) and limit < estimate:
+        usage["output_tokens"] = limit
+        usage["output_tokens_details"] = {"reasoning_tokens": min(limit, reasoning_tokens)}
+        return Turn(thinking, status="incomplete", usage=usage)
+    usage["output_tokens"] = estimate
+    return Turn(thinking + answer, usage=usage)
+
+
+def _answer_text(body: dict, text: str, snippet: str) -> str:
+    fmt = (body.get("text") or {}).get("format")
+    fmt = fmt if isinstance(fmt, dict) else {}
+    topic = (_proper_nouns(text, 1) or text.split() or ["hello"])[0]
+    if fmt.get("type") == "json_schema":
+        return orjson.dumps(_example(fmt.get("schema") or {}, topic)).decode()
+    if fmt.get("type") == "json_object":
+        return orjson.dumps({"answer": snippet}).decode()
+    if not text:
+        return "Hello! How can I help you today?"
+    return (
+        f'You said: "{snippet}". This is the fake Responses API answering deterministically: '
+        f"your message had {len(text.split())} words, and the conversation {len(body['input'])} items."
+    )
+
+
+# --------------------------------------------------------------------------- rendering a turn
+
+
+def _visible_tokens(spec: ItemSpec) -> int:
+    if isinstance(spec, MessageSpec):
+        return len(spec.text) // 4 + 1
+    if isinstance(spec, FunctionCallSpec):
+        return len(spec.arguments) // 4 + 1
+    if isinstance(spec, CustomToolCallSpec):
+        return len(spec.input) // 4 + 1
+    return 0
+
+
+_OBFUSCATION_ALPHABET = string.ascii_letters + string.digits
+
+
+def _obfuscation(delta: str) -> str:
+    # The real API pads each delta event with random characters to hide token lengths.
+    return "".join(random.choices(_OBFUSCATION_ALPHABET, k=max(1, 16 - len(delta))))
+
+
+def _pieces(text: str) -> list[str]:
+    """Split ``text`` into delta-sized pieces (at most ~200, whose concatenation is ``text``)."""
+    size = max(6, len(text) // 200)
+    return re.findall(rf"\s*\S{{1,{size}}}|\s+", text) or [text]
+
+
+@dataclass
+class _Output:
+    index: int
+    spec: ItemSpec
+    done: dict  # as in output_item.done
+    added: dict  # as in output_item.added
+    completed: dict  # as in response.completed (reasoning sealed again)
+
+
+@dataclass
+class _Rendered:
+    """One response: its items in their three versions and the response object around them."""
+
+    response_id: str
+    created_at: int
+    body: dict
+    outputs: list
+    usage: dict
+
+    def response(self, status: str, output: list | None = None, *, error=None, incomplete_reason=None) -> dict:
+        body = self.body
+        reasons = body.get("reasoning") or {}
+        thinks = is_reasoning_model(body["model"])
+        finished = status != "in_progress"
+        text = {"format": {"type": "text"}, "verbosity": "medium"}
+        text.update(body.get("text") or {})
+        return {
+            "id": self.response_id,
+            "object": "response",
+            "created_at": self.created_at,
+            "status": status,
+            "background": False,
+            "completed_at": int(time.time()) if status == "completed" else None,
+            "error": error,
+            "frequency_penalty": 0.0,
+            "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": body.get("max_tool_calls"),
+            "model": body["model"],
+            "output": output if output is not None else [],
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "presence_penalty": 0.0,
+            "previous_response_id": None,
+            "prompt_cache_key": body.get("prompt_cache_key"),
+            "prompt_cache_retention": body.get("prompt_cache_retention"),
+            "reasoning": {
+                "effort": reasons.get("effort", "medium") if thinks else None,
+                "summary": reasons.get("summary"),
+            },
+            "safety_identifier": body.get("safety_identifier"),
+            "service_tier": "default" if finished else "auto",
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1.0),
+            "text": text,
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "top_logprobs": body.get("top_logprobs", 0),
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": self.usage if status in ("completed", "incomplete") else None,
+            "user": None,
+            "metadata": body.get("metadata") or {},
+        }
+
+
+_SPEC_TYPES = {
+    ReasoningSpec: "reasoning",
+    MessageSpec: "message",
+    FunctionCallSpec: "function_call",
+    CustomToolCallSpec: "custom_tool_call",
+}
+
+
+def _call_id() -> str:
+    return "call_" + "".join(secrets.choice(_OBFUSCATION_ALPHABET) for _ in range(24))
+
+
+def _render(body: dict, turn: Turn, registry: ItemRegistry, input_tokens: int, cached_tokens: int) -> _Rendered:
+    response_id = registry.new_response_id()
+    model = body["model"]
+    sealed = "reasoning.encrypted_content" in (body.get("include") or [])
+    outputs = []
+    reasoning_id = None
+    for index, spec in enumerate(turn.items):
+        kind = _SPEC_TYPES[type(spec)]
+        item_id = registry.new_item_id(kind, response_id)
+        if isinstance(spec, ReasoningSpec):
+            done, added, completed = _reasoning_versions(spec, item_id, model, registry.secret, sealed)
+        elif isinstance(spec, MessageSpec):
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": spec.text}
+            head = {"id": item_id, "type": "message", "status": "in_progress", "content": []}
+            tail = ({"phase": spec.phase} if spec.phase else {}) | {"role": "assistant"}
+            added = head | tail
+            done = completed = head | {"status": "completed", "content": [part]} | tail
+        elif isinstance(spec, FunctionCallSpec):
+            extra = {"namespace": spec.namespace} if spec.namespace else {}
+            head = {"id": item_id, "type": "function_call", "status": "in_progress", "arguments": ""}
+            call = {"call_id": spec.call_id or _call_id(), "name": spec.name} | extra
+            added = head | call
+            done = completed = head | {"status": "completed", "arguments": spec.arguments} | call
+        else:
+            head = {"id": item_id, "type": "custom_tool_call", "status": "in_progress"}
+            added = head | {"call_id": spec.call_id or _call_id(), "input": "", "name": spec.name}
+            done = completed = added | {"status": "completed", "input": spec.input}
+        registry.register(item_id, IssuedItem(kind, response_id, index, None if kind == "reasoning" else reasoning_id))
+        if kind == "reasoning":
+            reasoning_id = item_id
+        outputs.append(_Output(index, spec, done, added, completed))
+
+    reasoning_tokens = sum(128 + sum(map(len, s.summary)) // 4 for s in turn.items if isinstance(s, ReasoningSpec))
+    output_tokens = reasoning_tokens + sum(_visible_tokens(s) for s in turn.items)
+    usage = {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached_tokens},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+    }
+    usage.update(turn.usage or {})
+    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    return _Rendered(response_id, int(time.time()), body, outputs, usage)
+
+
+def _reasoning_versions(spec: ReasoningSpec, item_id: str, model: str, secret: bytes, sealed: bool):
+    """The done, added and completed versions of a reasoning item."""
+    summary = [{"type": "summary_text", "text": s} for s in spec.summary]
+    content = [{"type": "reasoning_text", "text": t} for t in spec.content] if spec.content is not None else None
+
+    def version(token, summary, content):
+        item = {"id": item_id, "type": "reasoning"}
+        if content is not None:
+            item["content"] = content
+        if token is not None:
+            item["encrypted_content"] = token
+        item["summary"] = summary
+        return item
+
+    empty_content = [] if content is not None else None  # output_item.added shows no text yet
+    if not (spec.encrypted and sealed):
+        return version(None, summary, content), version(None, [], empty_content), version(None, summary, content)
+    # ~1-2 KB like the real ones, growing with the thinking shown.
+    length = min(1000 + 2 * sum(map(len, spec.summary)), 2400)
+    final = seal(secret, item_id, model, length)
+    # The added copy is a truncated token sealed separately: shorter, not a prefix, unverifiable.
+    partial = seal(secret, item_id, model, length)[: len(final) * 4 // 5]
+    return (
+        version(final, summary, content),
+        version(partial, [], empty_content),
+        version(seal(secret, item_id, model, length), summary, content),
+    )
+
+
+def _item_events(out: _Output) -> list[dict]:
+    """The events of one output item, from output_item.added to output_item.done."""
+    index, spec, item_id = out.index, out.spec, out.done["id"]
+    where = {"item_id": item_id, "output_index": index}
+    events = [{"type": "response.output_item.added", "output_index": index, "item": out.added}]
+    if isinstance(spec, ReasoningSpec):
+        for i, text in enumerate(spec.content or ()):
+            for piece in _pieces(text):
+                events.append({"type": "response.reasoning_text.delta", **where, "content_index": i, "delta": piece})
+            events.append({"type": "response.reasoning_text.done", **where, "content_index": i, "text": text})
+        for i, text in enumerate(spec.summary):
+            at = where | {"summary_index": i}
+            events.append(
+                {"type": "response.reasoning_summary_part.added", **at, "part": {"type": "summary_text", "text": ""}}
+            )
+            for piece in _pieces(text):
+                events.append(
+                    {
+                        "type": "response.reasoning_summary_text.delta",
+                        **at,
+                        "delta": piece,
+                        "obfuscation": _obfuscation(piece),
+                    }
+                )
+            events.append({"type": "response.reasoning_summary_text.done", **at, "text": text})
+            events.append(
+                {"type": "response.reasoning_summary_part.done", **at, "part": {"type": "summary_text", "text": text}}
+            )
+    elif isinstance(spec, MessageSpec):
+        at = where | {"content_index": 0}
+        part = {"type": "output_text", "annotations": [], "logprobs": []}
+        events.append({"type": "response.content_part.added", **at, "part": part | {"text": ""}})
+        for piece in _pieces(spec.text):
+            events.append(
+                {
+                    "type": "response.output_text.delta",
+                    **at,
+                    "delta": piece,
+                    "logprobs": [],
+                    "obfuscation": _obfuscation(piece),
+                }
+            )
+        events.append({"type": "response.output_text.done", **at, "text": spec.text, "logprobs": []})
+        events.append({"type": "response.content_part.done", **at, "part": part | {"text": spec.text}})
+    elif isinstance(spec, FunctionCallSpec):
+        for piece in _pieces(spec.arguments):
+            events.append(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    **where,
+                    "delta": piece,
+                    "obfuscation": _obfuscation(piece),
+                }
+            )
+        events.append({"type": "response.function_call_arguments.done", **where, "arguments": spec.arguments})
+    else:
+        for piece in _pieces(spec.input):
+            events.append(
+                {
+                    "type": "response.custom_tool_call_input.delta",
+                    **where,
+                    "delta": piece,
+                    "obfuscation": _obfuscation(piece),
+                }
+            )
+        events.append({"type": "response.custom_tool_call_input.done", **where, "input": spec.input})
+    events.append({"type": "response.output_item.done", "output_index": index, "item": out.done})
+    return events
+
+
+def _turn_events(r: _Rendered, turn: Turn, *, terminal: bool = True, empty_output: bool = False) -> list[dict]:
+    in_progress = r.response("in_progress")
+    events = [
+        {"type": "response.created", "response": in_progress},
+        {"type": "response.in_progress", "response": in_progress},
+    ]
+    for out in r.outputs:
+        events.extend(_item_events(out))
+    if terminal:
+        events.append(_terminal_event(r, turn, empty_output))
+    return events
+
+
+def _terminal_event(r: _Rendered, turn: Turn, empty_output: bool) -> dict:
+    output = [] if empty_output else [o.completed for o in r.outputs]
+    if turn.status == "incomplete":
+        response = r.response("incomplete", output, incomplete_reason=turn.incomplete_reason)
+        return {"type": "response.incomplete", "response": response}
+    return {"type": "response.completed", "response": r.response("completed", output)}
+
+
+# --------------------------------------------------------------------------- the server
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict  # lower-case names
+    raw: bytes
+    body: Any = None  # the parsed JSON, None when it did not parse
+    status: int | None = None  # the HTTP status answered
+    error: dict | None = None  # the ``error`` object answered, None when accepted
+    response: dict | None = None  # the final response object served, when there was one
+    done_items: list = field(default_factory=list)  # the items of response.output_item.done events, in order
+    received: float = field(default_factory=time.monotonic)  # when the request's body had been read
+
+
+_HTTP_DEFAULTS = {
+    400: ("Bad request.", "invalid_request_error"),
+    401: ("Incorrect API key provided.", "invalid_request_error"),
+    429: ("Rate limit reached for requests. Please try again shortly.", "requests"),
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error"),
+    502: ("Bad gateway.", "server_error"),
+    503: ("The server is overloaded or not ready yet.", "server_error"),
+}
+
+
+class _Abort(Exception):
+    """Drop the connection now, mid-body."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive and chunked streaming, like the real API
+
+    def log_message(self, format, *args):  # silence the per-request log lines
+        pass
+
+    def _dispatch(self):
+        try:
+            self.server.api._handle(self)
+        except (_Abort, BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_POST = do_GET = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+
+class _Exchange:
+    """Writing one answer on a handler: JSON, or SSE events in chunked encoding."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, record: RecordedRequest):
+        self.h, self.record = handler, record
+        self.seq = 0
+
+    def _head(self, status: int, headers: dict):
+        self.h.send_response(status)
+        self.h.send_header("x-request-id", "req_" + secrets.token_hex(16))
+        self.h.send_header("openai-version", "2020-10-01")
+        for name, value in headers.items():
+            self.h.send_header(name, value)
+        self.h.end_headers()
+
+    def json(self, status: int, obj, headers: dict | None = None, *, cut: bool = False):
+        """Answer ``obj``; with ``cut``, drop the connection after half the promised body."""
+        data = orjson.dumps(obj)
+        self.record.status = status
+        self._head(status, {"Content-Type": "application/json", "Content-Length": str(len(data)), **(headers or {})})
+        if cut:
+            self.h.wfile.write(data[: len(data) // 2])
+            raise _Abort
+        self.h.wfile.write(data)
+
+    def malformed_json(self, obj):
+        """Answer ``obj``'s JSON cut short, as a complete (and unparsable) body."""
+        data = orjson.dumps(obj)[:-50]
+        self.record.status = 200
+        self._head(200, {"Content-Type": "application/json", "Content-Length": str(len(data))})
+        self.h.wfile.write(data)
+
+    def error(self, err: RequestError, headers: dict | None = None):
+        self.record.error = err.to_dict()
+        self.json(err.status, {"error": err.to_dict()}, headers)
+
+    def start_stream(self):
+        self.record.status = 200
+        self._head(
+            200,
+            {
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Transfer-Encoding": "chunked",
+                "Cache-Control": "no-cache",
+            },
+        )
+
+    def chunk(self, data: bytes):
+        self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def event(self, event: dict):
+        event = {"type": event["type"], "sequence_number": self.seq} | event
+        self.seq += 1
+        if event["type"] in ("response.completed", "response.incomplete", "response.failed"):
+            self.record.response = event["response"]
+        elif event["type"] == "response.output_item.done":
+            self.record.done_items.append(event["item"])
+        self.chunk(b"event: %s\ndata: %s\n\n" % (event["type"].encode(), orjson.dumps(event)))
+
+    def end_stream(self):
+        self.h.wfile.write(b"0\r\n\r\n")
+
+
+class FakeResponsesAPI:
+    """The fake server: ``start()``/``stop()`` or a context manager; ``base_url`` for clients."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        require_store_false: bool = True,
+        latency: float = 0.0,
+        registry: ItemRegistry | None = None,
+        event_delay: float = 0.0,
+    ):
+        self.require_store_false = require_store_false
+        self.latency = latency
+        self.event_delay = event_delay
+        self.registry = ItemRegistry() if registry is None else registry
+        self._port = port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._queue: collections.deque = collections.deque()  # [reply, times left]
+        self._cache: dict[str, int] = {}  # prompt cache key -> input tokens last seen
+        self._stopping = threading.Event()
+
+    # -- lifecycle
+
+    def start(self) -> FakeResponsesAPI:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.api = self
+        self._stopping.clear()
+        # A short poll interval keeps stop() fast.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeapi", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._stopping.set()  # ends stalls and latency waits
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> FakeResponsesAPI:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    # -- scripting and inspection
+
+    def script(self, *replies) -> FakeResponsesAPI:
+        with self._lock:
+            for reply in replies:
+                self._queue.append([reply, reply.count if isinstance(reply, HttpError) else 1])
+        return self
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def accepted(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.status is not None and r.error is None]
+
+    @property
+    def rejected(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.error is not None]
+
+    def _next_reply(self):
+        with self._lock:
+            if not self._queue:
+                return None
+            head = self._queue[0]
+            head[1] -= 1
+            if head[1] <= 0:
+                self._queue.popleft()
+            return head[0]
+
+    # -- answering
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        record = RecordedRequest(path=h.path, headers={k.lower(): v for k, v in h.headers.items()}, raw=raw)
+        with self._lock:
+            self._requests.append(record)
+        x = _Exchange(h, record)
+        if self.latency:
+            self._stopping.wait(self.latency)
+        if err := self._precheck(h.command, record):
+            x.error(err)
+            return
+        reply = self._next_reply()
+        if isinstance(reply, Stall):
+            self._stopping.wait(reply.seconds)
+            reply = reply.then
+        if isinstance(reply, Reset):
+            if reply.rst:  # SO_LINGER 0: close() sends a TCP RST
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raise _Abort
+        self._answer(x, record.body, reply)
+
+    def _precheck(self, method: str, record: RecordedRequest) -> RequestError | None:
+        if method != "POST" or record.path.split("?")[0].rstrip("/") != "/v1/responses":
+            return RequestError(404, f"Invalid URL ({method} {record.path})")
+        if not record.headers.get("authorization", "").startswith("Bearer "):
+            return RequestError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            )
+        try:
+            record.body = orjson.loads(record.raw)
+        except orjson.JSONDecodeError:
+            return RequestError(
+                400,
+                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+                "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+            )
+        body = record.body
+        if self.require_store_false and isinstance(body, dict) and body.get("store") is not False:
+            return RequestError(
+                400,
+                f"fakeapi: this server requires `store: false` (got store={orjson.dumps(body.get('store')).decode()}"
+                f"{'' if 'store' in body else ', i.e. absent: the API default is true'}); respctl must send "
+                "`store: false` on every request.",
+                "store",
+                "fakeapi_store_must_be_false",
+            )
+        return validate_request(body, self.registry)
+
+    def _answer(self, x: _Exchange, body: dict, reply) -> None:
+        if isinstance(reply, HttpError):
+            default_message, default_type = _HTTP_DEFAULTS.get(
+                reply.status,
+                ("The server returned an error.", "server_error" if reply.status >= 500 else "invalid_request_error"),
+            )
+            message = (reply.message or default_message).replace("{authorization}", x.record.headers.get("authorization", ""))
+            err = RequestError(reply.status, message, None, reply.code, reply.type or default_type)
+            x.error(err, reply.headers)
+            return
+        stream = body.get("stream") is True
+        if isinstance(reply, (Failed, ErrorEvent, Malformed)):
+            self._answer_failure(x, body, reply, stream)
+            return
+        if isinstance(reply, Turn):
+            turn = reply
+        elif isinstance(reply, (Cut, NoCompleted, EmptyCompletedOutput)) and reply.turn is not None:
+            turn = reply.turn
+        else:  # no reply scripted, or a wrapper around what the auto responder says
+            turn = auto_turn(body)
+        r = self._render(body, turn, len(x.record.raw))
+        if not stream:
+            if isinstance(reply, NoCompleted):
+                obj = r.response("in_progress", [o.done for o in r.outputs])
+            else:
+                obj = _terminal_event(r, turn, isinstance(reply, EmptyCompletedOutput))["response"]
+            x.record.response = obj
+            x.json(200, obj, cut=isinstance(reply, Cut))
+            return
+        events = _turn_events(
+            r, turn, terminal=not isinstance(reply, NoCompleted), empty_output=isinstance(reply, EmptyCompletedOutput)
+        )
+        x.start_stream()
+        for event in events[: reply.after_events] if isinstance(reply, Cut) else events:
+            x.event(event)
+            if self.event_delay:
+                self._stopping.wait(self.event_delay)
+        if isinstance(reply, Cut):
+            raise _Abort  # no terminating chunk: the client sees the body end mid-stream
+        x.end_stream()
+
+    def _answer_failure(self, x: _Exchange, body: dict, reply, stream: bool) -> None:
+        r = self._render(body, Turn(), len(x.record.raw))
+        if isinstance(reply, Malformed):
+            if not stream:
+                x.malformed_json(r.response("completed"))
+                return
+            x.start_stream()
+            for event in _turn_events(r, Turn(), terminal=False)[: reply.after_events]:
+                x.event(event)
+            x.chunk(b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"oo\n\n')
+            x.end_stream()
+            return
+        error = {"code": reply.code, "message": reply.message}
+        failed = r.response("failed", error=error)
+        if not stream:
+            x.record.response = failed
+            x.json(200, failed)
+            return
+        x.start_stream()
+        for event in _turn_events(r, Turn(), terminal=False):
+            x.event(event)
+        if isinstance(reply, ErrorEvent):
+            x.event(
+                {
+                    "type": "error",
+                    "error": {"type": reply.type, "code": reply.code, "message": reply.message, "param": None},
+                }
+            )
+        x.event({"type": "response.failed", "response": failed})
+        x.end_stream()
+
+    def _render(self, body: dict, turn: Turn, raw_size: int) -> _Rendered:
+        # About 4 bytes of JSON per token; a repeated prompt cache key finds the previous
+        # request's tokens cached, in blocks of 128 from 1024 on, as the real API reports.
+        input_tokens = max(1, raw_size // 4)
+        key = body.get("prompt_cache_key") or body["model"]
+        with self._lock:
+            previous = self._cache.get(key, 0)
+            self._cache[key] = input_tokens
+        cached = min(previous, input_tokens) // 128 * 128 if input_tokens >= 1024 else 0
+        return _render(body, turn, self.registry, input_tokens, cached)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake OpenAI Responses API on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument(
+        "--auto", action="store_true", help="answer with the auto responder (the default and only mode here)"
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    args = parser.parse_args(argv)
+    _schemas()  # pay the openai import before announcing the URL, not on the first request
+    api = FakeResponsesAPI(args.port, latency=args.latency).start()
+    print(api.base_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        api.stop()
+
+
+if __name__ == "__main__":
+    main()
