@@ -1,0 +1,141 @@
+"""respctl lint: will this conversation file replay? Checked before a turn is paid for.
+
+    run(paths, output_format=..., fix=...)   the `respctl lint` command; returns the exit code
+    gate(name, lines, items)                  the error lines that make `say`/`tool-result` refuse a file
+    explain(code)                             `respctl lint --explain CODE`
+
+Never imports openai: item shapes come from schema_table.py, generated from the SDK by
+`python -m respctl.lint.generate` (`make schema`).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from pathlib import Path
+
+from respctl.errors import ExitCode, UsageError
+from respctl.lint.rules import RULES, Rule, find
+from respctl.lint.schema_table import REQUIRED_NULLABLE
+
+# The checks are imported when used, not here: respctl.items may read REQUIRED_NULLABLE from
+# respctl.lint.schema_table, and the checks import respctl.items.
+
+__all__ = ["run", "gate", "explain", "RULES", "Rule", "REQUIRED_NULLABLE", "required_nullable"]
+
+FORMATS = ("text", "json", "github")
+
+
+def required_nullable(item_type: str) -> frozenset[str]:
+    """Top-level fields of an item type that are required and accept null (keep a null there)."""
+    return REQUIRED_NULLABLE.get(item_type, frozenset())
+
+
+def gate(name: str, lines: list[bytes], items: list[dict]) -> list[str]:
+    """The errors of a strictly parsed file, as `name:line:col: CODE message`; pending calls are not errors."""
+    from respctl.lint.check import check_items, errors_only
+
+    diagnostics, _pending = check_items(lines, items)
+    return [f"{name}:{d.line}:{d.column}: {d.code} {d.message}" for d in errors_only(diagnostics)]
+
+
+def explain(code: str) -> int:
+    from respctl.lint.rules import explain as explain_rule
+
+    rule = find(code)
+    if rule is None:
+        raise UsageError(f"no lint rule {code!r} (codes: {', '.join(RULES)})")
+    sys.stdout.write(explain_rule(rule) + "\n")
+    return ExitCode.OK
+
+
+def run(paths: list[str], *, output_format: str = "text", fix: bool = False) -> int:
+    """Lint files (globs and folders expanded); print diagnostics; 0 clean, 1 findings, 2 could not run."""
+    from respctl import output
+    from respctl.lint import report
+    from respctl.lint.check import Result, check_file
+
+    if output_format not in FORMATS:
+        raise UsageError(f"unknown lint format {output_format!r} (text, json, github)")
+    files, failed = _expand(paths)
+    results: list[Result] = []
+    lines: list[str] = []
+    notes: list[str] = []  # --fix reports go to stdout in text format, to stderr otherwise
+    fixed = 0
+    for path in files:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            output.error(f"{path}: cannot read: {exc.strerror}")
+            failed = True
+            continue
+        if fix:
+            from respctl.lint.fix import fix_file
+
+            outcome = fix_file(path, data)
+            notes += _fix_notes(path, outcome)
+            fixed += len(outcome.applied)
+            result = outcome.result
+        else:
+            result = check_file(path, data)
+        results.append(result)
+        if output_format == "text":
+            lines += [report.text_line(path, d) for d in result.diagnostics]
+            lines += [report.pending_line(path, p) for p in result.pending]
+        elif output_format == "github":
+            lines += [report.github_line(path, d) for d in result.diagnostics]
+            lines += [report.github_pending(path, p) for p in result.pending]
+    if output_format == "text":
+        report.write(notes)
+        report.write(lines)
+        if fixed:
+            report.write([f"Fixed {fixed} problem{'s' if fixed != 1 else ''}."])
+        if results:
+            report.write(report.summary(results, fixing=fix))
+    else:
+        report.write(notes, sys.stderr)
+        if output_format == "json":
+            report.write([report.render_json(results)])
+        else:
+            report.write(lines)
+    sys.stdout.flush()
+    if failed:
+        return ExitCode.USAGE
+    return 1 if any(r.diagnostics for r in results) else 0
+
+
+def _fix_notes(path: str, outcome) -> list[str]:
+    if outcome.refused:
+        return [f"{path}: not fixed: {outcome.refused}"]
+    notes = [f"{path}:{a.diagnostic.line}:{a.diagnostic.column}: {a.diagnostic.code} fixed: {a.title} ({a.diagnostic.message})" for a in outcome.applied]
+    if outcome.normalized:
+        notes.append(f"{path}: rewrote {outcome.normalized} line{'s' if outcome.normalized != 1 else ''} in canonical form (compact JSON)")
+    return notes
+
+
+def _expand(patterns: list[str]) -> tuple[list[str], bool]:
+    """Files named, matched by a glob, or found (*.jsonl) under a folder; in order, each once."""
+    from respctl import output
+
+    files: dict[str, None] = {}  # ordered, each once
+    failed = False
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            found = sorted(str(p) for p in Path(pattern).rglob("*.jsonl") if p.is_file())
+            if not found:
+                output.error(f"{pattern}: no .jsonl files in this folder")
+                failed = True
+        elif glob.has_magic(pattern) and not os.path.exists(pattern):
+            found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+            if not found:
+                output.error(f"{pattern}: no files match")
+                failed = True
+        elif os.path.exists(pattern):
+            found = [pattern]
+        else:
+            output.error(f"{pattern}: no such file")
+            failed = True
+            found = []
+        files.update(dict.fromkeys(found))
+    return list(files), failed

@@ -1,0 +1,438 @@
+"""The checks: a tolerant reader for the file itself, then each item, then the conversation.
+
+`check_file` is what `respctl lint` runs; `check_items` is the part that `gate` runs on a file
+that the strict reader (respctl.conversation) has already parsed.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from dataclasses import dataclass, field
+
+import orjson
+
+from respctl import items as it
+from respctl.lint.rules import ERROR, RULES
+from respctl.lint.shapes import ITEM_TYPES, Finding, check_item, json_kind, item_kind, pointer
+
+#: Id prefixes the API checks against the item type (reference E10).
+ID_PREFIXES = {
+    "message": "msg",
+    "reasoning": "rs",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+    "web_search_call": "ws",
+    "image_generation_call": "ig",
+    "local_shell_call": "lsh",
+    "compaction": "cmp",
+    "tool_search_call": "tsc",
+    "tool_search_output": "tso",
+}
+
+#: What a response produces after a reasoning item: the "following item" the API pairs it with (E2).
+FOLLOWERS = frozenset({
+    "function_call", "custom_tool_call", "web_search_call", "file_search_call", "computer_call",
+    "code_interpreter_call", "image_generation_call", "local_shell_call", "shell_call", "apply_patch_call",
+    "mcp_call", "mcp_list_tools", "mcp_approval_request", "tool_search_call", "program", "compaction",
+})  # and assistant messages
+
+#: Calls the client answers, and the output type that answers each, paired by call_id (E5, E6).
+CALL_OUTPUTS = {
+    **it.CALL_OUTPUT_TYPES,
+    "shell_call": "shell_call_output",
+    "apply_patch_call": "apply_patch_call_output",
+    "computer_call": "computer_call_output",
+}
+OUTPUT_CALLS = {output: call for call, output in CALL_OUTPUTS.items()}
+
+#: Items a user or the client's tools add: they end a response's run of items.
+_CLIENT_SIDE = frozenset({*OUTPUT_CALLS, "local_shell_call_output", "mcp_approval_response", "additional_tools", "item_reference", "compaction_trigger"})
+#: Model items whose id tells the API that a reasoning item came before them (reference E3).
+_PAIRED_WITH_REASONING = frozenset({"message", "function_call", "custom_tool_call"})
+_NAMED = frozenset({"function_call", "custom_tool_call", "mcp_call", "mcp_approval_request"})
+_MID_2025_ID = re.compile(r"[a-z]+_[0-9a-f]{48}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass
+class Fix:
+    """What --fix does for one diagnostic: drop a key, drop an item, or remove an item's id."""
+
+    action: str  # drop_key | drop_item | strip_id | rewrite (the file-level ones: any rewrite mends them)
+    index: int = -1  # item index
+    path: tuple = ()
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    line: int
+    column: int
+    message: str
+    pointer: str = ""
+    fix: Fix | None = None
+
+    @property
+    def rule(self):
+        return RULES[self.code]
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.code].severity
+
+
+@dataclass
+class Pending:
+    line: int
+    call_id: str
+    name: str
+
+
+@dataclass
+class Result:
+    """Everything lint found in one file."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
+    readable: bool = True  # every line parsed to an object: --fix can rewrite the file
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+def check_file(path: str, data: bytes) -> Result:
+    # Parsing builds one dict per line and nothing that refers back to itself: the cyclic garbage
+    # collector would only rescan the growing heap (about a third of the time on a large file).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_file(path, data)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_file(path: str, data: bytes) -> Result:
+    result = Result(path)
+    diags = result.diagnostics
+    if not data:
+        diags.append(Diagnostic("RSP008", 1, 1, "file is empty: no items to replay"))
+        return result
+    if data.startswith(b"\xef\xbb\xbf"):
+        diags.append(Diagnostic("RSP006", 1, 1, "file starts with a UTF-8 byte order mark", fix=Fix("rewrite")))
+        data = data[3:]
+    lines = data.split(b"\n")
+    unterminated = lines[-1] != b""
+    if not unterminated:
+        lines.pop()
+    raw: list[bytes] = []
+    crlf: list[int] = []
+    loads = orjson.loads
+    for number, line in enumerate(lines, 1):
+        if not line or line.isspace():
+            diags.append(Diagnostic("RSP004", number, 1, "blank line", fix=Fix("rewrite")))
+            continue
+        if line.endswith(b"\r"):
+            crlf.append(number)
+        try:
+            item = loads(line)
+        except orjson.JSONDecodeError as exc:
+            diags.append(_bad_line(number, line, exc))
+            result.readable = False
+            continue
+        if type(item) is not dict:
+            diags.append(Diagnostic("RSP003", number, _first_column(line), f"expected a JSON object (one input item), got {json_kind(item)}"))
+            result.readable = False
+            continue
+        raw.append(line)
+        result.items.append(item)
+        result.line_numbers.append(number)
+    if crlf:
+        more = f" (and {len(crlf) - 1} more line{'s' if len(crlf) > 2 else ''})" if len(crlf) > 1 else ""
+        first = lines[crlf[0] - 1]
+        diags.append(Diagnostic("RSP005", crlf[0], len(first.decode("utf-8", "replace")), f"line ends in CRLF{more}", fix=Fix("rewrite")))
+    if unterminated and result.readable and lines[-1].strip():
+        diags.append(Diagnostic("RSP007", len(lines), len(lines[-1].decode("utf-8", "replace")) + 1, "no newline at end of file", fix=Fix("rewrite")))
+    if not result.items and not diags:
+        diags.append(Diagnostic("RSP008", 1, 1, "file holds no items"))
+    more, result.pending = check_items(raw, result.items, result.line_numbers)
+    diags.extend(more)
+    diags.sort(key=lambda d: (d.line, d.column))
+    return result
+
+
+def _bad_line(number: int, line: bytes, exc: orjson.JSONDecodeError) -> Diagnostic:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        column = len(line[: bad.start].decode("utf-8")) + 1
+        return Diagnostic("RSP002", number, column, f"invalid UTF-8: byte 0x{line[bad.start]:02x} at byte {bad.start + 1}")
+    return Diagnostic("RSP001", number, exc.colno, f"invalid JSON: {exc.msg}")
+
+
+def _first_column(line: bytes) -> int:
+    return len(line) - len(line.lstrip()) + 1
+
+
+# --- items and the conversation ---------------------------------------------------------------
+
+def check_items(lines: list[bytes], items: list[dict], line_numbers: list[int] | None = None) -> tuple[list[Diagnostic], list[Pending]]:
+    """Diagnostics for parsed items (lines[i] is the raw text of items[i]) and the calls still pending."""
+    numbers = line_numbers or range(1, len(items) + 1)
+    diags: list[Diagnostic] = []
+
+    def report(code: str, index: int, message: str, path: tuple = (), fix: Fix | None = None) -> None:
+        column = _locate(lines[index], path) if path else 1
+        diags.append(Diagnostic(code, numbers[index], column, message, pointer(path), fix))
+
+    kinds: list[str | None] = []
+    for index, item in enumerate(items):
+        kind = item_kind(item)
+        kinds.append(kind)
+        findings = check_item(item, kind)
+        if findings:
+            what = f"{kind} item: " if kind in ITEM_TYPES else ""
+            for f in _without_e11_overlap(item, kind, findings):
+                report(f.code, index, f"{what}{f.message}", f.path, Fix("drop_key", index, f.path) if f.fixable else None)
+        if kind is not None:
+            _check_item_rules(item, kind, index, report)
+    pending = _check_conversation(items, kinds, report, numbers)
+    diags.sort(key=lambda d: (d.line, d.column))
+    return diags, pending
+
+
+def _without_e11_overlap(item: dict, kind: str | None, findings: list[Finding]) -> list[Finding]:
+    """An input_text part in an assistant message is reported once, as RSP109, not also as a shape error."""
+    if kind != "message" or item.get("role") != "assistant":
+        return findings
+    bad = {("content", i) for i in _input_text_parts(item)}
+    return [f for f in findings if f.path[:2] not in bad]
+
+
+def _input_text_parts(item: dict) -> list[int]:
+    content = item.get("content")
+    if type(content) is not list:
+        return []
+    return [i for i, part in enumerate(content) if type(part) is dict and part.get("type") == "input_text"]
+
+
+def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
+    item_id = item.get("id")
+    if type(item_id) is str:
+        prefix = ID_PREFIXES.get(kind)
+        if prefix and not item_id.startswith(prefix + "_"):
+            report("RSP112", index, f"{kind} item: id '{_short(item_id)}' does not begin with '{prefix}_' as the API expects for this type", ("id",))
+    if kind == "message":
+        if item.get("role") == "assistant":
+            for i in _input_text_parts(item):
+                report("RSP109", index, "assistant message: content part is 'input_text'; assistant content takes 'output_text' or 'refusal' parts", ("content", i, "type"))
+        _check_file_ids(item.get("content"), ("content",), index, report)
+    elif kind == "reasoning":
+        if "id" in item and item.get("encrypted_content") is None and not item.get("content"):
+            report("RSP203", index, f"reasoning item {_short(item_id)} has an id but neither encrypted_content nor content: it cannot be replayed with store false")
+    elif kind == "function_call":
+        arguments = item.get("arguments")
+        if type(arguments) is str:
+            try:
+                orjson.loads(arguments)
+            except orjson.JSONDecodeError as exc:
+                report("RSP110", index, f"function_call {item.get('call_id')}: arguments are not valid JSON ({exc.msg} at character {exc.pos + 1})", ("arguments",))
+    elif kind in ("function_call_output", "custom_tool_call_output"):
+        _check_file_ids(item.get("output"), ("output",), index, report)
+    elif kind == "item_reference":
+        report("RSP301", index, f"item_reference to '{_short(item_id)}' needs the item stored on the server; respctl replays with store false")
+    if kind in _NAMED:
+        for key in ("name", "namespace"):
+            value = item.get(key)
+            if type(value) is str and _CONTROL.search(value):
+                report("RSP111", index, f"{kind} item: {key} {_quote(value)} contains a NUL or control character", (key,))
+
+
+def _check_file_ids(content, path: tuple, index: int, report) -> None:
+    if type(content) is not list:
+        return
+    for i, part in enumerate(content):
+        if type(part) is dict and type(part.get("file_id")) is str:
+            report("RSP302", index, f"{part.get('type', 'content')} part refers to uploaded file '{part['file_id']}': it replays only while that file exists on the same account", path + (i, "file_id"))
+
+
+def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list[Pending]:
+    count = len(items)
+    seen_ids: dict[str, int] = {}
+    calls: dict[str, int] = {}
+    answered: dict[str, int] = {}
+    pairs: list[int] = []  # reasoning items followed by an item, both with mid-2025 ids
+    for index, item in enumerate(items):
+        kind = kinds[index]
+        item_id = item.get("id")
+        if type(item_id) is str and kind != "item_reference":
+            first = seen_ids.get(item_id)
+            if first is None:
+                seen_ids[item_id] = index
+            else:
+                report("RSP208", index, f"duplicate item id {_short(item_id)} (first on line {numbers[first]})", ("id",), _dedupe(items, first, index))
+        if kind == "reasoning" and ("id" in item or "encrypted_content" in item):
+            following = kinds[index + 1] if index + 1 < count else None
+            if not _is_follower(items[index + 1] if following else None, following):
+                what = "is the last item" if following is None else f"is followed by {_describe(items[index + 1], following)}"
+                report("RSP201", index, f"reasoning item {_short(item_id)} has no following item: it {what}", (), Fix("drop_item", index))
+            elif _MID_2025_ID.match(str(item_id)) and _MID_2025_ID.match(str(items[index + 1].get("id"))):
+                pairs.append(index)
+        elif kind in CALL_OUTPUTS:
+            call_id = item.get("call_id")
+            if type(call_id) is str:
+                if call_id in calls:
+                    report("RSP207", index, f"{kind} {call_id}: call_id already used on line {numbers[calls[call_id]]}", ("call_id",), _dedupe(items, calls[call_id], index))
+                else:
+                    calls[call_id] = index
+        elif kind in OUTPUT_CALLS:
+            call_id = item.get("call_id")
+            if type(call_id) is str:
+                call = calls.get(call_id)
+                if call is None or kinds[call] != OUTPUT_CALLS[kind]:
+                    later = any(kinds[j] == OUTPUT_CALLS[kind] and items[j].get("call_id") == call_id for j in range(index + 1, count))
+                    where = " (the call comes later in the file)" if later else ""
+                    report("RSP205", index, f"{kind} {call_id} has no earlier {OUTPUT_CALLS[kind]}{where}", ("call_id",))
+                elif call_id in answered:
+                    report("RSP206", index, f"second output for call {call_id} (first on line {numbers[answered[call_id]]})", ("call_id",), _dedupe(items, answered[call_id], index))
+                else:
+                    answered[call_id] = index
+        elif kind == "compaction_trigger" and index != count - 1:
+            report("RSP209", index, "compaction_trigger must be the last item")
+
+    if "reasoning" in kinds:
+        _warn_turns_without_reasoning(items, kinds, report)
+        _warn_foreign_followers(items, kinds, pairs, report)
+    tail = _tail_start(items, kinds)
+    pending = []
+    for call_id, index in calls.items():
+        if call_id in answered:
+            continue
+        if index >= tail:
+            item = items[index]
+            pending.append(Pending(numbers[index], call_id, str(item.get("name"))))
+        else:
+            report("RSP204", index, f"{kinds[index]} {call_id} ({items[index].get('name')}) has no output, and a later turn follows it")
+    return pending
+
+
+def _warn_turns_without_reasoning(items: list[dict], kinds: list, report) -> None:
+    """E3 heuristic, in a file where turns have reasoning: the response to a user message that
+    starts without a reasoning item but keeps its items' ids. (After tool outputs a response
+    often has no reasoning item: those are not suspected.)"""
+    run: list[int] = []  # the model's items since the last item a user or a tool added
+    after_user = True
+    for index, item in enumerate(items):
+        kind = kinds[index]
+        if kind is not None and not _client_side(item, kind):
+            run.append(index)
+            continue
+        if run and after_user:
+            _warn_lost_reasoning(items, kinds, run, report)
+        run, after_user = [], kind == "message" or kind is None
+    if run and after_user:
+        _warn_lost_reasoning(items, kinds, run, report)
+
+
+def _warn_lost_reasoning(items: list[dict], kinds: list, run: list[int], report) -> None:
+    if any(kinds[index] == "reasoning" for index in run):
+        return
+    for index in run:
+        kind = kinds[index]
+        if kind in _PAIRED_WITH_REASONING and type(items[index].get("id")) is str:
+            report(
+                "RSP202", index,
+                f"{kind} {_short(items[index]['id'])} keeps its id, but no reasoning item precedes it in its turn (other turns have one): "
+                "if its reasoning item was removed, the API rejects the id",
+                ("id",), Fix("strip_id", index),
+            )
+
+
+def _warn_foreign_followers(items: list[dict], kinds: list, pairs: list[int], report) -> None:
+    """E3 heuristic for mid-2025 ids (prefix_ + 48 hex, the items of one response sharing the last
+    16): once the file shows that scheme, a reasoning item followed by an item of another response
+    means the follower's own reasoning item is gone (and this one lost its follower)."""
+    suffix = {i: (items[i]["id"][-16:], items[i + 1]["id"][-16:]) for i in pairs}
+    if not any(a == b for a, b in suffix.values()):
+        return
+    for i, (a, b) in suffix.items():
+        follower = items[i + 1]
+        if a != b and kinds[i + 1] in _PAIRED_WITH_REASONING:
+            report(
+                "RSP202", i + 1,
+                f"{kinds[i + 1]} {_short(follower['id'])} follows reasoning item {_short(items[i]['id'])} of another response "
+                "(their ids do not end alike, as items of one response do): its own reasoning item seems gone",
+                ("id",), Fix("strip_id", i + 1),
+            )
+
+
+def _tail_start(items: list[dict], kinds: list) -> int:
+    """Where the last response's items begin, when only tool outputs follow them (calls there are pending)."""
+    i = len(items)
+    while i > 0 and kinds[i - 1] in OUTPUT_CALLS:
+        i -= 1
+    while i > 0 and kinds[i - 1] is not None and not _client_side(items[i - 1], kinds[i - 1]):
+        i -= 1
+    return i
+
+
+def _client_side(item: dict, kind: str | None) -> bool:
+    """True for what the user or the client's tools add (not part of a model response)."""
+    if kind == "message":
+        return item.get("role") != "assistant"
+    return kind is None or kind in _CLIENT_SIDE
+
+
+def _is_follower(item: dict | None, kind: str | None) -> bool:
+    if kind == "message":
+        return item.get("role") == "assistant"
+    return kind in FOLLOWERS
+
+
+def _describe(item: dict, kind: str) -> str:
+    if kind == "message":
+        return f"a {item.get('role')} message"
+    return f"a {kind} item"
+
+
+def _dedupe(items: list[dict], first: int, index: int) -> Fix | None:
+    return Fix("drop_item", index) if items[first] == items[index] else None
+
+
+def _short(value: object, keep: int = 24) -> str:
+    text = str(value)
+    return text if len(text) <= keep else text[: keep - 1] + "…"
+
+
+def _quote(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _locate(line: bytes, path: tuple) -> int:
+    """Column (1-based, in characters) of the last key of `path` in the raw line; best effort."""
+    at = 0
+    found = 0
+    for part in path:
+        if isinstance(part, int):
+            continue
+        key = orjson.dumps(part)
+        pos = line.find(key, at)
+        while pos != -1:
+            after = line[pos + len(key):].lstrip()
+            if after.startswith(b":"):
+                break
+            pos = line.find(key, pos + 1)
+        if pos == -1:
+            break
+        found = pos
+        at = pos + len(key)
+    return len(line[:found].decode("utf-8", "replace")) + 1
+
+
+def errors_only(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diags if RULES[d.code].severity == ERROR]

@@ -1,0 +1,87 @@
+"""Rendering lint results: text (like ruff), json (one object per diagnostic), github (annotations)."""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+
+from respctl.lint.check import Diagnostic, Pending, Result
+from respctl.lint.rules import ERROR, WARNING
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def text_line(path: str, d: Diagnostic) -> str:
+    mark = " [*]" if d.fix is not None else ""
+    level = " warning:" if d.severity == WARNING else ""
+    return f"{path}:{d.line}:{d.column}: {d.code}{mark}{level} {d.message}"
+
+
+def pending_line(path: str, p: Pending) -> str:
+    return f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl tool-result {path} {p.call_id}'"
+
+
+def summary(results: list[Result], *, fixing: bool) -> list[str]:
+    diags = [d for r in results for d in r.diagnostics]
+    errors = sum(1 for d in diags if d.severity == ERROR)
+    warnings = len(diags) - errors
+    if not diags:
+        return ["All checks passed!"]
+    if errors and warnings:
+        lines = [f"Found {_plural(errors, 'error')} ({_plural(warnings, 'warning')})."]
+    elif errors:
+        lines = [f"Found {_plural(errors, 'error')}."]
+    else:
+        lines = [f"Found {_plural(warnings, 'warning')}."]
+    fixable = sum(1 for d in diags if d.fix is not None)
+    if fixable and not fixing:
+        lines.append(f"[*] {fixable} fixable with the --fix option.")
+    by_hand = len(diags) - fixable
+    if by_hand:
+        lines.append(f"{_plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to mend each.")
+    return lines
+
+
+def render_json(results: list[Result]) -> str:
+    rows = [
+        {
+            "code": d.code,
+            "name": d.rule.name,
+            "severity": d.severity,
+            "message": d.message,
+            "path": r.path,
+            "line": d.line,
+            "column": d.column,
+            "pointer": d.pointer,
+            "fix": {"title": d.rule.fix, "applicability": "safe"} if d.fix is not None else None,
+        }
+        for r in results
+        for d in r.diagnostics
+    ]
+    return orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode()
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_line(path: str, d: Diagnostic) -> str:
+    level = "error" if d.severity == ERROR else "warning"
+    title = _escape_property(f"{d.code} {d.rule.name}")
+    return f"::{level} file={_escape_property(path)},line={d.line},col={d.column},title={title}::{_escape_data(f'{d.code} {d.message}')}"
+
+
+def github_pending(path: str, p: Pending) -> str:
+    return f"::notice file={_escape_property(path)},line={p.line},col=1,title=pending call::{_escape_data(pending_line(path, p))}"
+
+
+def write(lines: list[str], stream=None) -> None:
+    if lines:
+        (stream or sys.stdout).write("\n".join(lines) + "\n")
