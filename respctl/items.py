@@ -6,14 +6,18 @@ Items respctl creates have one stable shape and never an id of respctl's making:
     tool output   {"type":"function_call_output","call_id":...,"output":...}
                   {"type":"custom_tool_call_output","call_id":...,"output":...}
 
-Output items are stored as the API sent them, minus what the API will not take back
-(CLEAN_RULES). Everything else, `encrypted_content` above all, is kept byte for byte:
+Output items are stored as the API sent them, minus what the API will not take back:
+the fields in DROP_ALWAYS / DROP_BY_TYPE, any top-level field that no input shape of the
+item's type has (the table lint generates from the SDK's input types; the output side
+carries a few more, such as `status` on custom tool calls), and nulls, except on fields
+the input side requires and allows null on. Everything else, `encrypted_content` above all, is kept byte for byte:
 the raw JSON is parsed with orjson and written back with orjson, which keeps strings and
 key order.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 #: Fields dropped from every output item: output-only or SDK-only.
@@ -24,12 +28,6 @@ DROP_BY_TYPE: dict[str, frozenset[str]] = {
     "reasoning": frozenset({"status"}),
     "mcp_call": frozenset({"status"}),
     "shell_call_output": frozenset({"status"}),
-}
-
-#: Top-level fields that the input side requires and that may be null: a null there is kept.
-KEEP_NULL: dict[str, frozenset[str]] = {
-    "image_generation_call": frozenset({"result"}),
-    "code_interpreter_call": frozenset({"code", "outputs"}),
 }
 
 #: Call types and the output type that answers each.
@@ -44,10 +42,11 @@ def clean_output_item(item: dict) -> dict:
     """Turn one raw output item (from output_item.done or a response body) into an input item."""
     kind = item.get("type")
     drop = DROP_ALWAYS | DROP_BY_TYPE.get(kind, frozenset())
-    keep_null = KEEP_NULL.get(kind, frozenset())
+    accepted = _input_fields(kind)
+    keep_null = _required_nullable(kind)
     cleaned: dict[str, Any] = {}
     for key, value in item.items():
-        if key in drop:
+        if key in drop or (accepted is not None and key not in accepted):
             continue
         if value is None:
             if key in keep_null:
@@ -55,6 +54,24 @@ def clean_output_item(item: dict) -> dict:
             continue
         cleaned[key] = _drop_nulls(value)
     return cleaned
+
+
+@functools.cache
+def _input_fields(kind: str | None) -> frozenset[str] | None:
+    """Every top-level field some input shape of this item type accepts; None for a type the table lacks."""
+    from respctl.lint.schema_table import ITEMS, SHAPES
+
+    shapes = ITEMS.get(kind) if isinstance(kind, str) else None
+    if not shapes:
+        return None
+    return frozenset().union(*(SHAPES[name].keys() for name in shapes))
+
+
+@functools.cache
+def _required_nullable(kind: str | None) -> frozenset[str]:
+    from respctl.lint.schema_table import REQUIRED_NULLABLE
+
+    return REQUIRED_NULLABLE.get(kind, frozenset()) if isinstance(kind, str) else frozenset()
 
 
 def _drop_nulls(value: Any) -> Any:
@@ -84,11 +101,11 @@ def tool_output(call: dict, output: str) -> dict:
 
 def pending_calls(items: list[dict]) -> list[dict]:
     """The function/custom tool calls that have no output yet, in file order."""
-    answered = {item.get("call_id") for item in items if item.get("type") in OUTPUT_CALL_TYPES}
+    answered = {item.get("call_id") for item in items if item.get("type") in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)}
     return [
         item
         for item in items
-        if item.get("type") in CALL_OUTPUT_TYPES and item.get("call_id") not in answered
+        if item.get("type") in CALL_OUTPUT_TYPES and isinstance(item.get("call_id"), str) and item["call_id"] not in answered
     ]
 
 

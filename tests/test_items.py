@@ -87,3 +87,11 @@ def test_pending_calls_follow_outputs_by_call_id():
     assert [c["call_id"] for c in it.pending_calls(items)] == ["b"]
     assert it.call_summary(items[1]) == {"call_id": "b", "name": "g", "arguments": "x", "type": "custom_tool_call"}
     assert it.tool_output(items[1], "out") == {"type": "custom_tool_call_output", "call_id": "b", "output": "out"}
+
+
+def test_fields_no_input_shape_accepts_are_dropped():
+    # the API sends `status` on custom tool calls; the input side (the SDK's param types) has none
+    item = {"id": "ctc_1", "type": "custom_tool_call", "status": "completed", "call_id": "c", "name": "patch", "input": "x"}
+    assert it.clean_output_item(item) == {"id": "ctc_1", "type": "custom_tool_call", "call_id": "c", "name": "patch", "input": "x"}
+    unknown_type = {"type": "some_future_item", "id": "x_1", "status": "completed", "extra": {"a": None}}
+    assert it.clean_output_item(unknown_type) == {"type": "some_future_item", "id": "x_1", "status": "completed", "extra": {}}
