@@ -19,7 +19,7 @@ from typing import Iterator
 
 import orjson
 
-from respctl.errors import BadFileError, BusyError, RespctlError
+from respctl.errors import BadFileError, BusyError, ExitCode, RespctlError
 
 #: How many characters of a bad line an error message quotes at most.
 _QUOTE = 60
@@ -78,6 +78,7 @@ class Conversation:
     lines: list[bytes]
     items: list[dict]
     _stat: os.stat_result | None = field(default=None, repr=False)
+    _lock_fd: int | None = field(default=None, repr=False)  # the descriptor holding the lock, if any
 
     @property
     def name(self) -> str:
@@ -91,7 +92,7 @@ class Conversation:
         head = self.data if not self.data or self.data.endswith(b"\n") else self.data + b"\n"
         self._check_unchanged(new_lines)
         body = head + b"\n".join(new_lines) + b"\n"
-        write_atomic(self.path, body, rescue=new_lines)
+        self._write(body, rescue=new_lines)
         self.data = body
         self.lines.extend(new_lines)
         self.items.extend(new_items)
@@ -102,25 +103,38 @@ class Conversation:
         """Replace the whole file (start --force, lint --fix)."""
         body = b"".join(dumps_item(item) + b"\n" for item in new_items)
         self._check_unchanged([dumps_item(item) for item in new_items])
-        write_atomic(self.path, body)
+        self._write(body)
         self.data = body
         self.lines = body.split(b"\n")[:-1]
         self.items = list(new_items)
         self._stat = _stat_or_none(self.path)
+
+    def _write(self, body: bytes, rescue: list[bytes] | None = None) -> None:
+        try:
+            held = write_atomic(self.path, body, rescue=rescue, keep_lock=self._lock_fd is not None)
+        except RespctlError as exc:
+            exc.exit_code = ExitCode.FAILED  # like a failed request: the file is unchanged, try again later
+            raise
+        if held is not None:
+            # After the rename the path names a new inode: hold the lock on that one from now on
+            # (the runner writes several times in one turn; a waiter must not walk in between).
+            os.close(self._lock_fd)
+            self._lock_fd = held
 
     def _check_unchanged(self, new_lines: list[bytes]) -> None:
         """Refuse to overwrite edits made by something that did not take the lock."""
         now = _stat_or_none(self.path)
         if _identity(now) != _identity(self._stat):
             saved = save_beside(self.path, new_lines)
+            where = f"The new items were saved to {saved}" if saved else "The new items could not be saved anywhere"
             raise RespctlError(
-                f"{self.name}: changed by another program during the turn; not overwritten. "
-                f"The new items were saved to {saved}"
+                f"{self.name}: changed by another program during the turn; not overwritten. {where}",
+                ExitCode.FAILED,
             )
 
     def check_writable(self) -> None:
         """Fail before a request is paid for if the turn could not be written."""
-        folder = self.path.parent
+        folder = Path(os.path.realpath(self.path)).parent  # a symlinked file is written where it lives
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise BadFileError(f"{self.name}: file is not writable")
         if not os.access(folder, os.W_OK | os.X_OK):
@@ -141,12 +155,12 @@ def _identity(st: os.stat_result | None) -> tuple | None:
 def read_conversation(path: str | os.PathLike) -> Conversation:
     """Read a conversation without taking the lock (for read-only commands)."""
     p = Path(path)
-    data = _read_bytes(p)
+    data = read_bytes(p)
     lines, items = parse_lines(data, str(p))
     return Conversation(p, data, lines, items, _stat_or_none(p))
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -179,12 +193,15 @@ def locked_conversation(
             os.close(fd)
             raise
         os.close(fd)
+    conv = None
     try:
-        data = _read_bytes(p)
+        before = _stat_or_none(p)  # before reading: an edit in between then shows as a change, never as none
+        data = read_bytes(p)
         lines, items = parse_lines(data, str(p))
-        yield Conversation(p, data, lines, items, _stat_or_none(p))
+        conv = Conversation(p, data, lines, items, before, fd)
+        yield conv
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        os.close(conv._lock_fd if conv is not None else fd)  # closing the descriptor releases the lock
 
 
 def _open_for_lock(path: Path, create: bool) -> int:
@@ -222,26 +239,39 @@ def _same_file(fd: int, path: Path) -> bool:
     return st is not None and (st.st_ino, st.st_dev) == (held.st_ino, held.st_dev)
 
 
-def write_atomic(path: Path, data: bytes, *, rescue: list[bytes] | None = None) -> None:
+def write_atomic(path: Path, data: bytes, *, rescue: list[bytes] | None = None, keep_lock: bool = False) -> int | None:
     """Replace path with data: temp file in the same folder, fsync, rename, fsync folder.
 
     If the write fails and `rescue` lines are given, they are saved beside the file so
-    that a paid-for answer is never silently lost; the error names where.
+    that a paid-for answer is never silently lost; the error names where. With `keep_lock`,
+    the new file is locked before it takes the name, and the descriptor holding that lock is
+    returned. A symlink is kept: the file it names is the one replaced.
     """
-    folder = path.parent
-    mode = _stat_or_none(path)
+    target = Path(os.path.realpath(path))
+    folder = target.parent
+    mode = _stat_or_none(target)
     tmp = None
+    held = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        if keep_lock:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no one else knows this file yet
+                held = os.dup(fd)
+            except BaseException:
+                os.close(fd)
+                raise
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, (mode.st_mode & 0o7777) if mode else 0o644 & ~_umask())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
         tmp = None
         _fsync_dir(folder)
     except OSError as exc:
+        if held is not None:
+            os.close(held)
         if tmp is not None:
             _unlink_quietly(tmp)
         where = ""
@@ -249,6 +279,7 @@ def write_atomic(path: Path, data: bytes, *, rescue: list[bytes] | None = None) 
             saved = save_beside(path, rescue)
             where = f"; the new items were saved to {saved}" if saved else "; the new items could not be saved anywhere"
         raise RespctlError(f"{path}: cannot write: {exc.strerror or exc}{where}") from None
+    return held
 
 
 def save_beside(path: Path, lines: list[bytes]) -> str | None:
@@ -259,9 +290,13 @@ def save_beside(path: Path, lines: list[bytes]) -> str | None:
         target = folder / f"{path.name}.unsaved-{stamp}-{os.getpid()}.jsonl"
         try:
             with open(target, "xb") as out:
-                out.write(body)
-                out.flush()
-                os.fsync(out.fileno())
+                try:
+                    out.write(body)
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError:
+                    _unlink_quietly(str(target))  # a partial rescue would mislead: none at all
+                    raise
             return str(target)
         except OSError:
             continue

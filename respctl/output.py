@@ -10,9 +10,14 @@ from respctl.errors import ExitCode
 
 
 def error(message: str) -> None:
-    """One line, always: newlines in a message (from an API, say) are folded."""
-    sys.stderr.write(f"respctl: error: {' '.join(message.split())}\n")
+    """One line, always: newlines in a message (from an API, say) are folded, and control
+    characters (in a file name, or an API's text) are shown escaped, never sent to the terminal."""
+    sys.stderr.write(f"respctl: error: {escape_controls(' '.join(message.split()))}\n")
     sys.stderr.flush()
+
+
+def escape_controls(text: str) -> str:
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text)
 
 
 def note(message: str) -> None:

@@ -61,6 +61,7 @@ from pathlib import Path
 import orjson
 
 from respctl import items as it
+from respctl.conversation import parse_line, read_bytes
 from respctl.errors import BadFileError, RespctlError
 
 BOM = b"\xef\xbb\xbf"
@@ -152,7 +153,7 @@ def run(
     damaged = [e.line for e in entries if e.problem]
     if damaged and not exit_zero:
         lines = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
-        name = printable(file)
+        name = file
         raise BadFileError(
             f"{name}: {len(damaged)} damaged line{'s' if len(damaged) > 1 else ''} ({lines}), shown as far as "
             f"possible; see 'respctl lint {name}'"
@@ -162,7 +163,7 @@ def run(
 
 def read_entries(path: str) -> list[Entry]:
     """Every line of the file, read one by one: a bad line is marked, never fatal."""
-    data = _read_bytes(Path(path))
+    data = read_bytes(Path(path))
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -184,7 +185,6 @@ def _damaged_entry(path: str, number: int, line: bytes) -> Entry:
     """A line the fast path refused, read as the strict reader reads it, for the same messages.
 
     A byte order mark or a CRLF ending is a problem, but the item behind it can still be shown."""
-    from respctl.conversation import parse_line
 
     problem = None
     if number == 1 and line.startswith(BOM):
@@ -197,21 +197,6 @@ def _damaged_entry(path: str, number: int, line: bytes) -> Entry:
         return Entry(number, None, problem=str(exc).removeprefix(f"{path}:{number}: "), raw=line)
     return Entry(number, item, problem=problem, raw=line if problem else b"", kind=item_type(item))
 
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise BadFileError(f"{printable(path)}: no such file") from None
-    except IsADirectoryError:
-        raise BadFileError(f"{printable(path)}: is a directory") from None
-    except OSError as exc:
-        raise BadFileError(f"{printable(path)}: cannot read: {exc.strerror}") from None
-
-
-def printable(path: object) -> str:
-    """A file name for an error line: its control characters escaped (`\\x1b`), as a name can hold any."""
-    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in str(path))
 
 
 def item_type(item: dict) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from respctl import items as it
-from respctl.conversation import Conversation, locked_conversation
+from respctl.conversation import Conversation, dumps_item, locked_conversation
 from respctl.errors import BadFileError, ExitCode, UsageError
 from respctl.request import RequestOptions, build_body
 
@@ -70,6 +70,7 @@ def start(path: str, *, instructions: str | None, role: str, message_item: dict 
 def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> TurnResult:
     """Append a user message (if any) and run one turn on the whole file."""
     with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
+        _lint_gate(conv)
         if message_item is None and _runnable(it.pending_calls(conv.items), settings):
             return _converse(conv, [], settings, send=True)  # a rerun after a crash: continue the tool loop
         _refuse_pending(conv)
@@ -79,6 +80,7 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> Turn
 def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings) -> TurnResult:
     """Answer one pending call; when none is left waiting, run the next turn."""
     with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
+        _lint_gate(conv)
         call = find_pending_call(conv, call_id)
         answer = it.tool_output(call, output)
         still_pending = [c for c in it.pending_calls(conv.items) if c.get("call_id") != call_id]
@@ -160,10 +162,8 @@ def _add_usage(a: dict | None, b: dict | None) -> dict | None:
 
 
 def _run(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False, pending: list[dict] | None = None) -> TurnResult:
-    conv.check_writable()
-    _lint_gate(conv)
-    from respctl.conversation import dumps_item
-
+    if not settings.dry_run:
+        conv.check_writable()
     lines = conv.lines + [dumps_item(item) for item in new_items]
     if settings.dry_run:
         body = build_body(lines, settings.request) if send and not settings.no_send else None
@@ -173,6 +173,8 @@ def _run(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, s
         waiting = pending if pending is not None else it.pending_calls(conv.items)
         code = ExitCode.PENDING if waiting else ExitCode.OK
         return TurnResult(code, "recorded", tool_calls=[it.call_summary(c) for c in waiting], appended=len(new_items))
+    if not lines:
+        raise UsageError(f"{conv.name}: nothing to send: the conversation is empty and no MESSAGE was given")
     body = build_body(lines, settings.request)
 
     from respctl import client
@@ -219,14 +221,12 @@ def _write(conv: Conversation, new_items: list[dict], replace: bool) -> None:
 
 def _lint_gate(conv: Conversation) -> None:
     """Refuse a file the API would reject, before a request is paid for."""
-    gate: Callable | None
-    try:
-        from respctl.lint import gate
-    except ImportError:  # lint not installed in this build
-        return
+    from respctl.lint import gate
+
     problems = gate(conv.name, conv.lines, conv.items)
     if problems:
-        raise BadFileError(f"{problems[0]} (and {len(problems) - 1} more; see 'respctl lint {conv.name}')" if len(problems) > 1 else f"{problems[0]} (see 'respctl lint {conv.name}')")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BadFileError(f"{problems[0]}{more}; see 'respctl lint {conv.name}'")
 
 
 def _remove_if_empty(path: Path) -> None:

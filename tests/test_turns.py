@@ -332,3 +332,10 @@ def test_ctrl_c_exits_130_and_leaves_the_file_unchanged(env, api, tmp_path):
     assert proc.returncode == 130
     assert err.decode().splitlines() == ["respctl: error: interrupted; nothing was written"]
     assert chat.read_bytes() == line(user("hello"))
+
+
+def test_say_on_an_empty_file_without_message_is_a_usage_error(cli, api, tmp_path):
+    (tmp_path / "c.jsonl").write_bytes(b"")
+    r = cli("say", "c.jsonl", "-m", MODEL)
+    assert r.code == 2 and r.err_lines == ["respctl: error: c.jsonl: nothing to send: the conversation is empty and no MESSAGE was given"]
+    assert api.requests == []
