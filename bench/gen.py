@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import base64
 import random
+import sys
 from pathlib import Path
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def _blob(rng: random.Random, item_id: str, size: int, model: str | None) -> str:
+    """Encrypted content of `size` characters; sealed for the loopback API when a model is given."""
+    if model:
+        from fakeapi import DEFAULT_SECRET, seal
+
+        return seal(DEFAULT_SECRET, item_id, model, size)
+    return "gAAAAAB" + base64.urlsafe_b64encode(rng.randbytes(size * 3 // 4)).decode()[: size - 7]
 
 
 def _hex(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(n))
 
 
-def turns(n_items: int, seed: int = 7):
-    """Yield about n_items input items, grouped in turns."""
+def turns(n_items: int, seed: int = 7, model: str | None = None):
+    """Yield about n_items input items, grouped in turns (`model`: seal reasoning for the loopback API)."""
     rng = random.Random(seed)
     conv = _hex(rng, 16)
     yield {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are a careful assistant."}]}
@@ -27,8 +39,8 @@ def turns(n_items: int, seed: int = 7):
         count += 1
         suffix = _hex(rng, 16)
         size = rng.randint(2_000, 17_000)
-        blob = "gAAAAAB" + base64.urlsafe_b64encode(rng.randbytes(size * 3 // 4)).decode()[: size - 7]
-        yield {"id": f"rs_{conv}{t:08x}{suffix}", "type": "reasoning", "encrypted_content": blob,
+        rs_id = f"rs_{conv}{t:08x}{suffix}"
+        yield {"id": rs_id, "type": "reasoning", "encrypted_content": _blob(rng, rs_id, size, model),
                "summary": [{"type": "summary_text", "text": f"**Checking the weather**\n\nThe user asks about city {t}; I will call the tool."}]}
         count += 1
         if t % 2:
@@ -43,9 +55,9 @@ def turns(n_items: int, seed: int = 7):
         count += 1
 
 
-def write_conversation(path: Path, n_items: int, seed: int = 7) -> Path:
+def write_conversation(path: Path, n_items: int, seed: int = 7, model: str | None = None) -> Path:
     with open(path, "wb") as out:
-        for item in turns(n_items, seed):
+        for item in turns(n_items, seed, model):
             out.write(orjson.dumps(item) + b"\n")
     return path
 

@@ -97,16 +97,18 @@ def main() -> int:
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"{'benchmark':<52} {'median':>9} {'min':>9} {'max':>9} {'floor':>9} {'ratio':>7}  goal / notes")
+    print(f"{'benchmark':<56} {'median':>9} {'min':>9} {'max':>9} {'floor':>9} {'ratio':>7}  goal / notes")
     for r in rows:
-        floor = f"{r['floor']:.3f}s" if "floor" in r else ""
+        unit = r.get("unit", "s")
+        fmt = (lambda v: f"{v:.3f}s") if unit == "s" else (lambda v: f"{v:.0f}{unit}")  # noqa: E731
+        floor = fmt(r["floor"]) if "floor" in r else ""
         ratio = f"{r['ratio']:.2f}x" if "ratio" in r else ""
         notes = [r.get("goal", "")]
         if "imports_openai" in r:
             notes.append("imports openai!" if r["imports_openai"] else "no openai import")
         if r.get("note"):
             notes.append(r["note"])
-        print(f"{r['name']:<52} {r['median']:>8.3f}s {r['min']:>8.3f}s {r['max']:>8.3f}s {floor:>9} {ratio:>7}  {'; '.join(n for n in notes if n)}")
+        print(f"{r['name']:<56} {fmt(r['median']):>9} {fmt(r['min']):>9} {fmt(r['max']):>9} {floor:>9} {ratio:>7}  {'; '.join(n for n in notes if n)}")
 
 
 if __name__ == "__main__":
