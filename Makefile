@@ -16,7 +16,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" bash samples/demo.sh
+	@PATH="$(abspath $(BIN)):$$PATH" bash samples/demo.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -19,10 +19,10 @@ else
 fi
 
 chat="$work/rome.jsonl"
-run() { echo; echo "\$ $*"; "$@"; }
+run() { echo; printf '$'; printf ' %q' "$@"; echo; "$@"; }
 
-run respctl start "$chat" --instructions "You are a terse travel planner." "Plan a 3-day trip to Rome" --effort low --summary auto
-run respctl say "$chat" "Make day 2 cheaper" --effort low
+run respctl start "$chat" --instructions "You are a terse travel planner." "Plan a 3-day trip to Rome" --effort low --summary auto --stream
+run respctl say "$chat" "Make day 2 cheaper" --effort low --summary auto --stream
 echo "What should I pack?" > "$work/q.txt"
 echo; echo "\$ respctl say $chat - --json < q.txt"
 respctl say "$chat" - --json < "$work/q.txt"
