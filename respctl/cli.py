@@ -93,7 +93,8 @@ Attach = Annotated[Optional[list[str]], typer.Option("--attach", metavar="PATH",
 def _turn_settings(opts: dict):
     """TurnSettings from a command's parameters (its locals())."""
     from respctl import output
-    from respctl.request import RequestOptions, load_schema, load_tools
+    from respctl.inputs import check_text
+    from respctl.request import Connection, RequestOptions, load_schema, load_tools
     from respctl.runner import parse_runners
     from respctl.turn import TurnSettings
 
@@ -102,7 +103,7 @@ def _turn_settings(opts: dict):
         stream = sys.stdout.isatty() and not json_out
     value = lambda enum: enum.value if enum else None  # noqa: E731
     request = RequestOptions(
-        model=opts["model"],
+        model=check_text(opts["model"], "model name") if opts["model"] else opts["model"],
         tools=load_tools(opts["tools"]) if opts["tools"] else None,
         effort=value(opts["effort"]),
         summary=value(opts["summary"]),
@@ -115,7 +116,7 @@ def _turn_settings(opts: dict):
         raise RespctlError("a model is required for a turn: pass --model or set RESPCTL_MODEL")
     return TurnSettings(
         request=request,
-        connection=_Connection(opts["base_url"], os.environ.get("OPENAI_API_KEY"), opts["timeout"], opts["max_retries"]),
+        connection=Connection(opts["base_url"], os.environ.get("OPENAI_API_KEY"), opts["timeout"], opts["max_retries"]),
         callbacks=output.stream_callbacks(json_out) if stream else None,
         lock_timeout=opts["lock_timeout"],
         dry_run=opts["dry_run"],
@@ -125,16 +126,6 @@ def _turn_settings(opts: dict):
         tool_timeout=opts["tool_timeout"],
         on_tool_run=output.tool_ran,
     )
-
-
-class _Connection:
-    """Mirror of client.Connection that does not import openai (client.send accepts any such object)."""
-
-    def __init__(self, base_url, api_key, timeout, max_retries):
-        self.base_url, self.api_key, self.timeout, self.max_retries = base_url, api_key, timeout, max_retries
-
-    def __repr__(self) -> str:  # never show the key
-        return f"Connection(base_url={self.base_url!r})"
 
 
 def _run(fn, *args, **kwargs) -> None:
@@ -341,10 +332,14 @@ def main() -> None:
         sys.stderr.write("respctl: error: interrupted; nothing was written\n")
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
+        from respctl import output
+
         usage = _usage_error_text(exc)
         if usage is None:
-            raise
-        sys.stderr.write(f"respctl: error: {usage}\n")
+            if os.environ.get("RESPCTL_TRACEBACK"):
+                raise
+            usage = f"internal error, a bug in respctl (RESPCTL_TRACEBACK=1 shows where): {type(exc).__name__}: {exc}"
+        output.error(usage)
         sys.exit(int(ExitCode.USAGE))
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -16,14 +16,7 @@ import openai
 import orjson
 
 from respctl.errors import ApiError, UsageError
-
-
-@dataclass
-class Connection:
-    base_url: str | None = None
-    api_key: str | None = None
-    timeout: float | None = None
-    max_retries: int | None = None
+from respctl.request import Connection
 
 
 @dataclass
@@ -69,7 +62,7 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
     except openai.APITimeoutError:
         raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)") from None
     except openai.APIConnectionError as exc:
-        raise ApiError(f"could not reach the API at {client.base_url}: {_cause(exc)}") from None
+        raise ApiError(f"connection to the API at {str(client.base_url).rstrip('/')} failed: {_cause(exc)}") from None
     except httpx2.TimeoutException:
         raise ApiError("the response stream timed out (--timeout)") from None
     except httpx2.HTTPError as exc:
@@ -79,6 +72,9 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
 def _client(conn: Connection) -> openai.OpenAI:
     if not conn.api_key:
         raise UsageError("OPENAI_API_KEY is not set")
+    if not (conn.api_key.isascii() and conn.api_key.isprintable()) or any(c.isspace() for c in conn.api_key):
+        # an HTTP header cannot carry it, and the HTTP library's error would quote it
+        raise UsageError("OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; the key itself is not shown")
     kwargs: dict = {"api_key": conn.api_key}
     if conn.base_url:
         kwargs["base_url"] = conn.base_url
@@ -86,7 +82,10 @@ def _client(conn: Connection) -> openai.OpenAI:
         kwargs["timeout"] = conn.timeout
     if conn.max_retries is not None:
         kwargs["max_retries"] = conn.max_retries
-    return openai.OpenAI(**kwargs)
+    try:
+        return openai.OpenAI(**kwargs)
+    except httpx2.InvalidURL as exc:
+        raise UsageError(f"not a valid API URL (--base-url, OPENAI_BASE_URL): {exc}") from None
 
 
 def _retries(conn: Connection) -> str:

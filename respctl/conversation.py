@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import os
 import tempfile
 import time
@@ -27,7 +28,10 @@ _QUOTE = 60
 
 def dumps_item(item: dict) -> bytes:
     """One item as one compact, deterministic line (without the newline)."""
-    return orjson.dumps(item)
+    try:
+        return orjson.dumps(item)
+    except TypeError as exc:  # nested deeper than orjson writes (254), or text that is not UTF-8
+        raise BadFileError(f"cannot write an item as JSON: {exc}") from None
 
 
 def parse_lines(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
@@ -37,9 +41,15 @@ def parse_lines(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    items: list[dict] = []
-    for number, line in enumerate(lines, 1):
-        items.append(parse_line(line, name, number))
+    # Parsed items hold no reference cycles, so the cyclic garbage collector (which would
+    # walk every dict built so far, again and again) has nothing to find while they pile up.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        items = [parse_line(line, name, number) for number, line in enumerate(lines, 1)]
+    finally:
+        if collecting:
+            gc.enable()
     return lines, items
 
 
@@ -78,7 +88,7 @@ class Conversation:
     lines: list[bytes]
     items: list[dict]
     _stat: os.stat_result | None = field(default=None, repr=False)
-    _lock_fd: int | None = field(default=None, repr=False)  # the descriptor holding the lock, if any
+    _lock: FileLock | None = field(default=None, repr=False)  # the lock held on the file, if any
 
     @property
     def name(self) -> str:
@@ -111,15 +121,14 @@ class Conversation:
 
     def _write(self, body: bytes, rescue: list[bytes] | None = None) -> None:
         try:
-            held = write_atomic(self.path, body, rescue=rescue, keep_lock=self._lock_fd is not None)
+            held = write_atomic(self.path, body, rescue=rescue, keep_lock=self._lock is not None)
         except RespctlError as exc:
             exc.exit_code = ExitCode.FAILED  # like a failed request: the file is unchanged, try again later
             raise
         if held is not None:
             # After the rename the path names a new inode: hold the lock on that one from now on
             # (the runner writes several times in one turn; a waiter must not walk in between).
-            os.close(self._lock_fd)
-            self._lock_fd = held
+            self._lock.move_to(held)
 
     def _check_unchanged(self, new_lines: list[bytes]) -> None:
         """Refuse to overwrite edits made by something that did not take the lock."""
@@ -171,15 +180,24 @@ def read_bytes(path: Path) -> bytes:
         raise BadFileError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-@contextmanager
-def locked_conversation(
-    path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False
-) -> Iterator[Conversation]:
-    """Hold an exclusive lock on the file for a whole turn and yield it as read under the lock.
+class FileLock:
+    """An exclusive flock, held through a descriptor of the file it locks."""
 
-    The lock is taken on the file itself. Because a turn replaces the file by rename, a
-    waiter that finally gets the lock checks that the path still names the inode it locked,
-    and starts over on the new file if not.
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def move_to(self, fd: int) -> None:
+        """Hold the lock through `fd` (already locked: the file that replaced ours) from now on."""
+        os.close(self.fd)
+        self.fd = fd
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False) -> Iterator[FileLock]:
+    """Hold an exclusive lock on the file itself (no lock file), waiting up to lock_timeout.
+
+    Because respctl replaces the file by rename, a waiter that finally gets the lock checks
+    that the path still names the inode it locked, and starts over on the new file if not.
     """
     p = Path(path)
     deadline = time.monotonic() + max(lock_timeout, 0.0)
@@ -193,15 +211,24 @@ def locked_conversation(
             os.close(fd)
             raise
         os.close(fd)
-    conv = None
+    lock = FileLock(fd)
     try:
+        yield lock
+    finally:
+        os.close(lock.fd)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def locked_conversation(
+    path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False
+) -> Iterator[Conversation]:
+    """The conversation as read under its lock, which is held for the whole turn."""
+    p = Path(path)
+    with exclusive_lock(p, lock_timeout=lock_timeout, create=create) as lock:
         before = _stat_or_none(p)  # before reading: an edit in between then shows as a change, never as none
         data = read_bytes(p)
         lines, items = parse_lines(data, str(p))
-        conv = Conversation(p, data, lines, items, before, fd)
-        yield conv
-    finally:
-        os.close(conv._lock_fd if conv is not None else fd)  # closing the descriptor releases the lock
+        yield Conversation(p, data, lines, items, before, lock)
 
 
 def _open_for_lock(path: Path, create: bool) -> int:

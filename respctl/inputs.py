@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import os
 import sys
 from pathlib import Path
 
@@ -18,10 +19,20 @@ MAX_EMBED = 50 * 1024 * 1024
 _URL_PREFIXES = ("http://", "https://", "data:")
 
 
+def check_text(value: str, what: str) -> str:
+    """Refuse text that is not valid UTF-8: the shell passes any bytes, and Python turns the
+    invalid ones into lone surrogates, which no JSON writer takes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"the {what} is not valid UTF-8 text (character {exc.start + 1})") from None
+    return value
+
+
 def read_text_arg(value: str, what: str) -> str:
     """The value itself, or standard input for '-'."""
     if value != "-":
-        return value
+        return check_text(value, what)
     data = sys.stdin.buffer.read()
     try:
         return data.decode("utf-8")
@@ -42,7 +53,7 @@ def instructions_text(text: str | None, path: str | None) -> str | None:
         raise UsageError("use --instructions or --instructions-file, not both")
     if path is not None:
         return read_text_file(path, "instructions file")
-    return text
+    return check_text(text, "instructions") if text is not None else None
 
 
 def message_item(message: str | None, images: list[str], attachments: list[str]) -> dict | None:
@@ -58,7 +69,7 @@ def message_item(message: str | None, images: list[str], attachments: list[str])
 
 def image_part(src: str) -> dict:
     if src.startswith(_URL_PREFIXES):
-        return {"type": "input_image", "detail": "auto", "image_url": src}
+        return {"type": "input_image", "detail": "auto", "image_url": check_text(src, "image URL")}
     mime = mimetypes.guess_type(src)[0] or ""
     if not mime.startswith("image/"):
         raise UsageError(f"{src}: not an image file (expected .png, .jpg, .gif or .webp)")
@@ -68,7 +79,7 @@ def image_part(src: str) -> dict:
 def attachment_part(path: str) -> dict:
     """Text files become text (with their name); other files are embedded as data."""
     data = _read(path, "attachment")
-    name = Path(path).name
+    name = os.fsencode(Path(path).name).decode("utf-8", "replace")  # a file name may be any bytes
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

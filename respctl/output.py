@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import orjson
@@ -9,10 +10,27 @@ import orjson
 from respctl.errors import ExitCode
 
 
+def redact(text: str) -> str:
+    """Never show the API key, whatever quoted it (a proxy echoing the Authorization header, say)."""
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    return text.replace(key, "[the API key]") if len(key) >= 8 else text
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (`respctl say ... | head`): drop what is left to print,
+    so that the turn still completes and is written, and Python's exit does not fail either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def error(message: str) -> None:
     """One line, always: newlines in a message (from an API, say) are folded, and control
     characters (in a file name, or an API's text) are shown escaped, never sent to the terminal."""
-    sys.stderr.write(f"respctl: error: {escape_controls(' '.join(message.split()))}\n")
+    sys.stderr.write(f"respctl: error: {escape_controls(' '.join(redact(message).split()))}\n")
     sys.stderr.flush()
 
 
@@ -21,7 +39,7 @@ def escape_controls(text: str) -> str:
 
 
 def note(message: str) -> None:
-    sys.stderr.write(f"respctl: {message}\n")
+    sys.stderr.write(f"respctl: {escape_controls(redact(message))}\n")  # names and arguments come from the model
     sys.stderr.flush()
 
 
@@ -37,8 +55,13 @@ class _Stream:
     def text(self, delta: str) -> None:
         self._close_reasoning()
         if self.text_to_stdout and delta:
-            sys.stdout.write(delta)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(delta)
+                sys.stdout.flush()
+            except BrokenPipeError:  # the turn goes on: the answer is still written to the file
+                self.text_to_stdout = False
+                _silence_stdout()
+                return
             self.last = delta[-1]
 
     def reasoning(self, delta: str) -> None:
@@ -46,7 +69,8 @@ class _Stream:
             self.reasoning_open = True
             if self.dim:
                 sys.stderr.write("\x1b[2m")
-        sys.stderr.write(delta)
+        # the summary is for people, on their terminal: no escape sequence of the model's gets through
+        sys.stderr.write("\n".join(escape_controls(part) for part in delta.split("\n")))
         sys.stderr.flush()
 
     def reasoning_break(self) -> None:
@@ -97,6 +121,14 @@ def usage_line(usage: dict | None) -> str | None:
 
 def turn_result(result, *, json_out: bool, streamed: bool) -> int:
     """Print a TurnResult the contract's way and return its exit code."""
+    try:
+        return _print_result(result, json_out=json_out, streamed=streamed)
+    except BrokenPipeError:  # the file is written: the exit status still tells the turn's outcome
+        _silence_stdout()
+        return int(ExitCode.OK) if result.status == "dry-run" else int(result.exit_code)
+
+
+def _print_result(result, *, json_out: bool, streamed: bool) -> int:
     if _current is not None:
         _current.finish()
     if result.status == "dry-run":

@@ -42,6 +42,16 @@ class RequestOptions:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class Connection:
+    """Where and how to send a turn. The key is kept out of repr, so no traceback shows it."""
+
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float | None = None
+    max_retries: int | None = None
+
+
 def prompt_cache_key(first_line: bytes) -> str:
     """Stable for one conversation (and its forks): derived from its first item."""
     return "respctl-" + hashlib.sha256(first_line).hexdigest()[:32]
@@ -75,7 +85,11 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
     if lines:
         head["prompt_cache_key"] = prompt_cache_key(lines[0])
     head.update(opts.extra)
-    return orjson.dumps(head)[:-1] + b',"input":[' + b",".join(lines) + b"]}"
+    try:
+        options = orjson.dumps(head)
+    except TypeError as exc:  # a --tools or --schema file nested deeper than orjson writes (254 levels)
+        raise UsageError(f"cannot write the request as JSON ({exc}): is the --tools or --schema file nested too deeply?") from None
+    return options[:-1] + b',"input":[' + b",".join(lines) + b"]}"
 
 
 def load_tools(path: str) -> list:
@@ -115,6 +129,11 @@ def _load_json(path: str, what: str):
     except OSError as exc:
         raise BadFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadFileError(f"{path}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    try:
+        orjson.dumps(value)  # it goes into the request body, which orjson writes to depth 254 only
+    except TypeError:
+        raise BadFileError(f"{path}: {what} is nested too deeply (more than 254 levels)") from None
+    return value

@@ -112,7 +112,7 @@ class _Capped:
 
     def _drain(self, pipe) -> None:
         with pipe:
-            for chunk in iter(lambda: pipe.read(65536), b""):
+            for chunk in iter(lambda: pipe.read1(65536), b""):  # read1: what is there now, not a full 64 KB
                 if self.keep_tail:
                     self.data = (self.data + chunk)[-self.limit :]
                 elif len(self.data) <= self.limit:

@@ -9,13 +9,13 @@ from typing import Callable
 from respctl import items as it
 from respctl.conversation import Conversation, dumps_item, locked_conversation
 from respctl.errors import BadFileError, ExitCode, UsageError
-from respctl.request import RequestOptions, build_body
+from respctl.request import Connection, RequestOptions, build_body
 
 
 @dataclass
 class TurnSettings:
     request: RequestOptions = field(default_factory=RequestOptions)
-    connection: object = None  # client.Connection; typed loosely so that importing this module stays cheap
+    connection: Connection = field(default_factory=Connection)
     callbacks: object = None  # client.Callbacks
     lock_timeout: float = 60.0
     dry_run: bool = False

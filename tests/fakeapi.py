@@ -45,8 +45,9 @@ consume a reply.
 ``Cut(after_events, turn=None)``
     Streams ``after_events`` events, then drops the connection without the terminating chunk
     (non-streaming: half the body).
-``Stall(seconds, then=None)``
-    Waits before the first byte, then answers ``then``.
+``Stall(seconds, then=None, release=None)``
+    Waits before the first byte (until ``release``, a ``threading.Event``, is set, if given),
+    then answers ``then``.
 ``Reset(rst=False)``
     Drops the connection before sending anything (with ``rst``, a TCP reset instead of a
     clean close), like a proxy or a load balancer going away mid-request.
@@ -228,6 +229,7 @@ class Cut:
 class Stall:
     seconds: float
     then: Any = None
+    release: threading.Event | None = None  # set it to end the stall early
 
 
 @dataclass(frozen=True)
@@ -1536,7 +1538,7 @@ class FakeResponsesAPI:
             return
         reply = self._next_reply()
         if isinstance(reply, Stall):
-            self._stopping.wait(reply.seconds)
+            (reply.release or self._stopping).wait(reply.seconds)
             reply = reply.then
         if isinstance(reply, Reset):
             if reply.rst:  # SO_LINGER 0: close() sends a TCP RST

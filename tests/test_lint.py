@@ -421,3 +421,23 @@ def test_say_runs_when_only_warnings_remain(cli, api, tmp_path):
     r = cli("say", "chat.jsonl", "hello", "-m", MODEL)
     assert r.code == 0, r.err
     assert len(api.accepted) == 1
+
+
+def test_fix_waits_for_a_turn_holding_the_file_and_loses_nothing(tmp_path):
+    """--fix takes the same lock as a turn: a turn that lands while it waits is kept."""
+    import time
+
+    from respctl.conversation import exclusive_lock, write_atomic
+
+    chat = tmp_path / "chat.jsonl"
+    chat.write_bytes(b'{"type":"message","role":"user","content":"hi","status":null}\n')
+    turn = b'{"type":"message","role":"user","content":"a turn that landed meanwhile"}\n'
+    with exclusive_lock(chat, lock_timeout=1):
+        proc = subprocess.Popen([sys.executable, "-m", "respctl", "lint", "--fix", str(chat)], env=clean_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.0)
+        assert proc.poll() is None  # waiting for the lock
+        write_atomic(chat, chat.read_bytes() + turn)  # the turn's write, under the lock
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert chat.read_bytes() == b'{"type":"message","role":"user","content":"hi"}\n' + turn

@@ -310,7 +310,7 @@ def test_timeout_exits_1_and_unreachable_server_too(cli, api, tmp_path):
     r = cli("start", "c.jsonl", "hi", "-m", MODEL, "--timeout", "0.5", "--max-retries", "0")
     assert r.code == 1 and "timed out" in r.err and not (tmp_path / "c.jsonl").exists()
     r = cli("start", "c.jsonl", "hi", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    assert r.code == 1 and r.err_lines[0].startswith("respctl: error: could not reach the API at http://127.0.0.1:9/v1")
+    assert r.code == 1 and r.err_lines[0].startswith("respctl: error: connection to the API at http://127.0.0.1:9/v1 failed")
 
 
 def test_missing_api_key_is_a_usage_error(cli, api, tmp_path):
@@ -339,3 +339,11 @@ def test_say_on_an_empty_file_without_message_is_a_usage_error(cli, api, tmp_pat
     r = cli("say", "c.jsonl", "-m", MODEL)
     assert r.code == 2 and r.err_lines == ["respctl: error: c.jsonl: nothing to send: the conversation is empty and no MESSAGE was given"]
     assert api.requests == []
+
+
+def test_streamed_reasoning_summary_reaches_stderr_without_escape_sequences(cli, api, tmp_path):
+    api.script(Turn([reasoning(["Plan\x1b]0;pwned\x07 the \x1b[2Janswer\nsecond line"]), message("Done.")]))
+    r = cli("start", "c.jsonl", "hi", "-m", MODEL, "--stream", "--summary", "auto")
+    assert r.code == 0 and r.out == "Done.\n"
+    assert "\x1b" not in r.err and "\x07" not in r.err
+    assert "Plan\\x1b]0;pwned\\x07 the \\x1b[2Janswer\nsecond line" in r.err

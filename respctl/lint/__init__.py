@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from respctl.errors import ExitCode, UsageError
+from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.lint.rules import RULES, Rule, find
 from respctl.lint.schema_table import REQUIRED_NULLABLE
 
@@ -25,6 +25,8 @@ from respctl.lint.schema_table import REQUIRED_NULLABLE
 __all__ = ["run", "gate", "explain", "RULES", "Rule", "REQUIRED_NULLABLE", "required_nullable"]
 
 FORMATS = ("text", "json", "github")
+#: How long --fix waits for a turn that holds the file (as `say --lock-timeout` does by default).
+FIX_LOCK_TIMEOUT = 60.0
 
 
 def required_nullable(item_type: str) -> frozenset[str]:
@@ -65,20 +67,21 @@ def run(paths: list[str], *, output_format: str = "text", fix: bool = False) -> 
     fixed = 0
     for path in files:
         try:
-            data = Path(path).read_bytes()
+            if fix:
+                outcome = _fix_locked(path)
+                notes += _fix_notes(path, outcome)
+                fixed += len(outcome.applied)
+                result = outcome.result
+            else:
+                result = check_file(path, Path(path).read_bytes())
         except OSError as exc:
             output.error(f"{path}: cannot read: {exc.strerror}")
             failed = True
             continue
-        if fix:
-            from respctl.lint.fix import fix_file
-
-            outcome = fix_file(path, data)
-            notes += _fix_notes(path, outcome)
-            fixed += len(outcome.applied)
-            result = outcome.result
-        else:
-            result = check_file(path, data)
+        except RespctlError as exc:  # busy (another respctl holds the file), or cannot be written
+            output.error(str(exc))
+            failed = True
+            continue
         results.append(result)
         if output_format == "text":
             lines += [report.text_line(path, d) for d in result.diagnostics]
@@ -103,6 +106,15 @@ def run(paths: list[str], *, output_format: str = "text", fix: bool = False) -> 
     if failed:
         return ExitCode.USAGE
     return 1 if any(r.diagnostics for r in results) else 0
+
+
+def _fix_locked(path: str):
+    """--fix reads and rewrites the file under the same lock a turn takes, so no turn is lost."""
+    from respctl.conversation import exclusive_lock
+    from respctl.lint.fix import fix_file
+
+    with exclusive_lock(path, lock_timeout=FIX_LOCK_TIMEOUT):
+        return fix_file(path, Path(path).read_bytes())
 
 
 def _fix_notes(path: str, outcome) -> list[str]:

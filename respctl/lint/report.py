@@ -8,6 +8,7 @@ import orjson
 
 from respctl.lint.check import Diagnostic, Pending, Result
 from respctl.lint.rules import ERROR, WARNING
+from respctl.output import escape_controls  # values quoted from a file are untrusted: no raw controls on a terminal
 
 
 def _plural(n: int, word: str) -> str:
@@ -17,11 +18,11 @@ def _plural(n: int, word: str) -> str:
 def text_line(path: str, d: Diagnostic) -> str:
     mark = " [*]" if d.fix is not None else ""
     level = " warning:" if d.severity == WARNING else ""
-    return f"{path}:{d.line}:{d.column}: {d.code}{mark}{level} {d.message}"
+    return escape_controls(f"{path}:{d.line}:{d.column}: {d.code}{mark}{level} {d.message}")
 
 
 def pending_line(path: str, p: Pending) -> str:
-    return f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl tool-result {path} {p.call_id}'"
+    return escape_controls(f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl tool-result {path} {p.call_id}'")
 
 
 def summary(results: list[Result], *, fixing: bool) -> list[str]:
@@ -75,7 +76,7 @@ def _escape_property(text: str) -> str:
 def github_line(path: str, d: Diagnostic) -> str:
     level = "error" if d.severity == ERROR else "warning"
     title = _escape_property(f"{d.code} {d.rule.name}")
-    return f"::{level} file={_escape_property(path)},line={d.line},col={d.column},title={title}::{_escape_data(f'{d.code} {d.message}')}"
+    return f"::{level} file={_escape_property(path)},line={d.line},col={d.column},title={title}::{_escape_data(escape_controls(f'{d.code} {d.message}'))}"
 
 
 def github_pending(path: str, p: Pending) -> str:

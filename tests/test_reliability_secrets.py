@@ -1,0 +1,171 @@
+"""Secrets: with a canary OPENAI_API_KEY, the key shows up nowhere but in the Authorization header.
+
+Every command and failure path below runs with the canary key; after each, the canary must be
+absent from stdout, stderr, the request body, and every file under the test's folder (the
+conversation, rescue files, temp files, tool output). Servers and proxies that echo the
+Authorization header back in an error are simulated: respctl masks the key in what it prints.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CANARY_KEY
+from fakeapi import ErrorEvent, Failed, HttpError, Stall, Turn, function_call, message, reasoning
+from test_reliability_support import MODEL, files_under, rcli, zygote  # noqa: F401
+
+
+def assert_no_key_anywhere(tmp_path, api, *results) -> None:
+    for r in results:
+        assert CANARY_KEY not in r.out and CANARY_KEY not in r.err, (r.out, r.err)
+    for path in files_under(tmp_path):
+        assert CANARY_KEY.encode() not in path.read_bytes(), path
+    for record in api.requests:
+        assert CANARY_KEY.encode() not in record.raw  # the body never carries it
+        assert record.headers.get("authorization") == f"Bearer {CANARY_KEY}"  # only the header does
+
+
+@pytest.fixture
+def chat(rcli, api, tmp_path):
+    path = tmp_path / "c.jsonl"
+    api.script(Turn([reasoning(["Thinking"]), function_call("get_weather", '{"city":"Oslo"}', call_id="call_1")]))
+    r = rcli("start", path, "--instructions", "Be brief.", "Weather in Oslo?", "-m", MODEL, "--summary", "auto", "--stream")
+    assert r.code == 3, r.err
+    return path
+
+
+def test_every_command_on_the_happy_path(rcli, api, tmp_path, chat):
+    runs = [
+        rcli("show", chat), rcli("show", chat, "--format", "json"), rcli("show", chat, "--pending", "--format", "json"),
+        rcli("lint", chat), rcli("lint", chat, "--format", "json"), rcli("lint", chat, "--format", "github"),
+        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--dry-run"),
+        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--json", "--stream"),
+        rcli("say", chat, "And tomorrow?", "-m", MODEL, "--dry-run"),
+        rcli("say", chat, "Thanks", "--no-send"),
+        rcli("say", chat, "-m", MODEL, "--json", "--summary", "detailed"),
+        rcli("start", tmp_path / "d.jsonl", "hi", "-m", MODEL, "--dry-run"),
+        rcli("--help"), rcli("say", "--help"), rcli("--version"),
+    ]
+    assert [r.code for r in runs] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [r.err for r in runs]
+    assert len(api.requests) == 3
+    assert_no_key_anywhere(tmp_path, api, *runs)
+
+
+ECHOES = [
+    pytest.param(HttpError(401, message="Incorrect API key provided: {authorization}."), id="401-echoes-the-header"),
+    pytest.param(HttpError(400, message="Bad request from {authorization}", code="invalid_request"), id="400-echoes-the-header"),
+    pytest.param(HttpError(500, message="upstream said {authorization}", count=3), id="500-retried-echoes"),
+    pytest.param(HttpError(429, message="quota for {authorization}", headers={"retry-after": "0"}, count=3), id="429-retried-echoes"),
+    pytest.param(Failed(message=f"failed for key {CANARY_KEY}"), id="response-failed-quotes-the-key"),
+    pytest.param(ErrorEvent(f"stream error for {CANARY_KEY}"), id="error-event-quotes-the-key"),
+]
+
+
+@pytest.mark.parametrize("reply", ECHOES)
+@pytest.mark.parametrize("command", ["say", "tool-result"])
+def test_errors_that_quote_the_key_are_masked(rcli, api, tmp_path, chat, reply, command):
+    if command == "say":
+        api.script(Turn([message("Cold.")]))
+        assert rcli("tool-result", chat, "call_1", "cold", "-m", MODEL).code == 0
+        args = ["say", chat, "More?"]
+    else:
+        args = ["tool-result", chat, "call_1", "cold"]
+    api.script(reply)
+    before = chat.read_bytes()
+    r = rcli(*args, "-m", MODEL, "--stream", "--max-retries", "1")
+    assert r.code == 1 and len(r.err_lines) == 1, r.err
+    assert "[the API key]" in r.err  # the echo was there, and masked
+    assert chat.read_bytes() == before
+    assert_no_key_anywhere(tmp_path, api, r)
+
+
+def test_a_non_json_error_body_that_echoes_the_key(rcli, api, tmp_path, chat, monkeypatch):
+    """A proxy answering text/plain with the request's headers in it."""
+    import fakeapi
+
+    def echo_headers(self, x, body, reply):
+        auth = x.record.headers.get("authorization", "")
+        data = f"Proxy error.\nAuthorization: {auth}\n".encode()
+        x.record.status, x.record.error = 502, {"message": "proxy"}
+        x._head(502, {"Content-Type": "text/plain", "Content-Length": str(len(data))})
+        x.h.wfile.write(data)
+
+    monkeypatch.setattr(fakeapi.FakeResponsesAPI, "_answer", echo_headers)
+    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0")
+    assert r.code == 1 and r.err_lines == ["respctl: error: HTTP 502: Proxy error."]
+    assert_no_key_anywhere(tmp_path, api, r)
+
+
+def test_timeouts_refused_connections_and_bad_urls(rcli, api, tmp_path, chat):
+    api.script(Stall(5))
+    runs = [
+        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--timeout", "0.3", "--max-retries", "0"),
+        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}),
+        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", "http://[::1"),
+        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", f"http://{CANARY_KEY}.invalid/v1", "--max-retries", "0"),
+    ]
+    assert [r.code for r in runs] == [1, 1, 2, 1]
+    assert all(len(r.err_lines) == 1 for r in runs), [r.err for r in runs]
+    assert "[the API key]" in runs[3].err  # even where the user put it in the URL themselves
+    assert_no_key_anywhere(tmp_path, api, *runs)
+
+
+@pytest.mark.parametrize("bad_key", [CANARY_KEY + "\n", CANARY_KEY + "\r", "\t" + CANARY_KEY, CANARY_KEY + "é", "Bearer " + CANARY_KEY])
+def test_a_malformed_key_is_refused_without_quoting_it(rcli, api, tmp_path, chat, bad_key):
+    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, extra_env={"OPENAI_API_KEY": bad_key})
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; "
+        "the key itself is not shown"]
+    assert CANARY_KEY not in r.err and len(api.requests) == 1  # the start only
+
+
+def test_a_tool_dumping_its_environment_never_sees_the_key(rcli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    dump = f"{sys.executable} -c \"import os, json; print(json.dumps(dict(os.environ)))\""
+    api.script(Turn([function_call("get_env", "{}", call_id="call_env")]), Turn([message("Seen.")]))
+    r = rcli("start", chat, "Show me your environment", "-m", MODEL, "--run-tool", f"get_env={dump}")
+    assert r.code == 0, r.err
+    assert b"RESPCTL_CALL_ID" in chat.read_bytes()  # the tool ran and its output is in the file
+    assert_no_key_anywhere(tmp_path, api, r)
+
+
+def test_sdk_debug_logging_and_real_processes(api, env, tmp_path):
+    """Real processes (the SDK reads OPENAI_LOG when it is imported), with the SDK's debug log on."""
+    chat = tmp_path / "c.jsonl"
+    debug = {**env, "OPENAI_LOG": "debug"}
+    runs = []
+    for args in (["start", chat, "hello", "-m", MODEL, "--stream"], ["say", chat, "again", "-m", MODEL, "--no-stream"]):
+        if args[0] == "say":
+            api.script(HttpError(401, message="Incorrect API key provided: {authorization}."))
+        p = subprocess.run([sys.executable, "-m", "respctl", *map(str, args)], cwd=tmp_path, env=debug, capture_output=True, timeout=60)
+        runs.append(p)
+        assert CANARY_KEY.encode() not in p.stdout + p.stderr, p.stderr.decode()[-2000:]
+    assert [p.returncode for p in runs] == [0, 1]
+    assert b"HTTP Request: POST" in runs[0].stderr or b"Request options" in runs[0].stderr  # the debug log was on
+    for path in files_under(tmp_path):
+        assert CANARY_KEY.encode() not in path.read_bytes()
+
+
+def test_a_disk_full_rescue_and_a_changed_file_hold_no_key(rcli, api, tmp_path):
+    """The files respctl writes on failure paths are just items."""
+    import threading
+
+    chat = tmp_path / "c.jsonl"
+    assert rcli("start", chat, "hello", "-m", MODEL).code == 0
+    release = threading.Event()
+    api.script(Stall(30, release=release))
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", rcli("say", chat, "more", "-m", MODEL)))
+    t.start()
+    from test_reliability_support import wait_until
+
+    assert wait_until(lambda: len(api.requests) == 2, timeout=30)
+    chat.open("ab").write(b'{"type":"message","role":"user","content":"edited"}\n')
+    release.set()
+    t.join(timeout=60)
+    assert result["r"].code == 1 and "changed by another program" in result["r"].err
+    assert list(tmp_path.glob("c.jsonl.unsaved-*.jsonl"))
+    assert_no_key_anywhere(tmp_path, api, result["r"])

@@ -1,0 +1,219 @@
+"""Helpers shared by the tests/test_reliability_*.py files (no tests here).
+
+The reliability tests check bytes, not impressions: what a turn must append is computed from
+what the loopback server recorded for that request (the raw items it streamed), and the
+shapes respctl creates are spelled out here as the README documents them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conftest import Result
+from respctl.items import clean_output_item
+
+MODEL = "gpt-5-mini"
+TOOLS_JSON = b"""[{"type":"function","name":"get_weather","description":"Current weather for a city.","strict":true,
+"parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}]"""
+
+
+def user(text: str) -> dict:
+    """The user message respctl creates (README: one documented, stable shape)."""
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def developer(text: str) -> dict:
+    return {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": text}]}
+
+
+def call_output(call_id: str, output: str) -> dict:
+    return {"type": "function_call_output", "call_id": call_id, "output": output}
+
+
+def line(item: dict) -> bytes:
+    return orjson.dumps(item) + b"\n"
+
+
+def turn_lines(record) -> bytes:
+    """The lines one accepted request must append: the items the server sent, cleaned, in order
+    (streamed: the `output_item.done` copies; otherwise the response body's output)."""
+    items = record.done_items if record.body.get("stream") else record.response["output"]
+    return b"".join(line(clean_output_item(item)) for item in items)
+
+
+def pending_calls(data: bytes) -> list[dict]:
+    """Calls in a conversation that have no output yet (independent of respctl's own code)."""
+    items = [orjson.loads(x) for x in data.splitlines()]
+    answered = {i.get("call_id") for i in items if i.get("type") in ("function_call_output", "custom_tool_call_output")}
+    return [i for i in items if i.get("type") in ("function_call", "custom_tool_call") and i.get("call_id") not in answered]
+
+
+def lint_errors(path: Path) -> list[str]:
+    """What `say` would refuse: strict parse, then lint's gate (the errors, not warnings)."""
+    from respctl.conversation import parse_lines
+    from respctl.lint import gate
+
+    lines, items = parse_lines(path.read_bytes(), str(path))
+    return gate(str(path), lines, items)
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.002) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes; return whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (not yet exited; a zombie counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def leftovers(folder: Path, name: str) -> dict[str, list[Path]]:
+    """Files respctl may leave beside a conversation: temp files of an interrupted write, rescues."""
+    return {
+        "tmp": sorted(folder.glob(f".{name}.*.tmp")),
+        "unsaved": sorted(folder.glob(f"{name}.unsaved-*.jsonl")),
+    }
+
+
+def files_under(folder: Path):
+    for root, _dirs, files in os.walk(folder):
+        for f in files:
+            yield Path(root) / f
+
+
+ZYGOTE = r"""
+import json, os, sys, traceback
+import respctl.cli, respctl.client, respctl.turn, respctl.lint, respctl.output, respctl.runner, respctl.inputs
+import respctl.request, respctl.items, respctl.conversation
+out = sys.stdout
+out.write("ready\n"); out.flush()
+for raw in sys.stdin:
+    cmd = json.loads(raw)
+    if cmd["op"] == "run":
+        fd_out = os.open(cmd["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd_err = os.open(cmd["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0); os.dup2(fd_out, 1); os.dup2(fd_err, 2)
+                os.chdir(cmd["cwd"])
+                os.environ.clear(); os.environ.update(cmd["env"])
+                sys.argv = ["respctl", *cmd["args"]]
+                respctl.cli.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                try:
+                    sys.stdout.flush(); sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        os.close(fd_out); os.close(fd_err)
+        out.write(json.dumps({"pid": pid}) + "\n"); out.flush()
+    elif cmd["op"] == "wait":
+        _, status = os.waitpid(cmd["pid"], 0)
+        out.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n"); out.flush()
+"""
+
+
+class Zygote:
+    """A python that has imported respctl once and forks a respctl per run."""
+
+    def __init__(self, prefix: list[str] = ()):
+        self.scratch = Path(tempfile.mkdtemp(prefix="respctl-zygote-"))
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline() == "ready\n"
+
+    def _ask(self, **cmd) -> dict:
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def start(self, args, *, cwd: Path, env: dict, out: Path, err: Path) -> int:
+        return self._ask(op="run", args=[str(a) for a in args], cwd=str(cwd), env=env, stdout=str(out), stderr=str(err))["pid"]
+
+    def wait(self, pid: int) -> int:
+        return self._ask(op="wait", pid=pid)["code"]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def run(self, *args, cwd: Path, env: dict, timeout: float = 60):
+        """Run one respctl to completion; return (exit code, stdout bytes, stderr text)."""
+        out, err = self.scratch / "out", self.scratch / "err"
+        pid = self.start(args, cwd=cwd, env=env, out=out, err=err)
+        deadline = time.monotonic() + timeout
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if alive(pid):
+            os.kill(pid, 9)
+        code = self.wait(pid)
+        result = (code, out.read_bytes(), err.read_text(errors="replace"))
+        out.unlink(), err.unlink()
+        return result
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote()
+    yield z
+    z.close()
+
+
+@pytest.fixture
+def rcli(zygote, tmp_path, env):
+    """Like conftest's `cli` (respctl ARGS in tmp_path against the loopback API), forked from the zygote."""
+
+    def run(*args, extra_env=None, timeout=60) -> Result:
+        code, out, err = zygote.run(*args, cwd=tmp_path, env={**env, **(extra_env or {})}, timeout=timeout)
+        return Result(code, out.decode("utf-8", "replace"), err, out)
+
+    return run
+
+
+#: Capabilities that let root write where the permission bits say no; dropped to test read-only files.
+_DAC_CAPS = "-dac_override,-dac_read_search,-fowner,-linux_immutable"
+
+
+def unprivileged_prefix() -> list[str] | None:
+    """A command prefix under which permission bits bind (as they do for any user but root):
+    nothing for a normal user; for root, setpriv dropping the capabilities that bypass them.
+    None when neither works (the caller skips)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        return None
+    prefix = ["setpriv", "--bounding-set", _DAC_CAPS, "--inh-caps", _DAC_CAPS]
+    probe = tempfile.mkdtemp()
+    try:
+        os.chmod(probe, 0o555)
+        r = subprocess.run([*prefix, sys.executable, "-c", f"import os; raise SystemExit(os.access({probe!r}, os.W_OK))"])
+        return prefix if r.returncode == 0 else None
+    finally:
+        os.chmod(probe, 0o755)
+        os.rmdir(probe)
