@@ -112,8 +112,6 @@ def _turn_settings(opts: dict):
         reasoning_context=value(opts["reasoning_context"]),
         stream=stream,
     )
-    if not (opts["no_send"] or opts["model"]):
-        raise RespctlError("a model is required for a turn: pass --model or set RESPCTL_MODEL")
     return TurnSettings(
         request=request,
         connection=Connection(opts["base_url"], os.environ.get("OPENAI_API_KEY"), opts["timeout"], opts["max_retries"]),

@@ -236,6 +236,8 @@ def _open_for_lock(path: Path, create: bool) -> int:
     try:
         return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
     except FileNotFoundError:
+        if create:
+            raise BadFileError(f"{path}: folder {path.parent} does not exist") from None
         raise BadFileError(f"{path}: no such file (create it with 'respctl start')") from None
     except IsADirectoryError:
         raise BadFileError(f"{path}: is a directory") from None

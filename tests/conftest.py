@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakeapi import FakeResponsesAPI  # noqa: E402
 
+from respctl.items import clean_output_item  # noqa: E402
+
 #: A fake key that must never show up in any output or file.
 CANARY_KEY = "sk-canary-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
@@ -70,6 +72,26 @@ def cli(tmp_path, env):
         return run_cli(args, cwd=tmp_path, env={**env, **(extra_env or {})}, input=input, timeout=timeout)
 
     return run
+
+
+def user(text: str) -> dict:
+    """The user message respctl creates (README: one documented, stable shape)."""
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def developer(text: str) -> dict:
+    return {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": text}]}
+
+
+def line(item: dict) -> bytes:
+    return orjson.dumps(item) + b"\n"
+
+
+def turn_lines(record) -> bytes:
+    """The lines one accepted request must append: the items the server sent, cleaned, in order
+    (streamed: the `output_item.done` copies; otherwise the response body's output)."""
+    items = record.done_items if record.body.get("stream") else record.response["output"]
+    return b"".join(line(clean_output_item(item)) for item in items)
 
 
 def read_items(path: Path) -> list[dict]:

@@ -19,36 +19,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import Result
-from respctl.items import clean_output_item
+from conftest import Result, developer, line, turn_lines, user  # noqa: F401 - the helpers the reliability tests share
 
 MODEL = "gpt-5-mini"
 TOOLS_JSON = b"""[{"type":"function","name":"get_weather","description":"Current weather for a city.","strict":true,
 "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}]"""
 
 
-def user(text: str) -> dict:
-    """The user message respctl creates (README: one documented, stable shape)."""
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-
-
-def developer(text: str) -> dict:
-    return {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": text}]}
-
-
 def call_output(call_id: str, output: str) -> dict:
     return {"type": "function_call_output", "call_id": call_id, "output": output}
-
-
-def line(item: dict) -> bytes:
-    return orjson.dumps(item) + b"\n"
-
-
-def turn_lines(record) -> bytes:
-    """The lines one accepted request must append: the items the server sent, cleaned, in order
-    (streamed: the `output_item.done` copies; otherwise the response body's output)."""
-    items = record.done_items if record.body.get("stream") else record.response["output"]
-    return b"".join(line(clean_output_item(item)) for item in items)
 
 
 def pending_calls(data: bytes) -> list[dict]:

@@ -221,3 +221,19 @@ def test_weather_sample_script_runs_the_shell_loop(env, api, tmp_path):
     cities = sorted(orjson.loads(i["output"])["city"] for i in items if i["type"] == "function_call_output")
     assert cities == ["Paris", "Rome"]
     assert items[-1]["type"] == "message" and "Paris" in proc.stdout and api.rejected == []
+
+
+def test_the_model_is_needed_only_when_a_turn_runs(cli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    api.script(calls_turn("call_a", "call_b"))
+    cli("start", chat, "q", "-m", MODEL)
+    assert cli("tool-result", chat, "call_a", "A").code == 3  # another call still waits: no turn, no model needed
+    before = chat.read_bytes()
+    r = cli("tool-result", chat, "call_b", "B")  # the last answer runs a turn: now a model is needed
+    assert r.code == 2 and r.err_lines == ["respctl: error: a model is required for a turn: pass --model or set RESPCTL_MODEL"]
+    assert chat.read_bytes() == before and len(api.requests) == 1
+
+
+def test_start_in_a_missing_folder_names_the_folder(cli, tmp_path):
+    r = cli("start", tmp_path / "nope" / "c.jsonl", "--instructions", "x")
+    assert r.code == 2 and r.err_lines == [f"respctl: error: {tmp_path / 'nope' / 'c.jsonl'}: folder {tmp_path / 'nope'} does not exist"]

@@ -10,31 +10,12 @@ import time
 import orjson
 import pytest
 
-from conftest import CANARY_KEY, read_items
+from conftest import CANARY_KEY, line, read_items, turn_lines, user
 from fakeapi import Cut, EmptyCompletedOutput, ErrorEvent, Failed, HttpError, Malformed, NoCompleted, Stall, Turn
 from fakeapi import function_call, message, reasoning
 
-from respctl.items import clean_output_item
 
 MODEL = "gpt-5-mini"
-
-
-def user(text):
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-
-
-def line(item) -> bytes:
-    return orjson.dumps(item) + b"\n"
-
-
-def turn_lines(record) -> bytes:
-    """The lines a turn must append: the items the server sent, cleaned, in order.
-
-    Streaming turns are stored from `output_item.done`; `response.completed` re-seals the
-    encrypted content (same length, other bytes), so that copy must not be the one stored.
-    """
-    items = record.done_items if record.body.get("stream") else record.response["output"]
-    return b"".join(line(clean_output_item(item)) for item in items)
 
 
 def assert_no_key(*results):
