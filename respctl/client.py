@@ -8,7 +8,7 @@ whose encrypted reasoning is truncated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import httpx2

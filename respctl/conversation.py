@@ -22,10 +22,6 @@ import orjson
 
 from respctl.errors import BadFileError, BusyError, ExitCode, RespctlError
 
-#: How many characters of a bad line an error message quotes at most.
-_QUOTE = 60
-
-
 def dumps_item(item: dict) -> bytes:
     """One item as one compact, deterministic line (without the newline)."""
     try:
@@ -94,11 +90,11 @@ class Conversation:
     def name(self) -> str:
         return str(self.path)
 
-    def append(self, new_items: list[dict]) -> list[bytes]:
-        """Append items atomically; return the lines written."""
+    def append(self, new_items: list[dict]) -> None:
+        """Append items atomically."""
         new_lines = [dumps_item(item) for item in new_items]
         if not new_lines:
-            return []
+            return
         head = self.data if not self.data or self.data.endswith(b"\n") else self.data + b"\n"
         self._check_unchanged(new_lines)
         body = head + b"\n".join(new_lines) + b"\n"
@@ -107,15 +103,15 @@ class Conversation:
         self.lines.extend(new_lines)
         self.items.extend(new_items)
         self._stat = _stat_or_none(self.path)
-        return new_lines
 
     def replace(self, new_items: list[dict]) -> None:
-        """Replace the whole file (start --force, lint --fix)."""
-        body = b"".join(dumps_item(item) + b"\n" for item in new_items)
-        self._check_unchanged([dumps_item(item) for item in new_items])
+        """Replace the whole file (start, and start --force)."""
+        new_lines = [dumps_item(item) for item in new_items]
+        self._check_unchanged(new_lines)
+        body = b"".join(line + b"\n" for line in new_lines)
         self._write(body)
         self.data = body
-        self.lines = body.split(b"\n")[:-1]
+        self.lines = new_lines
         self.items = list(new_items)
         self._stat = _stat_or_none(self.path)
 
@@ -159,14 +155,6 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
 
 def _identity(st: os.stat_result | None) -> tuple | None:
     return None if st is None else (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
-
-
-def read_conversation(path: str | os.PathLike) -> Conversation:
-    """Read a conversation without taking the lock (for read-only commands)."""
-    p = Path(path)
-    data = read_bytes(p)
-    lines, items = parse_lines(data, str(p))
-    return Conversation(p, data, lines, items, _stat_or_none(p))
 
 
 def read_bytes(path: Path) -> bytes:

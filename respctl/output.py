@@ -16,7 +16,7 @@ def redact(text: str) -> str:
     return text.replace(key, "[the API key]") if len(key) >= 8 else text
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """The reader of stdout went away (`respctl say ... | head`): drop what is left to print,
     so that the turn still completes and is written, and Python's exit does not fail either."""
     try:
@@ -60,7 +60,7 @@ class _Stream:
                 sys.stdout.flush()
             except BrokenPipeError:  # the turn goes on: the answer is still written to the file
                 self.text_to_stdout = False
-                _silence_stdout()
+                silence_stdout()
                 return
             self.last = delta[-1]
 
@@ -124,7 +124,7 @@ def turn_result(result, *, json_out: bool, streamed: bool) -> int:
     try:
         return _print_result(result, json_out=json_out, streamed=streamed)
     except BrokenPipeError:  # the file is written: the exit status still tells the turn's outcome
-        _silence_stdout()
+        silence_stdout()
         return int(ExitCode.OK) if result.status == "dry-run" else int(result.exit_code)
 
 

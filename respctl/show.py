@@ -53,7 +53,6 @@ and, by type (text is given in full, never shortened; encrypted content and embe
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +62,7 @@ import orjson
 from respctl import items as it
 from respctl.conversation import parse_line, read_bytes
 from respctl.errors import BadFileError, RespctlError
+from respctl.output import silence_stdout
 
 BOM = b"\xef\xbb\xbf"
 
@@ -148,7 +148,7 @@ def run(
             render.write_text(shown, calls, pending=pending, hidden=hidden, full=full, color=color, empty=not entries)
         sys.stdout.flush()
     except BrokenPipeError:  # `show | head`: the reader has all it wanted
-        _silence_stdout()
+        silence_stdout()
         return 0
     damaged = [e.line for e in entries if e.problem]
     if damaged and not exit_zero:
@@ -387,12 +387,3 @@ def describe(entry: Entry, calls: Calls) -> dict:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so that the interpreter's final flush stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass

@@ -71,8 +71,9 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> Turn
     """Append a user message (if any) and run one turn on the whole file."""
     with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
         _lint_gate(conv)
-        if message_item is None and _runnable(it.pending_calls(conv.items), settings):
-            return _converse(conv, [], settings, send=True)  # a rerun after a crash: continue the tool loop
+        resumable = message_item is None and not (settings.dry_run or settings.no_send)
+        if resumable and _runnable(it.pending_calls(conv.items), settings):
+            return _converse(conv, [], settings, send=True, resume=True)  # a rerun after a crash: continue the tool loop
         _refuse_pending(conv)
         return _converse(conv, [message_item] if message_item else [], settings, send=True)
 
@@ -81,20 +82,20 @@ def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings)
     """Answer one pending call; when none is left waiting, run the next turn."""
     with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
         _lint_gate(conv)
-        call = find_pending_call(conv, call_id)
-        answer = it.tool_output(call, output)
-        still_pending = [c for c in it.pending_calls(conv.items) if c.get("call_id") != call_id]
-        return _converse(conv, [answer], settings, send=not still_pending, pending=still_pending)
+        pending = it.pending_calls(conv.items)
+        call = _pending_call(conv, call_id, pending)
+        still_pending = [c for c in pending if c is not call]
+        return _converse(conv, [it.tool_output(call, output)], settings, send=not still_pending, pending=still_pending)
 
 
-def find_pending_call(conv: Conversation, call_id: str) -> dict:
-    calls = [item for item in conv.items if item.get("type") in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id]
-    if not calls:
-        known = ", ".join(c["call_id"] for c in it.pending_calls(conv.items)) or "none"
-        raise UsageError(f"{conv.name}: no tool call with call_id {call_id!r} (waiting for output: {known})")
-    if not any(c is calls[-1] for c in it.pending_calls(conv.items)):
+def _pending_call(conv: Conversation, call_id: str, pending: list[dict]) -> dict:
+    for call in pending:
+        if call["call_id"] == call_id:
+            return call
+    if any(item.get("type") in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id for item in conv.items):
         raise UsageError(f"{conv.name}: call {call_id!r} already has its output")
-    return calls[-1]
+    known = ", ".join(c["call_id"] for c in pending) or "none"
+    raise UsageError(f"{conv.name}: no tool call with call_id {call_id!r} (waiting for output: {known})")
 
 
 def _refuse_pending(conv: Conversation) -> None:
@@ -106,29 +107,32 @@ def _refuse_pending(conv: Conversation) -> None:
         )
 
 
-def _converse(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False, pending: list[dict] | None = None) -> TurnResult:
+def _converse(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False,
+              pending: list[dict] | None = None, resume: bool = False) -> TurnResult:
     """One turn, then, with runners, as many tool rounds as the model asks for (up to the limit).
 
-    A round writes the tools' outputs first and then the next turn, each atomically, so a
-    crash leaves a file that replays and a rerun continues where the loop stopped.
+    `resume` starts with a round: the calls a crashed invocation left pending are answered first.
     """
-    if send and not settings.no_send and not settings.dry_run and new_items == [] and settings.runners:
-        waiting = it.pending_calls(conv.items)
-        if waiting:
-            _write(conv, _run_tools(waiting, settings), replace=False)
-    result = _run(conv, new_items, settings, send=send, replace=replace, pending=pending)
-    rounds = 0
+    if resume:
+        result, rounds = _tool_round(conv, settings, None), 1
+    else:
+        result, rounds = _run(conv, new_items, settings, send=send, replace=replace, pending=pending), 0
     while result.exit_code == ExitCode.PENDING and result.status != "recorded":
-        waiting = it.pending_calls(conv.items)
-        if rounds >= settings.max_tool_rounds or not _runnable(waiting, settings):
+        if rounds >= settings.max_tool_rounds or not _runnable(it.pending_calls(conv.items), settings):
             break
         rounds += 1
-        outputs = _run_tools(waiting, settings)
-        _write(conv, outputs, replace=False)
-        previous = result
-        result = _run(conv, [], settings, send=True)
-        result.appended += previous.appended + len(outputs)
-        result.usage = _add_usage(previous.usage, result.usage)
+        result = _tool_round(conv, settings, result)
+    return result
+
+
+def _tool_round(conv: Conversation, settings: TurnSettings, previous: TurnResult | None) -> TurnResult:
+    """Run the tools of the pending calls and then the next turn. The outputs are written first,
+    each write atomic, so a crash leaves a file that replays and no tool runs twice."""
+    outputs = _run_tools(it.pending_calls(conv.items), settings)
+    _write(conv, outputs, replace=False)
+    result = _run(conv, [], settings, send=True)
+    result.appended += len(outputs) + (previous.appended if previous else 0)
+    result.usage = _add_usage(previous.usage if previous else None, result.usage)
     return result
 
 

@@ -237,3 +237,19 @@ def test_the_model_is_needed_only_when_a_turn_runs(cli, api, tmp_path):
 def test_start_in_a_missing_folder_names_the_folder(cli, tmp_path):
     r = cli("start", tmp_path / "nope" / "c.jsonl", "--instructions", "x")
     assert r.code == 2 and r.err_lines == [f"respctl: error: {tmp_path / 'nope' / 'c.jsonl'}: folder {tmp_path / 'nope'} does not exist"]
+
+
+def test_rerun_with_pending_calls_counts_every_line_it_adds(cli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    api.script(calls_turn("p1", "p2"), Turn([message("Both answered.")]))
+    assert cli("start", chat, "go", "-m", MODEL).code == 3  # no runner: the calls stay pending
+    before = len(read_items(chat))
+    marker = tmp_path / "ran"
+    tool = tool_script(tmp_path, "ok", f'open({str(marker)!r}, "a").write("x")\nprint("ok")')
+    r = cli("say", chat, "-m", MODEL, "--run-tool", f"get_weather={tool}", "--dry-run")
+    assert r.code == 2 and "waiting for output" in r.err  # a dry run never runs tools: the calls still wait
+    assert not marker.exists() and len(read_items(chat)) == before
+    r = cli("say", chat, "-m", MODEL, "--run-tool", f"get_weather={tool}", "--json")
+    assert r.code == 0 and r.json()["text"] == "Both answered."
+    assert r.json()["appended"] == len(read_items(chat)) - before == 3  # two outputs and the answer
+    assert marker.read_text() == "xx" and len(api.requests) == 2
