@@ -35,8 +35,15 @@ GOAL = "<= 2x floor"
 
 
 def _row(name: str, times: list[float], floor: list[float], **extra) -> dict:
-    row = {"name": name, "median": statistics.median(times), "min": min(times), "max": max(times), "runs": len(times),
-           "floor": statistics.median(floor), "goal": GOAL}
+    row = {
+        "name": name,
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "runs": len(times),
+        "floor": statistics.median(floor),
+        "goal": GOAL,
+    }
     row["ratio"] = row["median"] / row["floor"]
     row.update(extra)
     return row
@@ -45,7 +52,10 @@ def _row(name: str, times: list[float], floor: list[float], **extra) -> dict:
 def _process_times(path: Path, runs: int) -> tuple[list[float], list[float]]:
     floor, lint = [], []
     for _ in range(runs):
-        for argv, out in (([PY, "-c", FLOOR_SCRIPT, str(path)], floor), ([PY, "-m", "respctl", "lint", str(path)], lint)):
+        for argv, out in (
+            ([PY, "-c", FLOOR_SCRIPT, str(path)], floor),
+            ([PY, "-m", "respctl", "lint", str(path)], lint),
+        ):
             start = time.perf_counter()
             proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             out.append(time.perf_counter() - start)
@@ -97,12 +107,24 @@ def run(tmpdir, quick: bool = False, items: int | None = None) -> list[dict]:
     size = f"{n:,} items, {path.stat().st_size / 1e6:.0f} MB"
     _lint(path)  # warm the page cache and check the file is clean
     floor, lint = _process_times(path, runs)
-    rows = [_row(f"lint: respctl lint ({n:,} items)", lint, floor, note=f"{size}; floor: python -c read+split+orjson.loads")]
+    rows = [
+        _row(f"lint: respctl lint ({n:,} items)", lint, floor, note=f"{size}; floor: python -c read+split+orjson.loads")
+    ]
     floor, lint, floor_no_gc = _inprocess_times(path, runs)
-    rows.append(_row(f"lint: check_file in-process ({n:,} items)", lint, floor, note="floor: read+split+orjson.loads in-process"))
+    rows.append(
+        _row(
+            f"lint: check_file in-process ({n:,} items)", lint, floor, note="floor: read+split+orjson.loads in-process"
+        )
+    )
     # lint turns the cyclic GC off while it reads (nothing it builds is cyclic); the same parse without it:
-    rows.append(_row(f"lint: check_file vs parse without gc ({n:,} items)", lint, floor_no_gc,
-                     note="floor: read+split+orjson.loads in-process, gc disabled"))
+    rows.append(
+        _row(
+            f"lint: check_file vs parse without gc ({n:,} items)",
+            lint,
+            floor_no_gc,
+            note="floor: read+split+orjson.loads in-process, gc disabled",
+        )
+    )
     return rows
 
 
@@ -117,8 +139,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="respctl-bench-lint-") as tmp:
         rows = run(tmp, quick=args.quick, items=args.items)
     for r in rows:
-        print(f"{r['name']:<48} median {r['median']:.3f}s (min {r['min']:.3f}, max {r['max']:.3f}) "
-              f"floor {r['floor']:.3f}s ratio {r['ratio']:.2f}x  [{r['goal']}]  {r.get('note', '')}")
+        print(
+            f"{r['name']:<48} median {r['median']:.3f}s (min {r['min']:.3f}, max {r['max']:.3f}) "
+            f"floor {r['floor']:.3f}s ratio {r['ratio']:.2f}x  [{r['goal']}]  {r.get('note', '')}"
+        )
     return 0
 
 

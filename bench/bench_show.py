@@ -34,7 +34,9 @@ def run(tmpdir, quick: bool = False) -> list[dict]:
     env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     runs = 3 if quick else 7
     show = [sys.executable, "-m", "respctl", "show", str(big)]
-    subprocess.run(show + ["--format", "json"], stdout=subprocess.DEVNULL, env=env, check=True)  # warm: bytecode, page cache
+    subprocess.run(
+        show + ["--format", "json"], stdout=subprocess.DEVNULL, env=env, check=True
+    )  # warm: bytecode, page cache
     size = f"{big.stat().st_size / 1e6:.0f} MB"
     rows = []
     for label, args in (
@@ -45,11 +47,20 @@ def run(tmpdir, quick: bool = False) -> list[dict]:
         ("--last 1", ["--last", "1"]),
     ):
         times = [_timed(show + args, env) for _ in range(runs)]
-        row = _row(f"show: {ITEMS:,} items ({size}), {label}", times, goal=f"< {GOAL:g} s", ok=statistics.median(times) < GOAL)
+        row = _row(
+            f"show: {ITEMS:,} items ({size}), {label}", times, goal=f"< {GOAL:g} s", ok=statistics.median(times) < GOAL
+        )
         row["imports_openai"] = "openai" in _imported(show[1:] + args, env)
         rows.append(row)
     first = [_first_screen(show + ["--color", "always"], env) for _ in range(runs)]
-    rows.append(_row(f"show: {ITEMS:,} items, terminal (rich): first screen", first, goal=f"< {GOAL:g} s", ok=statistics.median(first) < GOAL))
+    rows.append(
+        _row(
+            f"show: {ITEMS:,} items, terminal (rich): first screen",
+            first,
+            goal=f"< {GOAL:g} s",
+            ok=statistics.median(first) < GOAL,
+        )
+    )
     whole = [_timed(show + ["--color", "always"], env) for _ in range(1 if quick else 3)]
     rows.append(_row(f"show: {ITEMS:,} items, terminal (rich): whole file", whole, note="informational: scrolls past"))
     return rows
@@ -62,7 +73,13 @@ def _timed(argv: list, env: dict) -> float:
 
 
 def _imported(args: list, env: dict) -> set:
-    result = subprocess.run([sys.executable, "-X", "importtime", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     return {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
 
 

@@ -84,11 +84,25 @@ def compare(tmp: Path, n_items: int, runs: int, env: dict) -> list[dict]:
     label = f"{n_items:,} items, {size_mb:.1f} MB"
     med = lambda rows, i: statistics.median(r[i] for r in rows)  # noqa: E731
     return [
-        {"name": f"turn wall: say vs SDK script ({label})", "median": med(say, 0), "min": min(r[0] for r in say),
-         "max": max(r[0] for r in say), "floor": med(floor, 0), "ratio": med(say, 0) / med(floor, 0), "goal": "<= 1.10x floor" if size_mb > 5 else ""},
-        {"name": f"turn memory: say vs SDK script ({label})", "median": med(say, 2) / 1024, "min": min(r[2] for r in say) / 1024,
-         "max": max(r[2] for r in say) / 1024, "floor": med(floor, 2) / 1024, "ratio": med(say, 2) / med(floor, 2),
-         "goal": "<= 1.5x floor" if size_mb > 5 else "", "unit": "MB"},
+        {
+            "name": f"turn wall: say vs SDK script ({label})",
+            "median": med(say, 0),
+            "min": min(r[0] for r in say),
+            "max": max(r[0] for r in say),
+            "floor": med(floor, 0),
+            "ratio": med(say, 0) / med(floor, 0),
+            "goal": "<= 1.10x floor" if size_mb > 5 else "",
+        },
+        {
+            "name": f"turn memory: say vs SDK script ({label})",
+            "median": med(say, 2) / 1024,
+            "min": min(r[2] for r in say) / 1024,
+            "max": max(r[2] for r in say) / 1024,
+            "floor": med(floor, 2) / 1024,
+            "ratio": med(say, 2) / med(floor, 2),
+            "goal": "<= 1.5x floor" if size_mb > 5 else "",
+            "unit": "MB",
+        },
     ]
 
 
@@ -103,17 +117,29 @@ def scaling(tmp: Path, runs: int, env: dict, sizes) -> list[dict]:
             shutil.copyfile(base, work)
             cpu.append(measure([PY, "-m", "respctl", "say", str(work), "Next?", "-m", MODEL, "--stream"], env)[1])
         mb = base.stat().st_size / 1e6
-        row = {"name": f"say CPU, client only ({n:,} items, {mb:.1f} MB)", "median": statistics.median(cpu), "min": min(cpu), "max": max(cpu), "mb": mb}
+        row = {
+            "name": f"say CPU, client only ({n:,} items, {mb:.1f} MB)",
+            "median": statistics.median(cpu),
+            "min": min(cpu),
+            "max": max(cpu),
+            "mb": mb,
+        }
         if rows:  # the cost the file adds over the smallest one: flat per MB when the work is linear
             extra = row["median"] - rows[0]["median"]
-            row["note"] = f"+{extra:.3f}s over {sizes[0]} items: {extra / max(mb - rows[0]['mb'], 0.001) * 1000:.1f} ms per MB"
+            row["note"] = (
+                f"+{extra:.3f}s over {sizes[0]} items: {extra / max(mb - rows[0]['mb'], 0.001) * 1000:.1f} ms per MB"
+            )
         rows.append(row)
     return rows
 
 
 def run(tmp: Path, quick: bool = False) -> list[dict]:
     server, url = start_server()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESPCTL_")) and k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "RESPCTL_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(OPENAI_BASE_URL=url, OPENAI_API_KEY="sk-bench-not-a-key", BENCH_TMP=str(tmp))
     try:
         runs = 3 if quick else 5

@@ -31,27 +31,66 @@ def turns(n_items: int, seed: int = 7, model: str | None = None):
     """Yield about n_items input items, grouped in turns (`model`: seal reasoning for the loopback API)."""
     rng = random.Random(seed)
     conv = _hex(rng, 16)
-    yield {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are a careful assistant."}]}
+    yield {
+        "type": "message",
+        "role": "developer",
+        "content": [{"type": "input_text", "text": "You are a careful assistant."}],
+    }
     count, t = 1, 0
     while count < n_items:
         t += 1
-        yield {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"Question {t}: what is the weather in city {t}?"}]}
+        yield {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": f"Question {t}: what is the weather in city {t}?"}],
+        }
         count += 1
         suffix = _hex(rng, 16)
         size = rng.randint(2_000, 17_000)
         rs_id = f"rs_{conv}{t:08x}{suffix}"
-        yield {"id": rs_id, "type": "reasoning", "encrypted_content": _blob(rng, rs_id, size, model),
-               "summary": [{"type": "summary_text", "text": f"**Checking the weather**\n\nThe user asks about city {t}; I will call the tool."}]}
+        yield {
+            "id": rs_id,
+            "type": "reasoning",
+            "encrypted_content": _blob(rng, rs_id, size, model),
+            "summary": [
+                {
+                    "type": "summary_text",
+                    "text": f"**Checking the weather**\n\nThe user asks about city {t}; I will call the tool.",
+                }
+            ],
+        }
         count += 1
         if t % 2:
             call_id = f"call_{_hex(rng, 24)}"
-            yield {"id": f"fc_{conv}{t:08x}{suffix}", "type": "function_call", "status": "completed",
-                   "arguments": orjson.dumps({"city": f"City {t}"}).decode(), "call_id": call_id, "name": "get_weather"}
-            yield {"type": "function_call_output", "call_id": call_id, "output": orjson.dumps({"temp_c": 10 + t % 20, "sky": "cloudy"}).decode()}
+            yield {
+                "id": f"fc_{conv}{t:08x}{suffix}",
+                "type": "function_call",
+                "status": "completed",
+                "arguments": orjson.dumps({"city": f"City {t}"}).decode(),
+                "call_id": call_id,
+                "name": "get_weather",
+            }
+            yield {
+                "type": "function_call_output",
+                "call_id": call_id,
+                "output": orjson.dumps({"temp_c": 10 + t % 20, "sky": "cloudy"}).decode(),
+            }
             count += 2
-        yield {"id": f"msg_{conv}{t:08x}{suffix}", "type": "message", "status": "completed",
-               "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": f"In city {t} it is cloudy and {10 + t % 20} °C. " * 3}],
-               "phase": "final_answer", "role": "assistant"}
+        yield {
+            "id": f"msg_{conv}{t:08x}{suffix}",
+            "type": "message",
+            "status": "completed",
+            "content": [
+                {
+                    "type": "output_text",
+                    "annotations": [],
+                    "logprobs": [],
+                    "text": f"In city {t} it is cloudy and {10 + t % 20} °C. " * 3,
+                }
+            ],
+            "phase": "final_answer",
+            "role": "assistant",
+        }
         count += 1
 
 

@@ -34,7 +34,9 @@ def timed(argv, runs, env=None, stdin_path=None) -> list[float]:
     for _ in range(runs):
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
         start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=stdin, env=env or BENCH_ENV, check=False)
+        subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=stdin, env=env or BENCH_ENV, check=False
+        )
         times.append(time.perf_counter() - start)
         if stdin_path:
             stdin.close()
@@ -71,14 +73,24 @@ def bench_startup(tmp: Path, runs: int) -> list[dict]:
         ("startup: respctl show (20 items)", ["show", str(small)]),
     ):
         argv = [PY, "-m", "respctl", *args]
-        rows.append(row(label, timed(argv, runs), floor, goal="<= 1.5x floor", imports_openai=imports_openai(["-m", "respctl", *args])))
+        rows.append(
+            row(
+                label,
+                timed(argv, runs),
+                floor,
+                goal="<= 1.5x floor",
+                imports_openai=imports_openai(["-m", "respctl", *args]),
+            )
+        )
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller files (a smoke run)")
-    parser.add_argument("--json", default=str(HERE / "results" / "latest.json"), help="where to write the table as JSON")
+    parser.add_argument(
+        "--json", default=str(HERE / "results" / "latest.json"), help="where to write the table as JSON"
+    )
     args = parser.parse_args()
     runs = 3 if args.quick else 7
     rows: list[dict] = []
@@ -104,7 +116,7 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'benchmark':<56} {'median':>9} {'min':>9} {'max':>9} {'floor':>9} {'ratio':>7}  goal / notes")
     for r in rows:
         unit = r.get("unit", "s")
-        fmt = (lambda v: f"{v:.3f}s") if unit == "s" else (lambda v: f"{v:.0f}{unit}")  # noqa: E731
+        fmt = (lambda v: f"{v:.3f}s") if unit == "s" else (lambda v: f"{v:.0f}{unit}")
         floor = fmt(r["floor"]) if "floor" in r else ""
         ratio = f"{r['ratio']:.2f}x" if "ratio" in r else ""
         notes = [r.get("goal", "")]
@@ -112,7 +124,9 @@ def print_table(rows: list[dict]) -> None:
             notes.append("imports openai!" if r["imports_openai"] else "no openai import")
         if r.get("note"):
             notes.append(r["note"])
-        print(f"{r['name']:<56} {fmt(r['median']):>9} {fmt(r['min']):>9} {fmt(r['max']):>9} {floor:>9} {ratio:>7}  {'; '.join(n for n in notes if n)}")
+        print(
+            f"{r['name']:<56} {fmt(r['median']):>9} {fmt(r['min']):>9} {fmt(r['max']):>9} {floor:>9} {ratio:>7}  {'; '.join(n for n in notes if n)}"
+        )
 
 
 if __name__ == "__main__":

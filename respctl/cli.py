@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -66,28 +66,191 @@ class ShowFormat(str, Enum):
 
 
 TURN = "Turn options"
-File = Annotated[str, typer.Argument(metavar="FILE", help="The conversation file (JSON Lines, one input item per line).", show_default=False)]
-Message = Annotated[Optional[str], typer.Argument(metavar="MESSAGE", help="The user message; '-' reads standard input.", show_default=False)]
-Model = Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", envvar="RESPCTL_MODEL", help="Model; required for a turn.", rich_help_panel=TURN, show_default=False)]
-Tools = Annotated[Optional[str], typer.Option("--tools", metavar="PATH", envvar="RESPCTL_TOOLS", help="JSON file holding the `tools` array.", rich_help_panel=TURN, show_default=False)]
-EffortOpt = Annotated[Optional[Effort], typer.Option("--effort", help="Reasoning effort.", rich_help_panel=TURN, show_default=False)]
-SummaryOpt = Annotated[Optional[Summary], typer.Option("--summary", help="Reasoning summary (shown on stderr while streaming).", rich_help_panel=TURN, show_default=False)]
-MaxOutput = Annotated[Optional[int], typer.Option("--max-output-tokens", metavar="N", min=1, help="Upper bound on output tokens, reasoning included.", rich_help_panel=TURN, show_default=False)]
-Schema = Annotated[Optional[str], typer.Option("--schema", metavar="PATH", help="JSON Schema file for structured output (text.format json_schema).", rich_help_panel=TURN, show_default=False)]
-Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream the answer [default: stream when stdout is a terminal].", rich_help_panel=TURN, show_default=False)]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object describing the turn instead of text.", rich_help_panel=TURN)]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the request body that would be sent; send and write nothing.", rich_help_panel=TURN)]
-NoSend = Annotated[bool, typer.Option("--no-send", help="Record the new item(s) without running a turn.", rich_help_panel=TURN)]
-BaseUrl = Annotated[Optional[str], typer.Option("--base-url", metavar="URL", envvar="OPENAI_BASE_URL", help="Any Responses-compatible server.", rich_help_panel=TURN, show_default=False)]
-Timeout = Annotated[Optional[float], typer.Option("--timeout", metavar="S", min=0.001, help="Seconds to wait for the API (per attempt).", rich_help_panel=TURN, show_default=False)]
-MaxRetries = Annotated[Optional[int], typer.Option("--max-retries", metavar="N", min=0, help="Retries on connection errors, 408/409/429 and 5xx [default: 2].", rich_help_panel=TURN, show_default=False)]
-LockTimeout = Annotated[float, typer.Option("--lock-timeout", metavar="S", min=0, help="Seconds to wait for another invocation holding the file.", rich_help_panel=TURN)]
-ReasoningCtx = Annotated[Optional[ReasoningContext], typer.Option("--reasoning-context", help="Which replayed reasoning the model sees.", rich_help_panel=TURN, show_default=False)]
-RunTool = Annotated[Optional[list[str]], typer.Option("--run-tool", metavar="NAME=COMMAND", help="Answer calls of NAME by running COMMAND (no shell; arguments JSON on stdin; repeatable).", rich_help_panel=TURN, show_default=False)]
-MaxToolRounds = Annotated[int, typer.Option("--max-tool-rounds", metavar="N", min=0, help="At most this many rounds of --run-tool calls per invocation.", rich_help_panel=TURN)]
-ToolTimeout = Annotated[float, typer.Option("--tool-timeout", metavar="S", min=0.001, help="Seconds one tool command may run before its process group is killed.", rich_help_panel=TURN)]
-Image = Annotated[Optional[list[str]], typer.Option("--image", metavar="PATH_OR_URL", help="Image file or URL to include (repeatable); files are embedded.", show_default=False)]
-Attach = Annotated[Optional[list[str]], typer.Option("--attach", metavar="PATH", help="File to include (repeatable): text files as text, others (PDF...) embedded as data.", show_default=False)]
+File = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE", help="The conversation file (JSON Lines, one input item per line).", show_default=False
+    ),
+]
+Message = Annotated[
+    str | None,
+    typer.Argument(metavar="MESSAGE", help="The user message; '-' reads standard input.", show_default=False),
+]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        envvar="RESPCTL_MODEL",
+        help="Model; required for a turn.",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+Tools = Annotated[
+    str | None,
+    typer.Option(
+        "--tools",
+        metavar="PATH",
+        envvar="RESPCTL_TOOLS",
+        help="JSON file holding the `tools` array.",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+EffortOpt = Annotated[
+    Effort | None, typer.Option("--effort", help="Reasoning effort.", rich_help_panel=TURN, show_default=False)
+]
+SummaryOpt = Annotated[
+    Summary | None,
+    typer.Option(
+        "--summary",
+        help="Reasoning summary (shown on stderr while streaming).",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+MaxOutput = Annotated[
+    int | None,
+    typer.Option(
+        "--max-output-tokens",
+        metavar="N",
+        min=1,
+        help="Upper bound on output tokens, reasoning included.",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+Schema = Annotated[
+    str | None,
+    typer.Option(
+        "--schema",
+        metavar="PATH",
+        help="JSON Schema file for structured output (text.format json_schema).",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+Stream = Annotated[
+    bool | None,
+    typer.Option(
+        "--stream/--no-stream",
+        help="Stream the answer [default: stream when stdout is a terminal].",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object describing the turn instead of text.", rich_help_panel=TURN),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Print the request body that would be sent; send and write nothing.", rich_help_panel=TURN
+    ),
+]
+NoSend = Annotated[
+    bool, typer.Option("--no-send", help="Record the new item(s) without running a turn.", rich_help_panel=TURN)
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        envvar="OPENAI_BASE_URL",
+        help="Any Responses-compatible server.",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="S",
+        min=0.001,
+        help="Seconds to wait for the API (per attempt).",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+MaxRetries = Annotated[
+    int | None,
+    typer.Option(
+        "--max-retries",
+        metavar="N",
+        min=0,
+        help="Retries on connection errors, 408/409/429 and 5xx [default: 2].",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+LockTimeout = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="S",
+        min=0,
+        help="Seconds to wait for another invocation holding the file.",
+        rich_help_panel=TURN,
+    ),
+]
+ReasoningCtx = Annotated[
+    ReasoningContext | None,
+    typer.Option(
+        "--reasoning-context", help="Which replayed reasoning the model sees.", rich_help_panel=TURN, show_default=False
+    ),
+]
+RunTool = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--run-tool",
+        metavar="NAME=COMMAND",
+        help="Answer calls of NAME by running COMMAND (no shell; arguments JSON on stdin; repeatable).",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+MaxToolRounds = Annotated[
+    int,
+    typer.Option(
+        "--max-tool-rounds",
+        metavar="N",
+        min=0,
+        help="At most this many rounds of --run-tool calls per invocation.",
+        rich_help_panel=TURN,
+    ),
+]
+ToolTimeout = Annotated[
+    float,
+    typer.Option(
+        "--tool-timeout",
+        metavar="S",
+        min=0.001,
+        help="Seconds one tool command may run before its process group is killed.",
+        rich_help_panel=TURN,
+    ),
+]
+Image = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image",
+        metavar="PATH_OR_URL",
+        help="Image file or URL to include (repeatable); files are embedded.",
+        show_default=False,
+    ),
+]
+Attach = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--attach",
+        metavar="PATH",
+        help="File to include (repeatable): text files as text, others (PDF...) embedded as data.",
+        show_default=False,
+    ),
+]
 
 
 def _turn_settings(opts: dict):
@@ -145,10 +308,22 @@ def _run(fn, *args, **kwargs) -> None:
 def start(
     file: File,
     message: Message = None,
-    instructions: Annotated[Optional[str], typer.Option("--instructions", metavar="TEXT", help="Instructions, stored as the first item.", show_default=False)] = None,
-    instructions_file: Annotated[Optional[str], typer.Option("--instructions-file", metavar="PATH", help="Read the instructions from a file.", show_default=False)] = None,
+    instructions: Annotated[
+        str | None,
+        typer.Option(
+            "--instructions", metavar="TEXT", help="Instructions, stored as the first item.", show_default=False
+        ),
+    ] = None,
+    instructions_file: Annotated[
+        str | None,
+        typer.Option(
+            "--instructions-file", metavar="PATH", help="Read the instructions from a file.", show_default=False
+        ),
+    ] = None,
     role: Annotated[Role, typer.Option("--role", help="Role of the instructions message.")] = Role.developer,
-    force: Annotated[bool, typer.Option("--force", help="Start over even if FILE already holds a conversation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start over even if FILE already holds a conversation.")
+    ] = False,
     image: Image = None,
     attach: Attach = None,
     model: Model = None,
@@ -229,9 +404,17 @@ def say(
 @app.command("tool-result")
 def tool_result(
     file: File,
-    call_id: Annotated[str, typer.Argument(metavar="CALL_ID", help="The call_id of the call being answered.", show_default=False)],
-    output_text: Annotated[Optional[str], typer.Argument(metavar="OUTPUT", help="The tool's output; '-' reads standard input.", show_default=False)] = None,
-    output_file: Annotated[Optional[str], typer.Option("--output-file", metavar="PATH", help="Read the output from a file.", show_default=False)] = None,
+    call_id: Annotated[
+        str, typer.Argument(metavar="CALL_ID", help="The call_id of the call being answered.", show_default=False)
+    ],
+    output_text: Annotated[
+        str | None,
+        typer.Argument(metavar="OUTPUT", help="The tool's output; '-' reads standard input.", show_default=False),
+    ] = None,
+    output_file: Annotated[
+        str | None,
+        typer.Option("--output-file", metavar="PATH", help="Read the output from a file.", show_default=False),
+    ] = None,
     model: Model = None,
     tools: Tools = None,
     effort: EffortOpt = None,
@@ -268,10 +451,23 @@ def tool_result(
 
 @app.command()
 def lint(
-    files: Annotated[Optional[list[str]], typer.Argument(metavar="FILE", help="Conversation files, glob patterns or folders (their *.jsonl).", show_default=False)] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE", help="Conversation files, glob patterns or folders (their *.jsonl).", show_default=False
+        ),
+    ] = None,
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
     fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes, atomically, and report each.")] = False,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="CODE", help="Print the documentation of a rule (code or name) and exit.", show_default=False)] = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            "--explain",
+            metavar="CODE",
+            help="Print the documentation of a rule (code or name) and exit.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check conversation files for everything the API would reject. Exit 0 clean, 1 findings, 2 could not run."""
     import respctl.lint as lint_
@@ -294,15 +490,31 @@ def show(
     file: File,
     output_format: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.text,
     pending: Annotated[bool, typer.Option("--pending", help="Show only the tool calls waiting for output.")] = False,
-    last: Annotated[Optional[int], typer.Option("--last", metavar="N", min=1, help="Show only the last N turns.", show_default=False)] = None,
+    last: Annotated[
+        int | None,
+        typer.Option("--last", metavar="N", min=1, help="Show only the last N turns.", show_default=False),
+    ] = None,
     full: Annotated[bool, typer.Option("--full", help="Show long tool outputs and arguments whole.")] = False,
-    color: Annotated[ShowColor, typer.Option("--color", help="Colour and terminal layout: auto follows the terminal and NO_COLOR.")] = ShowColor.auto,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when lines are damaged (for git's textconv).")] = False,
+    color: Annotated[
+        ShowColor, typer.Option("--color", help="Colour and terminal layout: auto follows the terminal and NO_COLOR.")
+    ] = ShowColor.auto,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when lines are damaged (for git's textconv).")
+    ] = False,
 ) -> None:
     """Print the conversation for people (text, markdown) or scripts (json). Damaged lines are shown and make the exit status 2."""
     from respctl.show import run as run_show
 
-    _run(run_show, file, output_format=output_format.value, pending=pending, last=last, full=full, color=color.value, exit_zero=exit_zero)
+    _run(
+        run_show,
+        file,
+        output_format=output_format.value,
+        pending=pending,
+        last=last,
+        full=full,
+        color=color.value,
+        exit_zero=exit_zero,
+    )
 
 
 def _version(value: bool) -> None:
@@ -313,7 +525,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     pass
 

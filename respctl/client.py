@@ -8,8 +8,8 @@ whose encrypted reasoning is truncated.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import httpx2
 import openai
@@ -48,7 +48,12 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
             "/responses",
             cast_to=httpx2.Response,
             content=body,
-            options={"headers": {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}},
+            options={
+                "headers": {
+                    "Content-Type": "application/json",
+                    "Accept": "text/event-stream" if stream else "application/json",
+                }
+            },
             stream=stream,
         )
         if not stream:
@@ -74,7 +79,9 @@ def _client(conn: Connection) -> openai.OpenAI:
         raise UsageError("OPENAI_API_KEY is not set")
     if not (conn.api_key.isascii() and conn.api_key.isprintable()) or any(c.isspace() for c in conn.api_key):
         # an HTTP header cannot carry it, and the HTTP library's error would quote it
-        raise UsageError("OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; the key itself is not shown")
+        raise UsageError(
+            "OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; the key itself is not shown"
+        )
     kwargs: dict = {"api_key": conn.api_key}
     if conn.base_url:
         kwargs["base_url"] = conn.base_url
@@ -189,7 +196,9 @@ def _from_events(events: Iterator[dict], cb: Callbacks) -> RawResponse:
         if kind == "response.output_text.delta":
             cb.text(event.get("delta", ""))
             text_started = True
-        elif kind == "response.output_item.added" and text_started and (event.get("item") or {}).get("type") == "message":
+        elif (
+            kind == "response.output_item.added" and text_started and (event.get("item") or {}).get("type") == "message"
+        ):
             cb.text("\n\n")  # a second message (commentary, then final answer) starts a new paragraph
         elif kind == "response.reasoning_summary_text.delta":
             summary_started = True

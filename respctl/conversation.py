@@ -13,14 +13,15 @@ import gc
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 
 from respctl.errors import BadFileError, BusyError, ExitCode, RespctlError
+
 
 def dumps_item(item: dict) -> bytes:
     """One item as one compact, deterministic line (without the newline)."""

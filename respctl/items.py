@@ -101,11 +101,17 @@ def tool_output(call: dict, output: str) -> dict:
 
 def pending_calls(items: list[dict]) -> list[dict]:
     """The function/custom tool calls that have no output yet, in file order."""
-    answered = {item.get("call_id") for item in items if item.get("type") in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)}
+    answered = {
+        item.get("call_id")
+        for item in items
+        if item.get("type") in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)
+    }
     return [
         item
         for item in items
-        if item.get("type") in CALL_OUTPUT_TYPES and isinstance(item.get("call_id"), str) and item["call_id"] not in answered
+        if item.get("type") in CALL_OUTPUT_TYPES
+        and isinstance(item.get("call_id"), str)
+        and item["call_id"] not in answered
     ]
 
 

@@ -35,7 +35,9 @@ def error(message: str) -> None:
 
 
 def escape_controls(text: str) -> str:
-    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text)
+    return "".join(
+        c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text
+    )
 
 
 def note(message: str) -> None:

@@ -252,7 +252,11 @@ def hidden_note(hidden: Hidden) -> str:
         what.append("the instructions")
     if hidden.turns:
         what.append(plural(hidden.turns, "earlier turn"))
-    lines = f"line {hidden.first_line}" if hidden.first_line == hidden.last_line else f"lines {hidden.first_line}-{hidden.last_line}"
+    lines = (
+        f"line {hidden.first_line}"
+        if hidden.first_line == hidden.last_line
+        else f"lines {hidden.first_line}-{hidden.last_line}"
+    )
     return f"... {' and '.join(what) or 'earlier lines'} not shown ({lines})"
 
 
@@ -380,7 +384,9 @@ class TextView:
             else:
                 block.body.append((text_kind, clean(value)))
         for title, url in sources(item.get("content")):
-            block.body.append(("attachment", f"[source: {clean(title)}, {clean(url)}]" if title else f"[source: {clean(url)}]"))
+            block.body.append(
+                ("attachment", f"[source: {clean(title)}, {clean(url)}]" if title else f"[source: {clean(url)}]")
+            )
         if not block.body:
             block.details.append("empty")
         return block
@@ -473,7 +479,9 @@ VIEWS = {
 }
 
 
-def write_text(entries, calls: Calls, *, pending: bool, hidden: Hidden | None, full: bool, color: str, empty: bool) -> None:
+def write_text(
+    entries, calls: Calls, *, pending: bool, hidden: Hidden | None, full: bool, color: str, empty: bool
+) -> None:
     if empty and not pending:
         sys.stderr.write("respctl: the conversation is empty\n")
     gutter = len(str(max((e.line for e in entries), default=1)))

@@ -74,7 +74,9 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
         reasoning["context"] = opts.reasoning_context
     if reasoning:
         if not reasoning_model:
-            raise UsageError(f"model {opts.model!r} does not reason: --effort, --summary and --reasoning-context do not apply")
+            raise UsageError(
+                f"model {opts.model!r} does not reason: --effort, --summary and --reasoning-context do not apply"
+            )
         head["reasoning"] = reasoning
     if opts.tools is not None:
         head["tools"] = opts.tools
@@ -88,7 +90,9 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
     try:
         options = orjson.dumps(head)
     except TypeError as exc:  # a --tools or --schema file nested deeper than orjson writes (254 levels)
-        raise UsageError(f"cannot write the request as JSON ({exc}): is the --tools or --schema file nested too deeply?") from None
+        raise UsageError(
+            f"cannot write the request as JSON ({exc}): is the --tools or --schema file nested too deeply?"
+        ) from None
     return options[:-1] + b',"input":[' + b",".join(lines) + b"]}"
 
 
@@ -100,13 +104,15 @@ def load_tools(path: str) -> list:
     for index, tool in enumerate(tools):
         where = f"{path}: tool [{index}]"
         if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
-            raise BadFileError(f"{where}: must be an object with a \"type\"")
+            raise BadFileError(f'{where}: must be an object with a "type"')
         if tool["type"] in ("function", "custom"):
             name = tool.get("name")
             if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", name):
-                raise BadFileError(f"{where}: {tool['type']} tool needs a \"name\" of letters, digits, _ or - (at most 128)")
+                raise BadFileError(
+                    f'{where}: {tool["type"]} tool needs a "name" of letters, digits, _ or - (at most 128)'
+                )
         if tool["type"] == "function" and "parameters" in tool and not isinstance(tool["parameters"], dict):
-            raise BadFileError(f"{where}: \"parameters\" must be a JSON Schema object")
+            raise BadFileError(f'{where}: "parameters" must be a JSON Schema object')
     return tools
 
 
@@ -131,7 +137,9 @@ def _load_json(path: str, what: str):
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise BadFileError(f"{path}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise BadFileError(
+            f"{path}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     try:
         orjson.dumps(value)  # it goes into the request body, which orjson writes to depth 254 only
     except TypeError:

@@ -198,7 +198,6 @@ def _damaged_entry(path: str, number: int, line: bytes) -> Entry:
     return Entry(number, item, problem=problem, raw=line if problem else b"", kind=item_type(item))
 
 
-
 def item_type(item: dict) -> str | None:
     kind = item.get("type")
     if kind is None and "role" in item:
@@ -295,7 +294,15 @@ def content_parts(content: object) -> list[tuple[str, object]]:
 def attachment(part: dict) -> dict:
     """An image or file part described without its data."""
     kind = part.get("type")
-    info = {"type": _str(kind), "filename": None, "media_type": None, "bytes": None, "url": None, "file_id": None, "detail": None}
+    info = {
+        "type": _str(kind),
+        "filename": None,
+        "media_type": None,
+        "bytes": None,
+        "url": None,
+        "file_id": None,
+        "detail": None,
+    }
     info["file_id"] = _str(part.get("file_id"))
     info["detail"] = _str(part.get("detail"))
     info["filename"] = _str(part.get("filename"))

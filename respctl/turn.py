@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from respctl import items as it
 from respctl.conversation import Conversation, dumps_item, locked_conversation
@@ -48,17 +48,23 @@ class TurnResult:
         }
 
 
-def start(path: str, *, instructions: str | None, role: str, message_item: dict | None, force: bool, settings: TurnSettings) -> TurnResult:
+def start(
+    path: str, *, instructions: str | None, role: str, message_item: dict | None, force: bool, settings: TurnSettings
+) -> TurnResult:
     """Create the conversation: instructions first, then, with a message, its first turn."""
     p = Path(path)
     existed = p.exists()
-    new_items = ([it.instructions_message(instructions, role)] if instructions else []) + ([message_item] if message_item else [])
+    new_items = ([it.instructions_message(instructions, role)] if instructions else []) + (
+        [message_item] if message_item else []
+    )
     if settings.dry_run and not existed:
         return _run(Conversation(p, b"", [], []), new_items, settings, send=message_item is not None, replace=True)
     try:
         with locked_conversation(p, lock_timeout=settings.lock_timeout, create=True) as conv:
             if conv.data and not force:
-                raise UsageError(f"{p}: already holds a conversation ({len(conv.items)} items); use 'respctl say', or --force to start over")
+                raise UsageError(
+                    f"{p}: already holds a conversation ({len(conv.items)} items); use 'respctl say', or --force to start over"
+                )
             conv.lines, conv.items = [], []  # --force starts from nothing; the file is replaced at the end
             return _converse(conv, new_items, settings, send=message_item is not None, replace=True)
     except BaseException:
@@ -73,7 +79,9 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> Turn
         _lint_gate(conv)
         resumable = message_item is None and not (settings.dry_run or settings.no_send)
         if resumable and _runnable(it.pending_calls(conv.items), settings):
-            return _converse(conv, [], settings, send=True, resume=True)  # a rerun after a crash: continue the tool loop
+            return _converse(
+                conv, [], settings, send=True, resume=True
+            )  # a rerun after a crash: continue the tool loop
         _refuse_pending(conv)
         return _converse(conv, [message_item] if message_item else [], settings, send=True)
 
@@ -107,8 +115,16 @@ def _refuse_pending(conv: Conversation) -> None:
         )
 
 
-def _converse(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False,
-              pending: list[dict] | None = None, resume: bool = False) -> TurnResult:
+def _converse(
+    conv: Conversation,
+    new_items: list[dict],
+    settings: TurnSettings,
+    *,
+    send: bool,
+    replace: bool = False,
+    pending: list[dict] | None = None,
+    resume: bool = False,
+) -> TurnResult:
     """One turn, then, with runners, as many tool rounds as the model asks for (up to the limit).
 
     `resume` starts with a round: the calls a crashed invocation left pending are answered first.
@@ -165,7 +181,15 @@ def _add_usage(a: dict | None, b: dict | None) -> dict | None:
     return total
 
 
-def _run(conv: Conversation, new_items: list[dict], settings: TurnSettings, *, send: bool, replace: bool = False, pending: list[dict] | None = None) -> TurnResult:
+def _run(
+    conv: Conversation,
+    new_items: list[dict],
+    settings: TurnSettings,
+    *,
+    send: bool,
+    replace: bool = False,
+    pending: list[dict] | None = None,
+) -> TurnResult:
     if not settings.dry_run:
         conv.check_writable()
     lines = conv.lines + [dumps_item(item) for item in new_items]
@@ -210,7 +234,9 @@ def replayable_output(output: list[dict], status: str) -> list[dict]:
     reasoning items left with no following item (the API answers those with E2)."""
     if status != "incomplete":
         return output
-    kept = [item for item in output if not (item.get("type") in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")]
+    kept = [
+        item for item in output if not (item.get("type") in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")
+    ]
     while kept and kept[-1].get("type") == "reasoning":
         kept.pop()
     return kept

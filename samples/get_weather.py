@@ -3,6 +3,7 @@
 
 Used by samples/weather.sh and `--run-tool get_weather=samples/get_weather.py`.
 """
+
 import json
 import sys
 import zlib

@@ -13,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakeapi import FakeResponsesAPI  # noqa: E402
+from fakeapi import FakeResponsesAPI
 
-from respctl.items import clean_output_item  # noqa: E402
+from respctl.items import clean_output_item
 
 #: A fake key that must never show up in any output or file.
 CANARY_KEY = "sk-canary-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -48,9 +48,15 @@ def run_cli(args, *, cwd, env, input: bytes | str | None = None, timeout: float 
         input = input.encode()
     proc = subprocess.run(
         [sys.executable, "-m", "respctl", *map(str, args)],
-        cwd=cwd, env=env, input=input, capture_output=True, timeout=timeout,
+        cwd=cwd,
+        env=env,
+        input=input,
+        capture_output=True,
+        timeout=timeout,
     )
-    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"), proc.stdout)
+    return Result(
+        proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"), proc.stdout
+    )
 
 
 @pytest.fixture

@@ -1581,7 +1581,9 @@ class FakeResponsesAPI:
                 reply.status,
                 ("The server returned an error.", "server_error" if reply.status >= 500 else "invalid_request_error"),
             )
-            message = (reply.message or default_message).replace("{authorization}", x.record.headers.get("authorization", ""))
+            message = (reply.message or default_message).replace(
+                "{authorization}", x.record.headers.get("authorization", "")
+            )
             err = RequestError(reply.status, message, None, reply.code, reply.type or default_type)
             x.error(err, reply.headers)
             return

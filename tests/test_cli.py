@@ -6,23 +6,39 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import clean_env
 
 
 def respctl(*args, env=None, python_flags=()):
-    return subprocess.run([sys.executable, *python_flags, "-m", "respctl", *args], capture_output=True, text=True,
-                          env=env or clean_env(), timeout=60)
+    return subprocess.run(
+        [sys.executable, *python_flags, "-m", "respctl", *args],
+        capture_output=True,
+        text=True,
+        env=env or clean_env(),
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(
     "args, line",
     [
         (["say"], "respctl: error: Missing argument 'FILE'. (see 'respctl say --help')"),
-        (["say", "f", "--effort", "huge"], "respctl: error: Invalid value for '--effort': 'huge' is not one of 'none', 'minimal', 'low', 'medium', 'high', 'xhigh'. (see 'respctl say --help')"),
-        (["say", "f", "--max-output-tokens", "0"], "respctl: error: Invalid value for '--max-output-tokens': 0 is smaller than the minimum 1. (see 'respctl say --help')"),
-        (["say", "f", "--timeout", "soon"], "respctl: error: Invalid value for '--timeout': 'soon' is not a number. (see 'respctl say --help')"),
-        (["show", "f", "--last", "x"], "respctl: error: Invalid value for '--last': 'x' is not an integer. (see 'respctl show --help')"),
+        (
+            ["say", "f", "--effort", "huge"],
+            "respctl: error: Invalid value for '--effort': 'huge' is not one of 'none', 'minimal', 'low', 'medium', 'high', 'xhigh'. (see 'respctl say --help')",
+        ),
+        (
+            ["say", "f", "--max-output-tokens", "0"],
+            "respctl: error: Invalid value for '--max-output-tokens': 0 is smaller than the minimum 1. (see 'respctl say --help')",
+        ),
+        (
+            ["say", "f", "--timeout", "soon"],
+            "respctl: error: Invalid value for '--timeout': 'soon' is not a number. (see 'respctl say --help')",
+        ),
+        (
+            ["show", "f", "--last", "x"],
+            "respctl: error: Invalid value for '--last': 'x' is not an integer. (see 'respctl show --help')",
+        ),
         (["say", "f", "--bogus"], "respctl: error: No such option: --bogus (see 'respctl say --help')"),
         (["frobnicate"], "respctl: error: No such command 'frobnicate'. (see 'respctl --help')"),
     ],
@@ -32,8 +48,17 @@ def test_usage_errors_are_one_line_and_exit_2(args, line):
     assert r.returncode == 2 and r.stderr.splitlines() == [line] and r.stdout == ""
 
 
-@pytest.mark.parametrize("args", [["--help"], ["say", "--help"], ["lint", "--help"], ["show", "--help"],
-                                  ["lint", "samples/rome-trip.jsonl"], ["show", "samples/rome-trip.jsonl"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["say", "--help"],
+        ["lint", "--help"],
+        ["show", "--help"],
+        ["lint", "samples/rome-trip.jsonl"],
+        ["show", "samples/rome-trip.jsonl"],
+    ],
+)
 def test_commands_that_do_not_call_the_api_never_import_openai_or_pydantic(args):
     r = respctl(*args, python_flags=("-X", "importtime"))
     modules = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
@@ -49,5 +74,7 @@ def test_version_and_help_list_every_command():
 
 
 def test_python_dash_m_and_console_script_agree():
-    script = subprocess.run([sys.executable.rsplit("/", 1)[0] + "/respctl", "--version"], capture_output=True, text=True)
+    script = subprocess.run(
+        [sys.executable.rsplit("/", 1)[0] + "/respctl", "--version"], capture_output=True, text=True
+    )
     assert script.stdout == respctl("--version").stdout

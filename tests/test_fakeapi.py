@@ -13,7 +13,6 @@ from pathlib import Path
 
 import openai
 import pytest
-
 from fakeapi import (
     Cut,
     EmptyCompletedOutput,

@@ -20,7 +20,10 @@ def done_items(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["vercel-ai__openai-reasoning-encrypted-content-gpt-5-4-split.1.chunks.txt", "vercel-ai__openai-reasoning-encrypted-content.1.chunks.txt"],
+    [
+        "vercel-ai__openai-reasoning-encrypted-content-gpt-5-4-split.1.chunks.txt",
+        "vercel-ai__openai-reasoning-encrypted-content.1.chunks.txt",
+    ],
 )
 def test_done_items_are_kept_byte_for_byte(name):
     for item in done_items(name):
@@ -30,7 +33,9 @@ def test_done_items_are_kept_byte_for_byte(name):
 
 def test_added_copy_of_encrypted_content_is_truncated_and_done_copy_is_kept():
     evs = events("vercel-ai__openai-reasoning-encrypted-content-gpt-5-4-split.1.chunks.txt")
-    added = next(e["item"] for e in evs if e["type"] == "response.output_item.added" and e["item"]["type"] == "reasoning")
+    added = next(
+        e["item"] for e in evs if e["type"] == "response.output_item.added" and e["item"]["type"] == "reasoning"
+    )
     done = next(e["item"] for e in evs if e["type"] == "response.output_item.done" and e["item"]["type"] == "reasoning")
     assert len(added["encrypted_content"]) == 844
     assert len(it.clean_output_item(done)["encrypted_content"]) == 17060
@@ -52,18 +57,46 @@ def test_compaction_item_is_kept_whole():
 
 def test_what_a_model_dump_invents_is_dropped():
     dumped = {
-        "id": "rs_1", "type": "reasoning", "summary": [], "encrypted_content": "gAAA", "content": None,
-        "status": None, "created_by": {"id": "x"},
+        "id": "rs_1",
+        "type": "reasoning",
+        "summary": [],
+        "encrypted_content": "gAAA",
+        "content": None,
+        "status": None,
+        "created_by": {"id": "x"},
     }
-    assert it.clean_output_item(dumped) == {"id": "rs_1", "type": "reasoning", "summary": [], "encrypted_content": "gAAA"}
-    call = {"type": "function_call", "id": "fc_1", "call_id": "c", "name": "f", "arguments": "{}", "status": "completed",
-            "namespace": None, "parsed_arguments": {}, "caller": {"type": "direct"}}
-    assert it.clean_output_item(call) == {"type": "function_call", "id": "fc_1", "call_id": "c", "name": "f",
-                                          "arguments": "{}", "status": "completed", "caller": {"type": "direct"}}
+    assert it.clean_output_item(dumped) == {
+        "id": "rs_1",
+        "type": "reasoning",
+        "summary": [],
+        "encrypted_content": "gAAA",
+    }
+    call = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "c",
+        "name": "f",
+        "arguments": "{}",
+        "status": "completed",
+        "namespace": None,
+        "parsed_arguments": {},
+        "caller": {"type": "direct"},
+    }
+    assert it.clean_output_item(call) == {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "c",
+        "name": "f",
+        "arguments": "{}",
+        "status": "completed",
+        "caller": {"type": "direct"},
+    }
 
 
 def test_status_on_reasoning_is_dropped_even_when_completed():
-    assert "status" not in it.clean_output_item({"type": "reasoning", "id": "rs_1", "summary": [], "status": "completed"})
+    assert "status" not in it.clean_output_item(
+        {"type": "reasoning", "id": "rs_1", "summary": [], "status": "completed"}
+    )
 
 
 def test_required_nullable_fields_keep_their_null():
@@ -72,8 +105,14 @@ def test_required_nullable_fields_keep_their_null():
 
 
 def test_phase_namespace_and_nested_order_are_kept():
-    msg = {"id": "msg_1", "type": "message", "status": "completed", "role": "assistant", "phase": "commentary",
-           "content": [{"type": "output_text", "annotations": [], "text": "hé \u2603", "logprobs": None}]}
+    msg = {
+        "id": "msg_1",
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "phase": "commentary",
+        "content": [{"type": "output_text", "annotations": [], "text": "hé \u2603", "logprobs": None}],
+    }
     cleaned = it.clean_output_item(msg)
     assert orjson.dumps(cleaned) == orjson.dumps(msg).replace(b',"logprobs":null', b"")
 
@@ -91,7 +130,25 @@ def test_pending_calls_follow_outputs_by_call_id():
 
 def test_fields_no_input_shape_accepts_are_dropped():
     # the API sends `status` on custom tool calls; the input side (the SDK's param types) has none
-    item = {"id": "ctc_1", "type": "custom_tool_call", "status": "completed", "call_id": "c", "name": "patch", "input": "x"}
-    assert it.clean_output_item(item) == {"id": "ctc_1", "type": "custom_tool_call", "call_id": "c", "name": "patch", "input": "x"}
+    item = {
+        "id": "ctc_1",
+        "type": "custom_tool_call",
+        "status": "completed",
+        "call_id": "c",
+        "name": "patch",
+        "input": "x",
+    }
+    assert it.clean_output_item(item) == {
+        "id": "ctc_1",
+        "type": "custom_tool_call",
+        "call_id": "c",
+        "name": "patch",
+        "input": "x",
+    }
     unknown_type = {"type": "some_future_item", "id": "x_1", "status": "completed", "extra": {"a": None}}
-    assert it.clean_output_item(unknown_type) == {"type": "some_future_item", "id": "x_1", "status": "completed", "extra": {}}
+    assert it.clean_output_item(unknown_type) == {
+        "type": "some_future_item",
+        "id": "x_1",
+        "status": "completed",
+        "extra": {},
+    }

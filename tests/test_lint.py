@@ -9,7 +9,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from conftest import clean_env, read_items, run_cli
 
 from respctl.lint import RULES, gate, required_nullable
@@ -29,9 +28,22 @@ def jsonl(*items) -> bytes:
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]}
 RS = {"id": "rs_1", "type": "reasoning", "encrypted_content": ENC, "summary": []}
-MSG = {"id": "msg_1", "type": "message", "status": "completed", "role": "assistant",
-       "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": "Sunny."}], "phase": "final_answer"}
-FC = {"id": "fc_1", "type": "function_call", "status": "completed", "arguments": '{"city":"Paris"}', "call_id": "call_1", "name": "get_weather"}
+MSG = {
+    "id": "msg_1",
+    "type": "message",
+    "status": "completed",
+    "role": "assistant",
+    "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": "Sunny."}],
+    "phase": "final_answer",
+}
+FC = {
+    "id": "fc_1",
+    "type": "function_call",
+    "status": "completed",
+    "arguments": '{"city":"Paris"}',
+    "call_id": "call_1",
+    "name": "get_weather",
+}
 FCO = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
 
 
@@ -53,6 +65,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 # --- text output ------------------------------------------------------------------------------
 
+
 def test_clean_conversation_passes(lint, tmp_path):
     write(tmp_path, "chat.jsonl", jsonl(USER, RS, FC, FCO, {**RS, "id": "rs_2"}, MSG))
     r = lint("chat.jsonl")
@@ -60,7 +73,11 @@ def test_clean_conversation_passes(lint, tmp_path):
 
 
 def test_text_lines_summary_and_exit_1(lint, tmp_path):
-    write(tmp_path, "chat.jsonl", jsonl(USER, {**RS, "status": "completed"}, {**FC, "statuz": "x"}, FCO, {**RS, "id": "rs_2"}))
+    write(
+        tmp_path,
+        "chat.jsonl",
+        jsonl(USER, {**RS, "status": "completed"}, {**FC, "statuz": "x"}, FCO, {**RS, "id": "rs_2"}),
+    )
     r = lint("chat.jsonl")
     assert r.code == 1
     assert r.out.splitlines() == [
@@ -99,11 +116,25 @@ def test_messages_name_the_field_and_nested_pointer(lint, tmp_path):
 
 
 def test_status_on_a_custom_tool_call_is_output_only(lint, tmp_path):
-    call = {"id": "ctc_1", "type": "custom_tool_call", "status": "completed", "call_id": "call_9", "name": "sql", "input": "SELECT 1"}
-    write(tmp_path, "chat.jsonl", jsonl(USER, call, {"type": "custom_tool_call_output", "call_id": "call_9", "output": "1"}))
+    call = {
+        "id": "ctc_1",
+        "type": "custom_tool_call",
+        "status": "completed",
+        "call_id": "call_9",
+        "name": "sql",
+        "input": "SELECT 1",
+    }
+    write(
+        tmp_path,
+        "chat.jsonl",
+        jsonl(USER, call, {"type": "custom_tool_call_output", "call_id": "call_9", "output": "1"}),
+    )
     r = lint("chat.jsonl")
     column = dumps(call).index(b'"status"') + 1
-    assert r.out.splitlines()[0] == f"chat.jsonl:2:{column}: RSP108 [*] custom_tool_call item: field 'status' is output-only: the API does not take it back"
+    assert (
+        r.out.splitlines()[0]
+        == f"chat.jsonl:2:{column}: RSP108 [*] custom_tool_call item: field 'status' is output-only: the API does not take it back"
+    )
 
 
 def test_pending_calls_at_the_end_are_info_not_findings(lint, tmp_path):
@@ -120,7 +151,10 @@ def test_call_without_output_before_a_later_turn_is_an_error(lint, tmp_path):
     write(tmp_path, "chat.jsonl", jsonl(USER, RS, FC, USER))
     r = lint("chat.jsonl")
     assert r.code == 1
-    assert r.out.splitlines()[0] == "chat.jsonl:3:1: RSP204 function_call call_1 (get_weather) has no output, and a later turn follows it"
+    assert (
+        r.out.splitlines()[0]
+        == "chat.jsonl:3:1: RSP204 function_call call_1 (get_weather) has no output, and a later turn follows it"
+    )
 
 
 # --- every rule, with a file that breaks it ----------------------------------------------------
@@ -154,7 +188,9 @@ TRIGGERS = {
     "RSP205": jsonl(USER, FCO),
     "RSP206": jsonl(USER, RS, FC, FCO, {**FCO, "output": "19C"}),
     "RSP207": jsonl(USER, RS, FC, {**FC, "id": "fc_2"}, FCO),
-    "RSP208": jsonl(USER, RS, MSG, USER, {**RS, "summary": [{"type": "summary_text", "text": "x"}]}, {**MSG, "id": "msg_2"}),
+    "RSP208": jsonl(
+        USER, RS, MSG, USER, {**RS, "summary": [{"type": "summary_text", "text": "x"}]}, {**MSG, "id": "msg_2"}
+    ),
     "RSP209": jsonl({"type": "compaction_trigger"}, USER),
     "RSP301": jsonl(USER, {"type": "item_reference", "id": "msg_1"}),
     "RSP302": jsonl({"role": "user", "content": [{"type": "input_file", "file_id": "file-abc"}]}),
@@ -199,16 +235,24 @@ def test_file_level_positions(lint, tmp_path):
 
 # --- formats ------------------------------------------------------------------------------------
 
+
 def test_json_format_one_object_per_diagnostic(lint, tmp_path):
     write(tmp_path, "chat.jsonl", jsonl(USER, {**RS, "status": "completed"}, MSG))
     r = lint("chat.jsonl", "--format", "json")
     assert r.code == 1
-    assert orjson.loads(r.stdout) == [{
-        "code": "RSP108", "name": "output-only-field", "severity": "error",
-        "message": "reasoning item: field 'status' is output-only: the API does not take it back",
-        "path": "chat.jsonl", "line": 2, "column": len(dumps(RS)) + 1, "pointer": "/status",
-        "fix": {"title": "Remove the output-only field", "applicability": "safe"},
-    }]
+    assert orjson.loads(r.stdout) == [
+        {
+            "code": "RSP108",
+            "name": "output-only-field",
+            "severity": "error",
+            "message": "reasoning item: field 'status' is output-only: the API does not take it back",
+            "path": "chat.jsonl",
+            "line": 2,
+            "column": len(dumps(RS)) + 1,
+            "pointer": "/status",
+            "fix": {"title": "Remove the output-only field", "applicability": "safe"},
+        }
+    ]
 
 
 def test_json_format_clean_is_an_empty_array(lint, tmp_path):
@@ -222,13 +266,15 @@ def test_github_format_annotations(lint, tmp_path):
     r = lint("chat.jsonl", "--format", "github")
     assert r.code == 1
     assert r.out.splitlines() == [
-        "::warning file=chat.jsonl,line=3,col=" + str(dumps(MSG).index(b'"phase"') + 1)
+        "::warning file=chat.jsonl,line=3,col="
+        + str(dumps(MSG).index(b'"phase"') + 1)
         + ",title=RSP107 needless-null::RSP107 message item: field 'phase' is null (leave it out instead)",
         "::error file=chat.jsonl,line=5,col=1,title=RSP201 reasoning-without-following-item::RSP201 reasoning item rs_2 has no following item: it is the last item",
     ]
 
 
 # --- files, globs, folders, exit 2 --------------------------------------------------------------
+
 
 def test_many_files_globs_and_folders(lint, tmp_path):
     (tmp_path / "convs" / "deep").mkdir(parents=True)
@@ -271,9 +317,16 @@ def test_explain_prints_the_rule_docs(lint):
 
 # --- --fix --------------------------------------------------------------------------------------
 
+
 def test_fix_applies_safe_fixes_and_reports_each(lint, tmp_path):
     dump_like = {**RS, "status": None, "content": None}
-    chat = write(tmp_path, "chat.jsonl", BOM + jsonl(USER, dump_like, {**MSG, "created_by": "u1"}, USER, RS, MSG).replace(b"\n", b"\r\n", 1) + jsonl(USER, RS))
+    chat = write(
+        tmp_path,
+        "chat.jsonl",
+        BOM
+        + jsonl(USER, dump_like, {**MSG, "created_by": "u1"}, USER, RS, MSG).replace(b"\n", b"\r\n", 1)
+        + jsonl(USER, RS),
+    )
     r = lint("--fix", "chat.jsonl")
     assert r.code == 0, r.out
     assert r.out.splitlines() == [
@@ -319,12 +372,20 @@ def test_fix_leaves_a_file_with_unparseable_lines_untouched(lint, tmp_path):
     chat = write(tmp_path, "chat.jsonl", data)
     r = lint("--fix", "chat.jsonl")
     assert r.code == 1
-    assert r.out.splitlines()[0] == "chat.jsonl: not fixed: line 2 is not a JSON object; mend it by hand, then run --fix again"
+    assert (
+        r.out.splitlines()[0]
+        == "chat.jsonl: not fixed: line 2 is not a JSON object; mend it by hand, then run --fix again"
+    )
     assert chat.read_bytes() == data
 
 
 def test_fix_normalizes_serialization_and_keeps_encrypted_content(lint, tmp_path):
-    pretty = b'{ "type": "message", "role": "user",\t"content": "caf\\u00e9" }\n' + orjson.dumps(RS, option=orjson.OPT_INDENT_2).replace(b"\n", b" ") + b"\n" + jsonl(MSG)
+    pretty = (
+        b'{ "type": "message", "role": "user",\t"content": "caf\\u00e9" }\n'
+        + orjson.dumps(RS, option=orjson.OPT_INDENT_2).replace(b"\n", b" ")
+        + b"\n"
+        + jsonl(MSG)
+    )
     chat = write(tmp_path, "chat.jsonl", pretty)
     r = lint("--fix", "chat.jsonl")
     assert r.code == 0
@@ -333,7 +394,9 @@ def test_fix_normalizes_serialization_and_keeps_encrypted_content(lint, tmp_path
 
 
 def test_fix_reports_normalized_lines_beside_fixes(lint, tmp_path):
-    chat = write(tmp_path, "chat.jsonl", b'{"role": "user", "content": "hi"}\n' + jsonl({**RS, "status": "completed"}, MSG))
+    chat = write(
+        tmp_path, "chat.jsonl", b'{"role": "user", "content": "hi"}\n' + jsonl({**RS, "status": "completed"}, MSG)
+    )
     r = lint("--fix", "chat.jsonl")
     assert r.code == 0
     assert r.out.splitlines() == [
@@ -356,6 +419,7 @@ def test_fix_does_not_rewrite_a_clean_file(lint, tmp_path):
 
 # --- gate, schema table, imports ----------------------------------------------------------------
 
+
 def _parsed(*items):
     lines = [dumps(i) for i in items]
     return lines, [orjson.loads(line) for line in lines]
@@ -376,14 +440,21 @@ def test_required_nullable_comes_from_the_sdk_table():
 
 
 def test_schema_table_and_readme_section_match_the_installed_sdk():
-    r = subprocess.run([sys.executable, "-m", "respctl.lint.generate", "--check"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "respctl.lint.generate", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_lint_never_imports_openai(tmp_path):
     write(tmp_path, "chat.jsonl", jsonl(USER, RS, MSG))
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "respctl", "lint", "chat.jsonl"],
-                       cwd=tmp_path, env=clean_env(), capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "respctl", "lint", "chat.jsonl"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if "|" in line}
     assert "respctl.lint" in imported and "respctl.lint.schema_table" in imported
@@ -391,6 +462,7 @@ def test_lint_never_imports_openai(tmp_path):
 
 
 # --- say / tool-result refuse what lint rejects, before any request -------------------------------
+
 
 def test_say_refuses_a_file_lint_rejects_and_sends_nothing(cli, api, tmp_path):
     chat = write(tmp_path, "chat.jsonl", jsonl(USER, {**RS, "status": "completed"}, MSG, {**USER, "statuz": 1}))
@@ -406,7 +478,9 @@ def test_say_refuses_a_file_lint_rejects_and_sends_nothing(cli, api, tmp_path):
 
 
 def test_tool_result_refuses_a_file_lint_rejects_and_sends_nothing(cli, api, tmp_path):
-    chat = write(tmp_path, "chat.jsonl", jsonl(USER, RS, {**MSG, "content": [{"type": "input_text", "text": "x"}]}, USER, RS, FC))
+    chat = write(
+        tmp_path, "chat.jsonl", jsonl(USER, RS, {**MSG, "content": [{"type": "input_text", "text": "x"}]}, USER, RS, FC)
+    )
     before = chat.read_bytes()
     r = cli("tool-result", "chat.jsonl", "call_1", "18C", "-m", MODEL)
     assert r.code == 2
@@ -417,7 +491,9 @@ def test_tool_result_refuses_a_file_lint_rejects_and_sends_nothing(cli, api, tmp
 
 
 def test_say_runs_when_only_warnings_remain(cli, api, tmp_path):
-    write(tmp_path, "chat.jsonl", jsonl(USER, {**MSG, "phase": None}))  # (no reasoning: the fake server verifies encrypted content)
+    write(
+        tmp_path, "chat.jsonl", jsonl(USER, {**MSG, "phase": None})
+    )  # (no reasoning: the fake server verifies encrypted content)
     r = cli("say", "chat.jsonl", "hello", "-m", MODEL)
     assert r.code == 0, r.err
     assert len(api.accepted) == 1
@@ -433,8 +509,12 @@ def test_fix_waits_for_a_turn_holding_the_file_and_loses_nothing(tmp_path):
     chat.write_bytes(b'{"type":"message","role":"user","content":"hi","status":null}\n')
     turn = b'{"type":"message","role":"user","content":"a turn that landed meanwhile"}\n'
     with exclusive_lock(chat, lock_timeout=1):
-        proc = subprocess.Popen([sys.executable, "-m", "respctl", "lint", "--fix", str(chat)], env=clean_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "respctl", "lint", "--fix", str(chat)],
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(1.0)
         assert proc.poll() is None  # waiting for the lock
         write_atomic(chat, chat.read_bytes() + turn)  # the turn's write, under the lock

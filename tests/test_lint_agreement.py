@@ -18,7 +18,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from conftest import clean_env, run_cli
 from fakeapi import FakeResponsesAPI, IssuedItem, ItemRegistry
 
@@ -32,27 +31,63 @@ ACCEPT, REJECT = "accept", "reject"
 
 #: Must agree: the server accepts exactly these, and lint reports no error on them (warnings allowed).
 AGREE_ACCEPT = {
-    "good_chat", "good_tool_calls", "good_custom_tool", "good_gpt_oss_reasoning_text", "good_no_reasoning",
-    "good_long", "good_after_incomplete_turn", "good_hand_written", "good_rewound_with_head",
-    "good_forked_and_continued", "good_reasoning_without_id", "good_reasoning_dropped_and_id_stripped",
+    "good_chat",
+    "good_tool_calls",
+    "good_custom_tool",
+    "good_gpt_oss_reasoning_text",
+    "good_no_reasoning",
+    "good_long",
+    "good_after_incomplete_turn",
+    "good_hand_written",
+    "good_rewound_with_head",
+    "good_forked_and_continued",
+    "good_reasoning_without_id",
+    "good_reasoning_dropped_and_id_stripped",
     "good_turn_output_removed",
     # warnings only: they replay
-    "warn_needless_null_phase", "warn_missing_final_newline", "warn_empty_file", "warn_file_id_reference",
-    "warn_compaction_trigger_not_last", "warn_arguments_not_json", "warn_control_character_in_name",
+    "warn_needless_null_phase",
+    "warn_missing_final_newline",
+    "warn_empty_file",
+    "warn_file_id_reference",
+    "warn_compaction_trigger_not_last",
+    "warn_arguments_not_json",
+    "warn_control_character_in_name",
 }
 #: Must agree: the server rejects these, and lint reports at least one error.
 AGREE_REJECT = {
-    "e1_created_by", "e1_field_typo", "e1_model_dump_nulls", "e1_status_on_reasoning",
-    "e2_head_cut_after_reasoning", "e2_reasoning_then_user", "e2_two_reasoning_in_a_row",
-    "e4_encrypted_content_null", "e4_encrypted_content_removed",
-    "e5_call_then_user_message", "e5_output_dropped",
-    "e6_output_call_id_edited", "e6_output_duplicated", "e6_output_moved_before_call",
-    "e7_call_line_duplicated", "e7_forks_concatenated", "e7_message_line_duplicated",
-    "e10_call_id_prefix_edited", "e10_message_id_prefix_edited", "e11_assistant_input_text",
-    "e12_arguments_missing", "e12_summary_missing",
-    "null_in_non_nullable_field", "null_logprobs", "item_reference", "unknown_item_type",
-    "wrong_type_arguments_object", "invalid_role",
-    "file_blank_line", "file_bom", "file_head_c_cut_mid_line", "file_pasted_input_array", "file_invalid_utf8",
+    "e1_created_by",
+    "e1_field_typo",
+    "e1_model_dump_nulls",
+    "e1_status_on_reasoning",
+    "e2_head_cut_after_reasoning",
+    "e2_reasoning_then_user",
+    "e2_two_reasoning_in_a_row",
+    "e4_encrypted_content_null",
+    "e4_encrypted_content_removed",
+    "e5_call_then_user_message",
+    "e5_output_dropped",
+    "e6_output_call_id_edited",
+    "e6_output_duplicated",
+    "e6_output_moved_before_call",
+    "e7_call_line_duplicated",
+    "e7_forks_concatenated",
+    "e7_message_line_duplicated",
+    "e10_call_id_prefix_edited",
+    "e10_message_id_prefix_edited",
+    "e11_assistant_input_text",
+    "e12_arguments_missing",
+    "e12_summary_missing",
+    "null_in_non_nullable_field",
+    "null_logprobs",
+    "item_reference",
+    "unknown_item_type",
+    "wrong_type_arguments_object",
+    "invalid_role",
+    "file_blank_line",
+    "file_bom",
+    "file_head_c_cut_mid_line",
+    "file_pasted_input_array",
+    "file_invalid_utf8",
     "file_merge_conflict",
 }
 
@@ -104,8 +139,11 @@ def encrypted(path: Path) -> set[str]:
 def send(api: FakeResponsesAPI, lines: list[bytes]) -> tuple[int, str]:
     """POST the request respctl would build from these lines; (HTTP status, error message or '')."""
     body = build_body(lines, RequestOptions(model=MODEL))
-    request = urllib.request.Request(api.base_url + "/responses", data=body,
-                                     headers={"Content-Type": "application/json", "Authorization": "Bearer sk-test"})
+    request = urllib.request.Request(
+        api.base_url + "/responses",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": "Bearer sk-test"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
@@ -145,8 +183,12 @@ def test_corpus_is_big_enough_and_every_file_is_classified():
 
 
 def test_lint_flags_exactly_the_files_the_server_rejects(verdicts):
-    false_accepts = {n: verdicts[n][1] for n in AGREE_ACCEPT | AGREE_REJECT if verdicts[n][0] != 200 and not verdicts[n][2]}
-    false_rejects = {n: sorted(verdicts[n][2]) for n in AGREE_ACCEPT | AGREE_REJECT if verdicts[n][0] == 200 and verdicts[n][2]}
+    false_accepts = {
+        n: verdicts[n][1] for n in AGREE_ACCEPT | AGREE_REJECT if verdicts[n][0] != 200 and not verdicts[n][2]
+    }
+    false_rejects = {
+        n: sorted(verdicts[n][2]) for n in AGREE_ACCEPT | AGREE_REJECT if verdicts[n][0] == 200 and verdicts[n][2]
+    }
     assert false_accepts == {}, "lint passed files the server rejects"
     assert false_rejects == {}, "lint failed files the server accepts"
     # and each class is what it says (so that a changed server or corpus shows up here)
@@ -184,8 +226,11 @@ def test_pending_calls_are_info_until_answered(server, verdicts):
         # answered the way `respctl tool-result` answers them, the file replays
         items = [orjson.loads(line) for line in file_lines((CORPUS / f"{name}.jsonl").read_bytes())]
         answered = {i["call_id"] for i in items if i.get("type") == "function_call_output"}
-        outputs = [orjson.dumps({"type": "function_call_output", "call_id": i["call_id"], "output": "ok"})
-                   for i in items if i.get("type") == "function_call" and i["call_id"] not in answered]
+        outputs = [
+            orjson.dumps({"type": "function_call_output", "call_id": i["call_id"], "output": "ok"})
+            for i in items
+            if i.get("type") == "function_call" and i["call_id"] not in answered
+        ]
         assert send(server, file_lines((CORPUS / f"{name}.jsonl").read_bytes()) + outputs) == (200, "")
 
 
@@ -204,9 +249,24 @@ def test_fix_makes_every_fixable_file_replay(server, tmp_path):
         assert encrypted(work / f"{name}.jsonl") <= encrypted(CORPUS / f"{name}.jsonl"), name
     # what still has errors is what no safe fix can mend
     assert left == {
-        "e1_field_typo", "e4_encrypted_content_null", "e4_encrypted_content_removed", "e5_call_then_user_message",
-        "e5_output_dropped", "e6_output_call_id_edited", "e6_output_moved_before_call", "e10_call_id_prefix_edited",
-        "e10_message_id_prefix_edited", "e11_assistant_input_text", "e12_arguments_missing", "e12_summary_missing",
-        "item_reference", "unknown_item_type", "wrong_type_arguments_object", "invalid_role",
-        "file_head_c_cut_mid_line", "file_pasted_input_array", "file_invalid_utf8", "file_merge_conflict",
+        "e1_field_typo",
+        "e4_encrypted_content_null",
+        "e4_encrypted_content_removed",
+        "e5_call_then_user_message",
+        "e5_output_dropped",
+        "e6_output_call_id_edited",
+        "e6_output_moved_before_call",
+        "e10_call_id_prefix_edited",
+        "e10_message_id_prefix_edited",
+        "e11_assistant_input_text",
+        "e12_arguments_missing",
+        "e12_summary_missing",
+        "item_reference",
+        "unknown_item_type",
+        "wrong_type_arguments_object",
+        "invalid_role",
+        "file_head_c_cut_mid_line",
+        "file_pasted_input_array",
+        "file_invalid_utf8",
+        "file_merge_conflict",
     }

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from conftest import CANARY_KEY, read_items
 from fakeapi import Stall, Turn, function_call, message, reasoning
 from test_reliability_support import (
@@ -37,8 +36,14 @@ N = 16
 
 
 def spawn(args, *, cwd, env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "respctl", *map(str, args)], cwd=cwd, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "respctl", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_sixteen_concurrent_says_each_turn_once_in_order_every_request_accepted(api, env, tmp_path):
@@ -46,8 +51,14 @@ def test_sixteen_concurrent_says_each_turn_once_in_order_every_request_accepted(
     chat.write_bytes(line(developer("Answer briefly.")))
     api.latency = 0.05  # the lock is held while the API thinks
     texts = [f"Message number {k} from process {k}" for k in range(N)]
-    procs = [spawn(["say", chat, text, "-m", MODEL, "--json", "--lock-timeout", "120",
-                    "--stream" if k % 2 else "--no-stream"], cwd=tmp_path, env=env) for k, text in enumerate(texts)]
+    procs = [
+        spawn(
+            ["say", chat, text, "-m", MODEL, "--json", "--lock-timeout", "120", "--stream" if k % 2 else "--no-stream"],
+            cwd=tmp_path,
+            env=env,
+        )
+        for k, text in enumerate(texts)
+    ]
     results = [(p.wait(timeout=180), p.stdout.read(), p.stderr.read()) for p in procs]
     for code, out, err in results:
         assert code == 0, err
@@ -70,16 +81,33 @@ def test_sixteen_concurrent_says_each_turn_once_in_order_every_request_accepted(
 def test_sixteen_concurrent_tool_results_each_output_once_and_one_turn(api, env, tmp_path):
     chat = tmp_path / "c.jsonl"
     ids = [f"call_{k:02d}" for k in range(N)]
-    api.script(Turn([reasoning(["Sixteen lookups"])] + [function_call("lookup", {"k": k}, call_id=c) for k, c in enumerate(ids)]))
-    r = subprocess.run([sys.executable, "-m", "respctl", "start", chat, "Look up sixteen things", "-m", MODEL],
-                       cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    api.script(
+        Turn(
+            [reasoning(["Sixteen lookups"])] + [function_call("lookup", {"k": k}, call_id=c) for k, c in enumerate(ids)]
+        )
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "respctl", "start", chat, "Look up sixteen things", "-m", MODEL],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert r.returncode == 3, r.stderr
     api.script(Turn([message("All sixteen answered.")]))
     api.latency = 0.05
     zygote = Zygote()
     try:
-        pids = [zygote.start(["tool-result", chat, c, f"result {c}", "-m", MODEL, "--json", "--lock-timeout", "120"],
-                             cwd=tmp_path, env=env, out=tmp_path / f"{c}.out", err=tmp_path / f"{c}.err") for c in ids]
+        pids = [
+            zygote.start(
+                ["tool-result", chat, c, f"result {c}", "-m", MODEL, "--json", "--lock-timeout", "120"],
+                cwd=tmp_path,
+                env=env,
+                out=tmp_path / f"{c}.out",
+                err=tmp_path / f"{c}.err",
+            )
+            for c in ids
+        ]
         codes = [zygote.wait(pid) for pid in pids]
     finally:
         zygote.close()
@@ -103,11 +131,19 @@ def test_a_busy_file_gives_one_clear_line_exit_1_and_nothing_written(api, env, t
     with open(chat, "rb") as held:  # someone holds the lock (any flock holder, as respctl is)
         fcntl.flock(held, fcntl.LOCK_EX)
         started = time.monotonic()
-        r = subprocess.run([sys.executable, "-m", "respctl", "say", chat, "more", "-m", MODEL, "--lock-timeout", "0.5"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "respctl", "say", chat, "more", "-m", MODEL, "--lock-timeout", "0.5"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         waited = time.monotonic() - started
     assert r.returncode == 1
-    assert r.stderr.splitlines() == [f"respctl: error: {chat}: conversation is busy (another respctl holds it); gave up after 0.5s (--lock-timeout)"]
+    assert r.stderr.splitlines() == [
+        f"respctl: error: {chat}: conversation is busy (another respctl holds it); gave up after 0.5s (--lock-timeout)"
+    ]
     assert r.stdout == "" and waited >= 0.5
     assert chat.read_bytes() == before and api.requests == []
 
@@ -116,18 +152,33 @@ def test_a_turn_waiting_for_the_api_keeps_others_out(api, env, tmp_path):
     """A second say and a tool-result on a file whose turn is waiting for the API: busy, exit 1, nothing written."""
     chat = tmp_path / "c.jsonl"
     api.script(Turn([function_call("get_weather", '{"city":"Oslo"}', call_id="call_1")]))
-    assert subprocess.run([sys.executable, "-m", "respctl", "start", chat, "Weather?", "-m", MODEL], cwd=tmp_path,
-                          env=env, capture_output=True, timeout=60).returncode == 3
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "respctl", "start", chat, "Weather?", "-m", MODEL],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        ).returncode
+        == 3
+    )
     release = threading.Event()
     api.script(Stall(30, release=release))
     first = spawn(["tool-result", chat, "call_1", "cold", "-m", MODEL], cwd=tmp_path, env=env)
     assert wait_until(lambda: len(api.requests) == 2, timeout=30)
     before = chat.read_bytes()
     for args in (["say", chat, "hello?"], ["tool-result", chat, "call_1", "warm"]):
-        r = subprocess.run([sys.executable, "-m", "respctl", *map(str, args), "-m", MODEL, "--lock-timeout", "0.3"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "respctl", *map(str, args), "-m", MODEL, "--lock-timeout", "0.3"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 1 and r.stderr.splitlines() == [
-            f"respctl: error: {chat}: conversation is busy (another respctl holds it); gave up after 0.3s (--lock-timeout)"]
+            f"respctl: error: {chat}: conversation is busy (another respctl holds it); gave up after 0.3s (--lock-timeout)"
+        ]
         assert chat.read_bytes() == before
     assert len(api.requests) == 2
     release.set()
@@ -150,10 +201,16 @@ def test_the_lock_is_kept_across_the_runner_rounds(api, env, tmp_path):
         "    time.sleep(0.02)\n"
         "print('done')\n"
     )
-    api.script(Turn([reasoning(), function_call("get_weather", '{"city":"Rome"}', call_id="call_r")]), Turn([message("Sunny.")]))
+    api.script(
+        Turn([reasoning(), function_call("get_weather", '{"city":"Rome"}', call_id="call_r")]),
+        Turn([message("Sunny.")]),
+    )
     chat.write_bytes(line(developer("Be brief.")))
-    first = spawn(["say", chat, "Weather in Rome?", "-m", MODEL, "--run-tool", f"get_weather={sys.executable} {tool}"],
-                  cwd=tmp_path, env=env)
+    first = spawn(
+        ["say", chat, "Weather in Rome?", "-m", MODEL, "--run-tool", f"get_weather={sys.executable} {tool}"],
+        cwd=tmp_path,
+        env=env,
+    )
     try:
         assert wait_until(started.exists, timeout=30), "the tool never started"
         # the first turn (message + call) is on disk; the tool is running; the lock must be held
@@ -162,8 +219,25 @@ def test_the_lock_is_kept_across_the_runner_rounds(api, env, tmp_path):
             with pytest.raises(BlockingIOError):
                 fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
         before = chat.read_bytes()
-        r = subprocess.run([sys.executable, "-m", "respctl", "tool-result", chat, "call_r", "from a script", "--no-send",
-                            "--lock-timeout", "0.3"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "respctl",
+                "tool-result",
+                chat,
+                "call_r",
+                "from a script",
+                "--no-send",
+                "--lock-timeout",
+                "0.3",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 1 and "conversation is busy" in r.stderr
         assert chat.read_bytes() == before
     finally:
@@ -171,7 +245,14 @@ def test_the_lock_is_kept_across_the_runner_rounds(api, env, tmp_path):
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     items = read_items(chat)
-    assert [i["type"] for i in items] == ["message", "message", "reasoning", "function_call", "function_call_output", "message"]
+    assert [i["type"] for i in items] == [
+        "message",
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+        "message",
+    ]
     assert items[4] == call_output("call_r", "done\n")
     assert leftovers(tmp_path, chat.name)["unsaved"] == [] and api.rejected == []
 

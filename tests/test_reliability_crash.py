@@ -33,14 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from respctl.conversation import parse_lines
 from conftest import CANARY_KEY, clean_env
 from fakeapi import FakeResponsesAPI
 from test_reliability_support import (
     MODEL,
-    Zygote,
     TOOLS_JSON,
+    Zygote,
     alive,
     call_output,
     developer,
@@ -53,11 +51,14 @@ from test_reliability_support import (
     wait_until,
 )
 
+from respctl.conversation import parse_lines
+
 #: How many runs must actually die by SIGKILL (runs that finished first do not count).
 TARGET_KILLS = 210
 WORKERS = 3
 #: The first line of each file: large, so that writing the file takes measurable time.
 BIG_INSTRUCTIONS = "Background notes. " * 150_000  # ~2.7 MB
+
 
 class Worker:
     """One conversation file, one loopback server, one zygote; runs are sequential."""
@@ -84,7 +85,11 @@ class Worker:
             common += ["--summary", "auto"]
         if waiting:
             call_id, text = waiting[0]["call_id"], f'{{"temp_c": {run % 40}, "run": {run}}}'
-            return ["tool-result", self.chat, call_id, text, *common], line(call_output(call_id, text)), len(waiting) == 1
+            return (
+                ["tool-result", self.chat, call_id, text, *common],
+                line(call_output(call_id, text)),
+                len(waiting) == 1,
+            )
         cities = self.rng.choice(["Paris", "Paris and Oslo"])  # one call, or two calls answered one by one
         text = f"Run {run}: what is the weather in {cities} today?"
         return ["say", self.chat, text, *common], line(user(text)), True
@@ -107,8 +112,14 @@ class Worker:
             proc = None
         else:  # a real `python -m respctl`
             with open(out, "wb") as fo, open(err, "wb") as fe:
-                proc = subprocess.Popen([sys.executable, "-m", "respctl", *map(str, args)], cwd=self.folder, env=self.env,
-                                        stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "respctl", *map(str, args)],
+                    cwd=self.folder,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=fo,
+                    stderr=fe,
+                )
             pid = proc.pid
         running = (lambda: proc.poll() is None) if proc else (lambda: alive(pid))
         record = lambda: self.api.requests[seen] if len(self.api.requests) > seen else None  # noqa: E731
@@ -130,16 +141,25 @@ class Worker:
         code = proc.wait(timeout=60) if proc else zygote.wait(pid)
         after = self.chat.read_bytes()
         rec = record()
-        result = {"run": run, "phase": phase, "code": code, "changed": after != before, "cmd": args[0],
-                  "reached_server": rec is not None, "streamed": rec is not None and rec.status is not None,
-                  "responded": rec is not None and rec.response is not None,
-                  "tmp_left": bool(leftovers(self.folder, self.chat.name)["tmp"])}
+        result = {
+            "run": run,
+            "phase": phase,
+            "code": code,
+            "changed": after != before,
+            "cmd": args[0],
+            "reached_server": rec is not None,
+            "streamed": rec is not None and rec.status is not None,
+            "responded": rec is not None and rec.response is not None,
+            "tmp_left": bool(leftovers(self.folder, self.chat.name)["tmp"]),
+        }
         # The guarantee: the file as it was, or exactly the complete new turn; and it lints clean.
         if after != before and not sends:
             assert rec is None and after == before + new_input, f"run {run}: not exactly the recorded output"
         elif after != before:
             assert rec is not None and rec.error is None, f"run {run}: the file changed but no request was answered"
-            assert after == before + new_input + turn_lines(rec), f"run {run} ({phase}, exit {code}): not the complete turn"
+            assert after == before + new_input + turn_lines(rec), (
+                f"run {run} ({phase}, exit {code}): not the complete turn"
+            )
         assert code in (-signal.SIGKILL, 0, 3), f"run {run}: exit {code}: {err.read_text()}"
         if code != -signal.SIGKILL:
             assert after != before, f"run {run} finished with exit {code} but wrote nothing"
@@ -157,8 +177,13 @@ class Worker:
         for _ in range(2):  # answer a waiting call if the last kill left one, then say
             args, new_input, sends = self.command(10_000 + len(self.log))
             before, seen = self.chat.read_bytes(), len(self.api.requests)
-            r = subprocess.run([sys.executable, "-m", "respctl", *map(str, args)], cwd=self.folder, env=self.env,
-                               capture_output=True, timeout=60)
+            r = subprocess.run(
+                [sys.executable, "-m", "respctl", *map(str, args)],
+                cwd=self.folder,
+                env=self.env,
+                capture_output=True,
+                timeout=60,
+            )
             assert r.returncode in (0, 3), r.stderr
             turn = turn_lines(self.api.requests[-1]) if sends else b""
             assert len(self.api.requests) == seen + sends and self.chat.read_bytes() == before + new_input + turn
@@ -166,7 +191,9 @@ class Worker:
         assert self.api.accepted, "no request was ever answered"
 
 
-def _kill_many(tmp_path: Path, target: int, *, workers: int, real_cli: bool, seed: int, deadline_s: float) -> list[dict]:
+def _kill_many(
+    tmp_path: Path, target: int, *, workers: int, real_cli: bool, seed: int, deadline_s: float
+) -> list[dict]:
     pool_workers = [Worker(n, tmp_path / f"w{n}", seed * 100 + n) for n in range(workers)]
     kills = Counter()
     lock = threading.Lock()
@@ -221,14 +248,23 @@ def _where(r: dict) -> str:
 
 
 def test_sigkill_at_random_moments_leaves_the_old_file_or_the_complete_turn(tmp_path):
-    log = _kill_many(tmp_path, TARGET_KILLS, workers=WORKERS, real_cli=False, seed=int(os.environ.get("RESPCTL_KILL_SEED", "6")), deadline_s=170)
+    log = _kill_many(
+        tmp_path,
+        TARGET_KILLS,
+        workers=WORKERS,
+        real_cli=False,
+        seed=int(os.environ.get("RESPCTL_KILL_SEED", "6")),
+        deadline_s=170,
+    )
     where = Counter(_where(r) for r in log)
     commands = Counter(r["cmd"] for r in log if r["code"] == -signal.SIGKILL)
     print(f"\n{sum(v for k, v in where.items() if k != 'finished')} kills: {dict(where)}; by command: {dict(commands)}")
     # The harness itself must reach every stage, or it proves less than it claims.
     for stage in ("before the request", "waiting for the API", "while streaming"):
         assert where[stage] >= 10, f"too few kills {stage}: {dict(where)}"
-    after_the_answer = where["after the response, before the write"] + where["during the write"] + where["after the write"]
+    after_the_answer = (
+        where["after the response, before the write"] + where["during the write"] + where["after the write"]
+    )
     assert after_the_answer >= 10 and where["during the write"] >= 3, f"too few kills after the answer: {dict(where)}"
     assert commands["say"] >= 50 and commands["tool-result"] >= 50, dict(commands)
 

@@ -20,7 +20,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import CANARY_KEY, read_items
 from fakeapi import Stall, Turn, function_call, message, reasoning
 from test_reliability_support import (
@@ -97,7 +96,8 @@ def test_read_only_folder_is_refused_before_any_request(plain, zygote, api, env,
     finally:
         folder.chmod(0o755)
     assert code == 2 and err.splitlines() == [
-        f"respctl: error: {path}: folder {folder} is not writable (the file is replaced atomically)"]
+        f"respctl: error: {path}: folder {folder} is not writable (the file is replaced atomically)"
+    ]
     assert code_start == 2 and len(err_start.splitlines()) == 1 and str(folder / "new.jsonl") in err_start
     assert len(api.requests) == seen and path.read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == ["c.jsonl"]
@@ -110,8 +110,15 @@ def _disk_full_run(env, tmp_path, args, limit: int):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return subprocess.run([sys.executable, "-m", "respctl", *map(str, args)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=60, preexec_fn=limit_file_size)
+    return subprocess.run(
+        [sys.executable, "-m", "respctl", *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limit_file_size,
+    )
 
 
 @pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
@@ -120,7 +127,9 @@ def test_disk_full_after_the_answer_saves_the_turn_beside_the_file(zygote, api, 
     before = path.read_bytes()
     r = _disk_full_run(env, tmp_path, ["say", path, "Second", "-m", MODEL, stream], limit=32_768)
     assert r.returncode == 1, r.stderr
-    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(f"respctl: error: {path}: cannot write: File too large; ")
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(
+        f"respctl: error: {path}: cannot write: File too large; "
+    )
     saved = Path(SAVED.search(r.stderr.strip()).group(1))
     assert saved.parent == tmp_path and saved.name.startswith("c.jsonl.unsaved-")
     new_turn = line(user("Second")) + turn_lines(api.requests[-1])
@@ -137,7 +146,8 @@ def test_disk_full_with_no_room_even_for_the_rescue_says_so(zygote, api, env, tm
     before = path.read_bytes()
     r = _disk_full_run({**env, "TMPDIR": str(tmp_path)}, tmp_path, ["say", path, "Second", "-m", MODEL], limit=1_000)
     assert r.returncode == 1 and r.stderr.splitlines() == [
-        f"respctl: error: {path}: cannot write: File too large; the new items could not be saved anywhere"]
+        f"respctl: error: {path}: cannot write: File too large; the new items could not be saved anywhere"
+    ]
     assert path.read_bytes() == before
     assert leftovers(tmp_path, path.name) == {"tmp": [], "unsaved": []}
 
@@ -195,8 +205,9 @@ def _edit_during_the_turn(api, env, tmp_path, zygote, edit):
     path = conversation(tmp_path, api, env, zygote)
     release = threading.Event()
     api.script(Stall(30, release=release))
-    pid = zygote.start(["say", path, "Second", "-m", MODEL], cwd=tmp_path, env=env,
-                       out=tmp_path / "say.out", err=tmp_path / "say.err")
+    pid = zygote.start(
+        ["say", path, "Second", "-m", MODEL], cwd=tmp_path, env=env, out=tmp_path / "say.out", err=tmp_path / "say.err"
+    )
     assert wait_until(lambda: len(api.requests) == 2, timeout=30)
     edit(path)
     release.set()  # the answer arrives after the edit
@@ -207,7 +218,10 @@ def _edit_during_the_turn(api, env, tmp_path, zygote, edit):
 EDITS = {
     "appended": lambda p: p.open("ab").write(line(user("added by hand"))),
     "rewritten-in-place": lambda p: p.write_bytes(p.read_bytes().replace(b"First", b"FIRST")),
-    "replaced-by-rename": lambda p: (p.with_suffix(".new").write_bytes(p.read_bytes()), os.replace(p.with_suffix(".new"), p)),
+    "replaced-by-rename": lambda p: (
+        p.with_suffix(".new").write_bytes(p.read_bytes()),
+        os.replace(p.with_suffix(".new"), p),
+    ),
     "removed": lambda p: p.unlink(),
 }
 
@@ -238,7 +252,9 @@ def test_an_edit_right_after_the_read_is_still_seen(tmp_path, monkeypatch):
     from respctl.errors import RespctlError
 
     path = tmp_path / "c.jsonl"
-    path.write_bytes(line(user("Weather?")) + line({"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}))
+    path.write_bytes(
+        line(user("Weather?")) + line({"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"})
+    )
     real_read = conversation.read_bytes
 
     def read_then_someone_appends(p):
@@ -286,10 +302,22 @@ def test_the_lock_never_leaks_to_a_tool_process(zygote, api, env, tmp_path):
         "print('ok')\n"
     )
     path = tmp_path / "c.jsonl"
-    api.script(Turn([reasoning(), function_call("get_weather", '{"city":"Rome"}', call_id="call_1")]), Turn([message("Done.")]))
+    api.script(
+        Turn([reasoning(), function_call("get_weather", '{"city":"Rome"}', call_id="call_1")]), Turn([message("Done.")])
+    )
     try:
-        code, _, err = run(zygote, "start", path, "Rome?", "-m", MODEL, "--run-tool", f"get_weather={sys.executable} {tool}",
-                           cwd=tmp_path, env=env)
+        code, _, err = run(
+            zygote,
+            "start",
+            path,
+            "Rome?",
+            "-m",
+            MODEL,
+            "--run-tool",
+            f"get_weather={sys.executable} {tool}",
+            cwd=tmp_path,
+            env=env,
+        )
         assert code == 0, err
         import fcntl
 

@@ -13,9 +13,21 @@ counts, tool-result, and the faults it does not inject.)
 from __future__ import annotations
 
 import pytest
-
 from conftest import CANARY_KEY
-from fakeapi import Cut, ErrorEvent, Failed, HttpError, Malformed, NoCompleted, Reset, Stall, Turn, function_call, message, reasoning
+from fakeapi import (
+    Cut,
+    ErrorEvent,
+    Failed,
+    HttpError,
+    Malformed,
+    NoCompleted,
+    Reset,
+    Stall,
+    Turn,
+    function_call,
+    message,
+    reasoning,
+)
 from test_reliability_support import MODEL, call_output, line, lint_errors, rcli, turn_lines, user, zygote  # noqa: F401
 
 
@@ -63,8 +75,11 @@ def test_faults_before_an_answer_are_retried_and_the_turn_lands_once(rcli, api, 
     assert CANARY_KEY not in r.out + r.err
 
 
-@pytest.mark.parametrize("fault", [HttpError(500, count=2), HttpError(429, headers={"retry-after": "0"}, count=2), Reset(), Stall(5)],
-                         ids=["500", "429", "reset", "stall"])
+@pytest.mark.parametrize(
+    "fault",
+    [HttpError(500, count=2), HttpError(429, headers={"retry-after": "0"}, count=2), Reset(), Stall(5)],
+    ids=["500", "429", "reset", "stall"],
+)
 def test_retries_exhausted_exit_1_file_unchanged(rcli, api, chat, fault):
     before = chat.read_bytes()
     seen = len(api.requests)
@@ -161,8 +176,12 @@ def test_incomplete_retry_chain_never_duplicates_the_user_message(rcli, api, cha
 
 def test_unreachable_server_exit_1_file_unchanged(rcli, api, chat):
     before = chat.read_bytes()
-    r = rcli("say", chat, "Second", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    assert r.code == 1 and r.err_lines[0].startswith("respctl: error: connection to the API at http://127.0.0.1:9/v1 failed")
+    r = rcli(
+        "say", chat, "Second", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    )
+    assert r.code == 1 and r.err_lines[0].startswith(
+        "respctl: error: connection to the API at http://127.0.0.1:9/v1 failed"
+    )
     assert chat.read_bytes() == before
 
 
@@ -176,7 +195,9 @@ def test_http_errors_on_tool_result_leave_the_call_waiting(rcli, api, tmp_path):
     assert r.code == 1 and r.err_lines == ["respctl: error: HTTP 400: Something is off."]
     assert path.read_bytes() == before
     r = rcli("show", path, "--pending", "--format", "json")
-    assert r.json() == [{"call_id": "call_r", "name": "get_weather", "arguments": '{"city":"Rome"}', "type": "function_call"}]
+    assert r.json() == [
+        {"call_id": "call_r", "name": "get_weather", "arguments": '{"city":"Rome"}', "type": "function_call"}
+    ]
     api.script(Turn([message("Sunny in Rome.")]))
     assert rcli("tool-result", path, "call_r", "sunny", "-m", MODEL).code == 0
     check_one_turn(path, before, line(call_output("call_r", "sunny")), api)
@@ -192,8 +213,13 @@ def test_a_reader_that_goes_away_does_not_lose_the_turn(api, env, tmp_path, mode
     path.write_bytes(line(user("hello")))
     long = "\n".join(f"Line {i}: " + "word " * 40 for i in range(1500))  # far more than a pipe holds
     api.script(Turn([reasoning(), message(long)]))
-    proc = subprocess.Popen([sys.executable, "-m", "respctl", "say", path, "more", "-m", MODEL, mode], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "respctl", "say", path, "more", "-m", MODEL, mode],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert len(proc.stdout.read(10)) == 10
     proc.stdout.close()  # the reader goes away
     err = proc.stderr.read().decode()

@@ -27,18 +27,69 @@ from respctl.conversation import parse_lines
 from respctl.errors import RespctlError
 
 EXAMPLES = {"reader": 2500, "lint": 2500, "items": 1500, "show": 1000, "tools_schema": 2000, "flags": 800}
-FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+FAST = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 
-ITEM_TYPES = ["message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
-              "custom_tool_call_output", "web_search_call", "compaction", "item_reference", "mcp_call", "\x00", ""]
-KEYS = ["type", "role", "content", "text", "summary", "output", "call_id", "name", "arguments", "input", "id",
-        "encrypted_content", "phase", "status", "annotations", "image_url", "file_data", "filename", "namespace", "\x00name"]
+ITEM_TYPES = [
+    "message",
+    "reasoning",
+    "function_call",
+    "function_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    "web_search_call",
+    "compaction",
+    "item_reference",
+    "mcp_call",
+    "\x00",
+    "",
+]
+KEYS = [
+    "type",
+    "role",
+    "content",
+    "text",
+    "summary",
+    "output",
+    "call_id",
+    "name",
+    "arguments",
+    "input",
+    "id",
+    "encrypted_content",
+    "phase",
+    "status",
+    "annotations",
+    "image_url",
+    "file_data",
+    "filename",
+    "namespace",
+    "\x00name",
+]
 
-nasty_text = st.text(alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from("\x00\x1b\r\n\t\u2028\u202e\ufeff\"\\")), max_size=30)
-leaves = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False), nasty_text)
-json_values = st.one_of(leaves, st.lists(leaves, max_size=3), st.dictionaries(st.sampled_from(KEYS), st.one_of(leaves, st.lists(leaves, max_size=2)), max_size=3))
-items = st.builds(lambda fields, kind: fields if kind is None else {**fields, "type": kind},
-                  st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6), st.sampled_from(ITEM_TYPES + [None]))
+nasty_text = st.text(
+    alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from('\x00\x1b\r\n\t\u2028\u202e\ufeff"\\')),
+    max_size=30,
+)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    nasty_text,
+)
+json_values = st.one_of(
+    leaves,
+    st.lists(leaves, max_size=3),
+    st.dictionaries(st.sampled_from(KEYS), st.one_of(leaves, st.lists(leaves, max_size=2)), max_size=3),
+)
+items = st.builds(
+    lambda fields, kind: fields if kind is None else {**fields, "type": kind},
+    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6),
+    st.sampled_from(ITEM_TYPES + [None]),
+)
 
 
 def _nest(depth: int, kind: str) -> bytes:
@@ -48,13 +99,33 @@ def _nest(depth: int, kind: str) -> bytes:
 line_pieces = st.one_of(
     items.map(orjson.dumps),
     st.binary(max_size=60),
-    st.sampled_from([b"", b" ", b"\r", b"\xef\xbb\xbf{}", b"\x00", b"{\"type\":\"message\"\x00}", b"\xff\xfe", b"\xc3\x28",
-                     b"\xed\xa0\x80", b"null", b"[]", b"\"text\"", b"1e999999", b"{\"n\":123456789012345678901234567890}",
-                     b"{\"a\":1,\"a\":2}", b"{", b"}"]),
+    st.sampled_from(
+        [
+            b"",
+            b" ",
+            b"\r",
+            b"\xef\xbb\xbf{}",
+            b"\x00",
+            b'{"type":"message"\x00}',
+            b"\xff\xfe",
+            b"\xc3\x28",
+            b"\xed\xa0\x80",
+            b"null",
+            b"[]",
+            b'"text"',
+            b"1e999999",
+            b'{"n":123456789012345678901234567890}',
+            b'{"a":1,"a":2}',
+            b"{",
+            b"}",
+        ]
+    ),
     st.builds(_nest, st.integers(1, 1100), st.sampled_from(["list", "dict"])),
     st.builds(lambda n, b: b * n, st.integers(1, 30_000), st.sampled_from([b"a", b"\x00", b"\xff", b"{"])),
 )
-files = st.builds(lambda pieces, sep: sep.join(pieces), st.lists(line_pieces, max_size=6), st.sampled_from([b"\n", b"\r\n", b"\n\n"]))
+files = st.builds(
+    lambda pieces, sep: sep.join(pieces), st.lists(line_pieces, max_size=6), st.sampled_from([b"\n", b"\r\n", b"\n\n"])
+)
 
 
 def one_line_error(exc: RespctlError, name: str | None = None) -> None:
@@ -84,7 +155,9 @@ def test_lint_reports_findings_and_never_raises(data):
 
     result = check_file("chat.jsonl", data)
     for d in result.diagnostics:
-        assert d.line >= 1 and d.column >= 1 and d.code.startswith("RSP")  # (raw controls in messages: see the xfail below)
+        assert (
+            d.line >= 1 and d.column >= 1 and d.code.startswith("RSP")
+        )  # (raw controls in messages: see the xfail below)
     try:
         lines, parsed = parse_lines(data, "chat.jsonl")
     except RespctlError:
@@ -164,11 +237,22 @@ def test_show_prints_any_file_or_refuses_in_one_line(scratch, data, output_forma
 tools_like = st.one_of(
     st.binary(max_size=200),
     json_values.map(orjson.dumps),
-    st.lists(st.one_of(leaves, st.dictionaries(st.sampled_from(["type", "name", "parameters", "strict", "description"]),
-                                               st.one_of(json_values, st.sampled_from(["function", "custom", "web_search", "f", "bad name"])),
-                                               max_size=4)), max_size=3).map(orjson.dumps),
+    st.lists(
+        st.one_of(
+            leaves,
+            st.dictionaries(
+                st.sampled_from(["type", "name", "parameters", "strict", "description"]),
+                st.one_of(json_values, st.sampled_from(["function", "custom", "web_search", "f", "bad name"])),
+                max_size=4,
+            ),
+        ),
+        max_size=3,
+    ).map(orjson.dumps),
     st.builds(_nest, st.integers(1, 1100), st.sampled_from(["list", "dict"])),
-    st.builds(lambda depth: b'[{"type":"function","name":"f","parameters":' + _nest(depth, "dict") + b"}]", st.integers(240, 260)),
+    st.builds(
+        lambda depth: b'[{"type":"function","name":"f","parameters":' + _nest(depth, "dict") + b"}]",
+        st.integers(240, 260),
+    ),
     st.builds(lambda depth: _nest(depth, "dict"), st.integers(240, 260)),
 )
 
@@ -189,16 +273,22 @@ def test_tools_and_schema_files_load_or_refuse_in_one_line(scratch, data, which)
         return
     opts = RequestOptions(model="gpt-5-mini", **({"tools": value} if which == "tools" else {"text_format": value}))
     try:
-        orjson.loads(build_body([b'{"role":"user","content":"hi"}'], opts))  # whatever loads is sent, or refused in one line
+        orjson.loads(
+            build_body([b'{"role":"user","content":"hi"}'], opts)
+        )  # whatever loads is sent, or refused in one line
     except RespctlError as exc:
         one_line_error(exc)
 
 
-@pytest.mark.parametrize("data", [
-    b'{"role":"\\r\\u001b[2J","type":"message","content":"x"}\n',
-    b'{"role":"\\n","type":"message","content":"x"}\n',
-    b'{"type":"message","role":"user","content":"hi"}\n{"type":"function_call","call_id":"c\\u001b]0;pwned\\u0007","name":"f\\u001b[2J","arguments":"{}"}\n',
-], ids=["quoted-value", "quoted-newline", "pending-call-line"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"role":"\\r\\u001b[2J","type":"message","content":"x"}\n',
+        b'{"role":"\\n","type":"message","content":"x"}\n',
+        b'{"type":"message","role":"user","content":"hi"}\n{"type":"function_call","call_id":"c\\u001b]0;pwned\\u0007","name":"f\\u001b[2J","arguments":"{}"}\n',
+    ],
+    ids=["quoted-value", "quoted-newline", "pending-call-line"],
+)
 def test_lint_text_output_never_carries_control_characters(workdir, data):
     (workdir / "controls.jsonl").write_bytes(data)
     try:
@@ -215,20 +305,84 @@ def test_lint_text_output_never_carries_control_characters(workdir, data):
 # --- the command line, in-process ----------------------------------------------------------------
 
 COMMANDS = ["start", "say", "tool-result", "lint", "show"]
-FLAGS = ["--model", "-m", "--tools", "--effort", "--summary", "--max-output-tokens", "--schema", "--stream", "--no-stream",
-         "--json", "--dry-run", "--no-send", "--base-url", "--timeout", "--max-retries", "--lock-timeout",
-         "--reasoning-context", "--run-tool", "--max-tool-rounds", "--tool-timeout", "--image", "--attach",
-         "--instructions", "--instructions-file", "--role", "--force", "--output-file", "--format", "--fix",
-         "--pending", "--last", "--full", "--color", "--exit-zero", "--explain", "--help", "--version", "--", "-"]
-NAMES = ["chat.jsonl", "garbage.jsonl", "empty.jsonl", "pending.jsonl", "missing.jsonl", "folder", "tools.json",
-         "bad.json", "pic.png", "notes.txt", "gpt-5-mini", "gpt-4.1", "call_1", "low", "auto", "json", "0", "-1",
-         "1e999", "nan", "x=", "=y", "f=/bin/true", "http://127.0.0.1:9/v1", "data:image/png;base64,AAAA"]
+FLAGS = [
+    "--model",
+    "-m",
+    "--tools",
+    "--effort",
+    "--summary",
+    "--max-output-tokens",
+    "--schema",
+    "--stream",
+    "--no-stream",
+    "--json",
+    "--dry-run",
+    "--no-send",
+    "--base-url",
+    "--timeout",
+    "--max-retries",
+    "--lock-timeout",
+    "--reasoning-context",
+    "--run-tool",
+    "--max-tool-rounds",
+    "--tool-timeout",
+    "--image",
+    "--attach",
+    "--instructions",
+    "--instructions-file",
+    "--role",
+    "--force",
+    "--output-file",
+    "--format",
+    "--fix",
+    "--pending",
+    "--last",
+    "--full",
+    "--color",
+    "--exit-zero",
+    "--explain",
+    "--help",
+    "--version",
+    "--",
+    "-",
+]
+NAMES = [
+    "chat.jsonl",
+    "garbage.jsonl",
+    "empty.jsonl",
+    "pending.jsonl",
+    "missing.jsonl",
+    "folder",
+    "tools.json",
+    "bad.json",
+    "pic.png",
+    "notes.txt",
+    "gpt-5-mini",
+    "gpt-4.1",
+    "call_1",
+    "low",
+    "auto",
+    "json",
+    "0",
+    "-1",
+    "1e999",
+    "nan",
+    "x=",
+    "=y",
+    "f=/bin/true",
+    "http://127.0.0.1:9/v1",
+    "data:image/png;base64,AAAA",
+]
 
 
 def _argv_word():
     # what a shell can pass: any bytes but NUL, decoded the way Python decodes argv
-    return st.one_of(st.sampled_from(NAMES), st.sampled_from(FLAGS),
-                     st.binary(min_size=1, max_size=20).filter(lambda b: b"\0" not in b).map(os.fsdecode), nasty_text.filter(lambda s: "\0" not in s))
+    return st.one_of(
+        st.sampled_from(NAMES),
+        st.sampled_from(FLAGS),
+        st.binary(min_size=1, max_size=20).filter(lambda b: b"\0" not in b).map(os.fsdecode),
+        nasty_text.filter(lambda s: "\0" not in s),
+    )
 
 
 argvs = st.tuples(st.sampled_from(COMMANDS), st.lists(_argv_word(), max_size=9)).map(lambda t: [t[0], *t[1]])
@@ -289,8 +443,15 @@ def check_outcome(argv, code: int, err: str) -> None:
 
 
 @settings(max_examples=EXAMPLES["flags"], **FAST)
-@given(argvs, st.binary(max_size=40), st.dictionaries(st.sampled_from(["RESPCTL_MODEL", "RESPCTL_TOOLS", "OPENAI_BASE_URL"]),
-                                                     st.sampled_from(NAMES) | st.binary(min_size=1, max_size=12).filter(lambda b: b"\0" not in b).map(os.fsdecode), max_size=2))
+@given(
+    argvs,
+    st.binary(max_size=40),
+    st.dictionaries(
+        st.sampled_from(["RESPCTL_MODEL", "RESPCTL_TOOLS", "OPENAI_BASE_URL"]),
+        st.sampled_from(NAMES) | st.binary(min_size=1, max_size=12).filter(lambda b: b"\0" not in b).map(os.fsdecode),
+        max_size=2,
+    ),
+)
 def test_any_command_line_works_or_fails_in_one_line(workdir, argv, stdin, env):
     """No API key is set, so no turn can reach a network: every path up to the request runs."""
     for name in ("new.jsonl", "chat.jsonl.unsaved"):
@@ -312,16 +473,20 @@ def test_any_command_line_works_or_fails_in_one_line(workdir, argv, stdin, env):
 INVALID_UTF8 = os.fsdecode(b"caf\xe9 \xff\xfe")
 
 
-@pytest.mark.parametrize("argv", [
-    ["say", "chat.jsonl", INVALID_UTF8, "-m", "gpt-5-mini", "--dry-run"],
-    ["say", "chat.jsonl", INVALID_UTF8, "--no-send"],
-    ["say", "chat.jsonl", "hi", "-m", INVALID_UTF8, "--dry-run"],
-    ["start", "new.jsonl", "--instructions", INVALID_UTF8],
-    ["start", "new.jsonl", "hi", "--image", "https://example.com/" + INVALID_UTF8, "--no-send"],
-    ["tool-result", "pending.jsonl", "call_1", INVALID_UTF8, "--no-send"],
-    ["tool-result", "pending.jsonl", INVALID_UTF8, "x", "--no-send"],
-    ["say", "chat.jsonl", "hi", "--no-send", "--attach", "notes.txt", "-m", "gpt-5-mini"],
-], ids=["message", "message-no-send", "model", "instructions", "image-url", "tool-output", "call-id", "attach-ok"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["say", "chat.jsonl", INVALID_UTF8, "-m", "gpt-5-mini", "--dry-run"],
+        ["say", "chat.jsonl", INVALID_UTF8, "--no-send"],
+        ["say", "chat.jsonl", "hi", "-m", INVALID_UTF8, "--dry-run"],
+        ["start", "new.jsonl", "--instructions", INVALID_UTF8],
+        ["start", "new.jsonl", "hi", "--image", "https://example.com/" + INVALID_UTF8, "--no-send"],
+        ["tool-result", "pending.jsonl", "call_1", INVALID_UTF8, "--no-send"],
+        ["tool-result", "pending.jsonl", INVALID_UTF8, "x", "--no-send"],
+        ["say", "chat.jsonl", "hi", "--no-send", "--attach", "notes.txt", "-m", "gpt-5-mini"],
+    ],
+    ids=["message", "message-no-send", "model", "instructions", "image-url", "tool-output", "call-id", "attach-ok"],
+)
 def test_invalid_utf8_arguments_are_refused_in_one_line(workdir, argv):
     (workdir / "new.jsonl").unlink(missing_ok=True)
     before = {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file()}
@@ -378,8 +543,13 @@ def real(tmp_path_factory):
 
     def run(*args, environ=None):
         argv = [os.fsencode(a) if isinstance(a, str) else a for a in args]
-        return subprocess.run([sys.executable, "-m", "respctl", *argv], cwd=folder, env={**env, **(environ or {})},
-                              capture_output=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "respctl", *argv],
+            cwd=folder,
+            env={**env, **(environ or {})},
+            capture_output=True,
+            timeout=120,
+        )
 
     return run
 
@@ -392,7 +562,15 @@ def test_real_cli_say_refuses_a_hostile_file_in_one_line(real, name):
     assert len(err.splitlines()) == 1 and err.startswith(f"respctl: error: {name}.jsonl:"), err
 
 
-@pytest.mark.parametrize("command", [["lint"], ["show"], ["show", "--format", "json"], ["tool-result", "FILE", "c1", "x", "-m", "gpt-5-mini", "--dry-run"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["lint"],
+        ["show"],
+        ["show", "--format", "json"],
+        ["tool-result", "FILE", "c1", "x", "-m", "gpt-5-mini", "--dry-run"],
+    ],
+)
 def test_real_cli_other_commands_on_all_hostile_files(real, command):
     for name in HOSTILE_FILES:
         args = [a.replace("FILE", f"{name}.jsonl") for a in command]
@@ -411,12 +589,23 @@ def test_real_cli_other_commands_on_all_hostile_files(real, command):
                 assert len(err.splitlines()) == 1, (name, err)
 
 
-@pytest.mark.parametrize("args", [
-    ["say", "--tools", "deep.json"], ["say", "--tools", "binary.json"], ["say", "--schema", "deep.json"],
-    ["say", "--schema", "binary.json"], ["say", "--max-output-tokens", "many"], ["say", "--effort", "extreme"],
-    ["say", "--timeout", "-1"], ["say", "--run-tool", "noequals"], ["say", "--run-tool", "f=unclosed 'quote"],
-    ["say", "--image", "notes.jsonl"], ["say", b"caf\xe9 \xff"], ["say", "--model", b"gpt\xff"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["say", "--tools", "deep.json"],
+        ["say", "--tools", "binary.json"],
+        ["say", "--schema", "deep.json"],
+        ["say", "--schema", "binary.json"],
+        ["say", "--max-output-tokens", "many"],
+        ["say", "--effort", "extreme"],
+        ["say", "--timeout", "-1"],
+        ["say", "--run-tool", "noequals"],
+        ["say", "--run-tool", "f=unclosed 'quote"],
+        ["say", "--image", "notes.jsonl"],
+        ["say", b"caf\xe9 \xff"],
+        ["say", "--model", b"gpt\xff"],
+    ],
+)
 def test_real_cli_bad_flags_and_files_one_line_exit_2(real, args):
     r = real(args[0], "ok.jsonl", *args[1:], *(["-m", "gpt-5-mini"] if "--model" not in args else []), "--dry-run")
     err = r.stderr.decode("utf-8", "replace")

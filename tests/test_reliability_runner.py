@@ -21,11 +21,25 @@ from hypothesis import strategies as st
 from respctl.inputs import MAX_TOOL_OUTPUT
 from respctl.runner import STDERR_TAIL, parse_runners, run_call
 
-SHELLISH = st.lists(st.one_of(
-    st.sampled_from(list("$`;|&<>(){}[]*?~!#'\"\\\n\t %=")),
-    st.sampled_from(["$(touch pwned)", "`touch pwned`", "; touch pwned", "| touch pwned", "&& touch pwned", "$HOME", "${IFS}", "../"]),
-    st.text(st.characters(codec="utf-8"), max_size=5),
-), max_size=15).map("".join)
+SHELLISH = st.lists(
+    st.one_of(
+        st.sampled_from(list("$`;|&<>(){}[]*?~!#'\"\\\n\t %=")),
+        st.sampled_from(
+            [
+                "$(touch pwned)",
+                "`touch pwned`",
+                "; touch pwned",
+                "| touch pwned",
+                "&& touch pwned",
+                "$HOME",
+                "${IFS}",
+                "../",
+            ]
+        ),
+        st.text(st.characters(codec="utf-8"), max_size=5),
+    ),
+    max_size=15,
+).map("".join)
 
 
 def script(tmp_path: Path, name: str, body: str) -> str:
@@ -41,10 +55,17 @@ def runner(spec: str):
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("echo")
-    return folder, runner("t=" + script(folder, "echo", """
+    return folder, runner(
+        "t="
+        + script(
+            folder,
+            "echo",
+            """
         data = sys.stdin.buffer.read()
         sys.stdout.write(json.dumps({"argv": sys.argv[1:], "stdin": data.decode("utf-8")}))
-    """))
+    """,
+        )
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -65,7 +86,9 @@ def test_model_arguments_never_reach_the_command_line(echo):
 
 
 def test_the_command_is_split_once_without_a_shell(tmp_path):
-    r = runner(f"t={sys.executable} -c \"import sys; print(sys.argv[1:])\" 'a b' $HOME ';' 'touch {tmp_path}/pwned' '$(id)'")
+    r = runner(
+        f"t={sys.executable} -c \"import sys; print(sys.argv[1:])\" 'a b' $HOME ';' 'touch {tmp_path}/pwned' '$(id)'"
+    )
     text, _ = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 10)
     assert text == f"['a b', '$HOME', ';', 'touch {tmp_path}/pwned', '$(id)']\n"
     assert not (tmp_path / "pwned").exists()
@@ -87,14 +110,21 @@ def _gone(pid: int) -> bool:
 
 def test_a_hanging_tool_that_ignores_sigterm_is_killed_with_its_whole_group(tmp_path):
     pids = tmp_path / "pids"
-    r = runner("t=" + script(tmp_path, "stubborn", f"""
+    r = runner(
+        "t="
+        + script(
+            tmp_path,
+            "stubborn",
+            f"""
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"])
         grandchild_holder = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60"])
         open({str(pids)!r}, "w").write(f"{{child.pid}} {{grandchild_holder.pid}}")
         print("partial output", flush=True)
         time.sleep(60)
-    """))
+    """,
+        )
+    )
     started = time.monotonic()
     text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 1.0)
     elapsed = time.monotonic() - started
@@ -110,11 +140,18 @@ def test_a_hanging_tool_that_ignores_sigterm_is_killed_with_its_whole_group(tmp_
 def test_a_tool_that_escapes_its_group_cannot_hold_respctl_forever(tmp_path):
     """A daemon that left the group (setsid) and kept stdout open: respctl stops waiting for it."""
     pidfile = tmp_path / "daemon.pid"
-    r = runner("t=" + script(tmp_path, "escapes", f"""
+    r = runner(
+        "t="
+        + script(
+            tmp_path,
+            "escapes",
+            f"""
         d = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True, stderr=subprocess.DEVNULL)
         open({str(pidfile)!r}, "w").write(str(d.pid))
         print("started a daemon")
-    """))
+    """,
+        )
+    )
     try:
         started = time.monotonic()
         text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 5)
@@ -126,11 +163,18 @@ def test_a_tool_that_escapes_its_group_cannot_hold_respctl_forever(tmp_path):
 
 
 def test_output_is_cut_at_the_api_limit(tmp_path):
-    r = runner("t=" + script(tmp_path, "flood", """
+    r = runner(
+        "t="
+        + script(
+            tmp_path,
+            "flood",
+            """
         chunk = "0123456789" * 100_000
         for _ in range(13):
             sys.stdout.write(chunk)
-    """))
+    """,
+        )
+    )
     text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 60)
     assert len(text) <= MAX_TOOL_OUTPUT
     assert text.endswith(f"\n[output cut at {MAX_TOOL_OUTPUT:,} characters]")
@@ -138,10 +182,17 @@ def test_output_is_cut_at_the_api_limit(tmp_path):
 
 
 def test_a_failing_tool_reports_only_the_tail_of_its_stderr(tmp_path):
-    r = runner("t=" + script(tmp_path, "noisy", """
+    r = runner(
+        "t="
+        + script(
+            tmp_path,
+            "noisy",
+            """
         sys.stderr.write("noise " * 200_000 + "THE END")
         sys.exit(3)
-    """))
+    """,
+        )
+    )
     text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 60)
     assert line == "exit 3"
     assert text.startswith("error: the tool exited with status 3\nstderr:\n") and text.endswith("THE END")

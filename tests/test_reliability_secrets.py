@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import CANARY_KEY
 from fakeapi import ErrorEvent, Failed, HttpError, Stall, Turn, function_call, message, reasoning
 from test_reliability_support import MODEL, files_under, rcli, zygote  # noqa: F401
@@ -32,22 +31,30 @@ def assert_no_key_anywhere(tmp_path, api, *results) -> None:
 def chat(rcli, api, tmp_path):
     path = tmp_path / "c.jsonl"
     api.script(Turn([reasoning(["Thinking"]), function_call("get_weather", '{"city":"Oslo"}', call_id="call_1")]))
-    r = rcli("start", path, "--instructions", "Be brief.", "Weather in Oslo?", "-m", MODEL, "--summary", "auto", "--stream")
+    r = rcli(
+        "start", path, "--instructions", "Be brief.", "Weather in Oslo?", "-m", MODEL, "--summary", "auto", "--stream"
+    )
     assert r.code == 3, r.err
     return path
 
 
 def test_every_command_on_the_happy_path(rcli, api, tmp_path, chat):
     runs = [
-        rcli("show", chat), rcli("show", chat, "--format", "json"), rcli("show", chat, "--pending", "--format", "json"),
-        rcli("lint", chat), rcli("lint", chat, "--format", "json"), rcli("lint", chat, "--format", "github"),
+        rcli("show", chat),
+        rcli("show", chat, "--format", "json"),
+        rcli("show", chat, "--pending", "--format", "json"),
+        rcli("lint", chat),
+        rcli("lint", chat, "--format", "json"),
+        rcli("lint", chat, "--format", "github"),
         rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--dry-run"),
         rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--json", "--stream"),
         rcli("say", chat, "And tomorrow?", "-m", MODEL, "--dry-run"),
         rcli("say", chat, "Thanks", "--no-send"),
         rcli("say", chat, "-m", MODEL, "--json", "--summary", "detailed"),
         rcli("start", tmp_path / "d.jsonl", "hi", "-m", MODEL, "--dry-run"),
-        rcli("--help"), rcli("say", "--help"), rcli("--version"),
+        rcli("--help"),
+        rcli("say", "--help"),
+        rcli("--version"),
     ]
     assert [r.code for r in runs] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [r.err for r in runs]
     assert len(api.requests) == 3
@@ -56,9 +63,14 @@ def test_every_command_on_the_happy_path(rcli, api, tmp_path, chat):
 
 ECHOES = [
     pytest.param(HttpError(401, message="Incorrect API key provided: {authorization}."), id="401-echoes-the-header"),
-    pytest.param(HttpError(400, message="Bad request from {authorization}", code="invalid_request"), id="400-echoes-the-header"),
+    pytest.param(
+        HttpError(400, message="Bad request from {authorization}", code="invalid_request"), id="400-echoes-the-header"
+    ),
     pytest.param(HttpError(500, message="upstream said {authorization}", count=3), id="500-retried-echoes"),
-    pytest.param(HttpError(429, message="quota for {authorization}", headers={"retry-after": "0"}, count=3), id="429-retried-echoes"),
+    pytest.param(
+        HttpError(429, message="quota for {authorization}", headers={"retry-after": "0"}, count=3),
+        id="429-retried-echoes",
+    ),
     pytest.param(Failed(message=f"failed for key {CANARY_KEY}"), id="response-failed-quotes-the-key"),
     pytest.param(ErrorEvent(f"stream error for {CANARY_KEY}"), id="error-event-quotes-the-key"),
 ]
@@ -103,9 +115,30 @@ def test_timeouts_refused_connections_and_bad_urls(rcli, api, tmp_path, chat):
     api.script(Stall(5))
     runs = [
         rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--timeout", "0.3", "--max-retries", "0"),
-        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}),
+        rcli(
+            "tool-result",
+            chat,
+            "call_1",
+            "cold",
+            "-m",
+            MODEL,
+            "--max-retries",
+            "0",
+            extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
+        ),
         rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", "http://[::1"),
-        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", f"http://{CANARY_KEY}.invalid/v1", "--max-retries", "0"),
+        rcli(
+            "tool-result",
+            chat,
+            "call_1",
+            "cold",
+            "-m",
+            MODEL,
+            "--base-url",
+            f"http://{CANARY_KEY}.invalid/v1",
+            "--max-retries",
+            "0",
+        ),
     ]
     assert [r.code for r in runs] == [1, 1, 2, 1]
     assert all(len(r.err_lines) == 1 for r in runs), [r.err for r in runs]
@@ -113,18 +146,21 @@ def test_timeouts_refused_connections_and_bad_urls(rcli, api, tmp_path, chat):
     assert_no_key_anywhere(tmp_path, api, *runs)
 
 
-@pytest.mark.parametrize("bad_key", [CANARY_KEY + "\n", CANARY_KEY + "\r", "\t" + CANARY_KEY, CANARY_KEY + "é", "Bearer " + CANARY_KEY])
+@pytest.mark.parametrize(
+    "bad_key", [CANARY_KEY + "\n", CANARY_KEY + "\r", "\t" + CANARY_KEY, CANARY_KEY + "é", "Bearer " + CANARY_KEY]
+)
 def test_a_malformed_key_is_refused_without_quoting_it(rcli, api, tmp_path, chat, bad_key):
     r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, extra_env={"OPENAI_API_KEY": bad_key})
     assert r.code == 2 and r.err_lines == [
         "respctl: error: OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; "
-        "the key itself is not shown"]
+        "the key itself is not shown"
+    ]
     assert CANARY_KEY not in r.err and len(api.requests) == 1  # the start only
 
 
 def test_a_tool_dumping_its_environment_never_sees_the_key(rcli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
-    dump = f"{sys.executable} -c \"import os, json; print(json.dumps(dict(os.environ)))\""
+    dump = f'{sys.executable} -c "import os, json; print(json.dumps(dict(os.environ)))"'
     api.script(Turn([function_call("get_env", "{}", call_id="call_env")]), Turn([message("Seen.")]))
     r = rcli("start", chat, "Show me your environment", "-m", MODEL, "--run-tool", f"get_env={dump}")
     assert r.code == 0, r.err
@@ -140,7 +176,9 @@ def test_sdk_debug_logging_and_real_processes(api, env, tmp_path):
     for args in (["start", chat, "hello", "-m", MODEL, "--stream"], ["say", chat, "again", "-m", MODEL, "--no-stream"]):
         if args[0] == "say":
             api.script(HttpError(401, message="Incorrect API key provided: {authorization}."))
-        p = subprocess.run([sys.executable, "-m", "respctl", *map(str, args)], cwd=tmp_path, env=debug, capture_output=True, timeout=60)
+        p = subprocess.run(
+            [sys.executable, "-m", "respctl", *map(str, args)], cwd=tmp_path, env=debug, capture_output=True, timeout=60
+        )
         runs.append(p)
         assert CANARY_KEY.encode() not in p.stdout + p.stderr, p.stderr.decode()[-2000:]
     assert [p.returncode for p in runs] == [0, 1]

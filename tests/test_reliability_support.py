@@ -18,7 +18,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from conftest import Result, developer, line, turn_lines, user  # noqa: F401 - the helpers the reliability tests share
 
 MODEL = "gpt-5-mini"
@@ -34,7 +33,9 @@ def pending_calls(data: bytes) -> list[dict]:
     """Calls in a conversation that have no output yet (independent of respctl's own code)."""
     items = [orjson.loads(x) for x in data.splitlines()]
     answered = {i.get("call_id") for i in items if i.get("type") in ("function_call_output", "custom_tool_call_output")}
-    return [i for i in items if i.get("type") in ("function_call", "custom_tool_call") and i.get("call_id") not in answered]
+    return [
+        i for i in items if i.get("type") in ("function_call", "custom_tool_call") and i.get("call_id") not in answered
+    ]
 
 
 def lint_errors(path: Path) -> list[str]:
@@ -123,7 +124,9 @@ class Zygote:
 
     def __init__(self, prefix: list[str] = ()):
         self.scratch = Path(tempfile.mkdtemp(prefix="respctl-zygote-"))
-        self.proc = subprocess.Popen([*prefix, sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [*prefix, sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout.readline() == "ready\n"
 
     def _ask(self, **cmd) -> dict:
@@ -132,7 +135,9 @@ class Zygote:
         return json.loads(self.proc.stdout.readline())
 
     def start(self, args, *, cwd: Path, env: dict, out: Path, err: Path) -> int:
-        return self._ask(op="run", args=[str(a) for a in args], cwd=str(cwd), env=env, stdout=str(out), stderr=str(err))["pid"]
+        return self._ask(
+            op="run", args=[str(a) for a in args], cwd=str(cwd), env=env, stdout=str(out), stderr=str(err)
+        )["pid"]
 
     def wait(self, pid: int) -> int:
         return self._ask(op="wait", pid=pid)["code"]
@@ -191,7 +196,9 @@ def unprivileged_prefix() -> list[str] | None:
     probe = tempfile.mkdtemp()
     try:
         os.chmod(probe, 0o555)
-        r = subprocess.run([*prefix, sys.executable, "-c", f"import os; raise SystemExit(os.access({probe!r}, os.W_OK))"])
+        r = subprocess.run(
+            [*prefix, sys.executable, "-c", f"import os; raise SystemExit(os.access({probe!r}, os.W_OK))"]
+        )
         return prefix if r.returncode == 0 else None
     finally:
         os.chmod(probe, 0o755)

@@ -48,8 +48,13 @@ def user(text: str, *parts: dict) -> dict:
 
 
 def assistant(text: str, phase: str | None = None, id: str = "msg_1") -> dict:
-    item = {"id": id, "type": "message", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]}
+    item = {
+        "id": id,
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}],
+    }
     if phase:
         item["phase"] = phase
     return item
@@ -60,7 +65,14 @@ def developer(text: str) -> dict:
 
 
 def call(call_id: str, name: str = "get_weather", arguments: str = '{"city":"Paris"}') -> dict:
-    return {"id": "fc_" + call_id, "type": "function_call", "status": "completed", "arguments": arguments, "call_id": call_id, "name": name}
+    return {
+        "id": "fc_" + call_id,
+        "type": "function_call",
+        "status": "completed",
+        "arguments": arguments,
+        "call_id": call_id,
+        "name": name,
+    }
 
 
 def output(call_id: str, text: str) -> dict:
@@ -117,15 +129,20 @@ def test_text_of_a_real_conversation_when_piped():
 def test_text_never_shows_encrypted_content_or_embedded_data(tmp_path):
     image = base64.b64encode(b"\x89PNG" + bytes(3000)).decode()
     pdf = base64.b64encode(b"%PDF-1.4" + bytes(50_000)).decode()
-    path = write(tmp_path / "c.jsonl", [
-        user("Look at these",
-             {"type": "input_image", "detail": "auto", "image_url": f"data:image/png;base64,{image}"},
-             {"type": "input_image", "detail": "high", "image_url": "https://example.com/cat.jpg"},
-             {"type": "input_image", "file_id": "file_abc"},
-             {"type": "input_file", "filename": "report.pdf", "file_data": f"data:application/pdf;base64,{pdf}"}),
-        reasoning("**Looking**\n\nA cat and a report.", encrypted=17_060),
-        assistant("A cat."),
-    ])
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            user(
+                "Look at these",
+                {"type": "input_image", "detail": "auto", "image_url": f"data:image/png;base64,{image}"},
+                {"type": "input_image", "detail": "high", "image_url": "https://example.com/cat.jpg"},
+                {"type": "input_image", "file_id": "file_abc"},
+                {"type": "input_file", "filename": "report.pdf", "file_data": f"data:application/pdf;base64,{pdf}"},
+            ),
+            reasoning("**Looking**\n\nA cat and a report.", encrypted=17_060),
+            assistant("A cat."),
+        ],
+    )
     for fmt in ("text", "markdown", "json"):
         result = show(path, "--format", fmt)
         assert result.returncode == 0
@@ -146,7 +163,10 @@ def test_text_never_shows_encrypted_content_or_embedded_data(tmp_path):
 
 def test_text_file_attachments_are_set_apart_and_shortened(tmp_path):
     body = "\n".join(f"row {n}" for n in range(1, 41))
-    path = write(tmp_path / "c.jsonl", [user("My notes:", {"type": "input_text", "text": f'<file name="notes.txt">\n{body}\n</file>'})])
+    path = write(
+        tmp_path / "c.jsonl",
+        [user("My notes:", {"type": "input_text", "text": f'<file name="notes.txt">\n{body}\n</file>'})],
+    )
     lines = show(path).stdout.splitlines()
     assert lines[2:8] == ["1  user", "   My notes:", "", "   [text file: notes.txt, 270 B]", "     row 1", "     row 2"]
     assert lines[-2:] == ["     row 20", "   [... 20 more lines, 270 characters in all; --full shows everything]"]
@@ -154,13 +174,16 @@ def test_text_file_attachments_are_set_apart_and_shortened(tmp_path):
 
 
 def test_reasoning_summary_titles_and_gpt_oss_reasoning_text(tmp_path):
-    path = write(tmp_path / "c.jsonl", [
-        user("Is 1001 prime?"),
-        reasoning("**Factoring**\n\nTry small primes.", "No title here.", encrypted=None),
-        reasoning(encrypted=None, text="1001 = 7 * 11 * 13"),
-        reasoning(encrypted=2500),
-        assistant("No."),
-    ])
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            user("Is 1001 prime?"),
+            reasoning("**Factoring**\n\nTry small primes.", "No title here.", encrypted=None),
+            reasoning(encrypted=None, text="1001 = 7 * 11 * 13"),
+            reasoning(encrypted=2500),
+            assistant("No."),
+        ],
+    )
     lines = show(path).stdout.splitlines()
     assert lines[5:15] == [
         "2  reasoning",
@@ -178,15 +201,18 @@ def test_reasoning_summary_titles_and_gpt_oss_reasoning_text(tmp_path):
 
 def test_tool_calls_show_pretty_arguments_pending_calls_and_long_outputs(tmp_path):
     hourly = [{"hour": h, "temp_c": 10 + h % 7, "sky": "cloudy"} for h in range(40)]
-    path = write(tmp_path / "c.jsonl", [
-        user("Weather?"),
-        call("call_a", arguments=orjson.dumps({"city": "Oslo", "hours": list(range(30))}).decode()),
-        {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_b", "name": "sql", "input": "SELECT 1;"},
-        call("call_c", name="lookup", arguments="not json"),
-        output("call_a", orjson.dumps({"hourly": hourly}).decode()),
-        {"type": "custom_tool_call_output", "call_id": "call_b", "output": "1"},
-        output("call_zzz", ""),
-    ])
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            user("Weather?"),
+            call("call_a", arguments=orjson.dumps({"city": "Oslo", "hours": list(range(30))}).decode()),
+            {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_b", "name": "sql", "input": "SELECT 1;"},
+            call("call_c", name="lookup", arguments="not json"),
+            output("call_a", orjson.dumps({"hourly": hourly}).decode()),
+            {"type": "custom_tool_call_output", "call_id": "call_b", "output": "1"},
+            output("call_zzz", ""),
+        ],
+    )
     text = show(path).stdout
     assert text.splitlines()[5:20] == [
         "2  tool call · get_weather · call_a",
@@ -205,21 +231,34 @@ def test_tool_calls_show_pretty_arguments_pending_calls_and_long_outputs(tmp_pat
         "   not json",
         "",
     ]
-    assert "\n5  tool output · get_weather · call_a\n   {\n     \"hourly\": [\n       {\"hour\": 0, \"temp_c\": 10, \"sky\": \"cloudy\"},\n" in text
+    assert (
+        '\n5  tool output · get_weather · call_a\n   {\n     "hourly": [\n       {"hour": 0, "temp_c": 10, "sky": "cloudy"},\n'
+        in text
+    )
     assert "   [... 24 more lines, 1,970 characters in all; --full shows everything]\n" in text
     assert '{"hour": 39,' not in text and '{"hour": 39,' in show(path, "--full").stdout
-    assert text.endswith("\n6  tool output · sql · call_b\n   1\n\n7  tool output · call_zzz · empty · no call has this call_id\n")
+    assert text.endswith(
+        "\n6  tool output · sql · call_b\n   1\n\n7  tool output · call_zzz · empty · no call has this call_id\n"
+    )
 
 
 def test_other_item_types_are_outlined_without_their_blobs(tmp_path):
-    path = write(tmp_path / "c.jsonl", [
-        user("Search"),
-        {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "ferry"}},
-        {"id": "cmp_1", "type": "compaction", "encrypted_content": "gAAAA" + "y" * 5000},
-        {"id": "ig_1", "type": "image_generation_call", "status": "completed", "result": "iVBOR" + "z" * 9000},
-        {"type": 7, "weird": True},
-        {"role": "assistant", "content": "a plain string answer"},
-    ])
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            user("Search"),
+            {
+                "id": "ws_1",
+                "type": "web_search_call",
+                "status": "completed",
+                "action": {"type": "search", "query": "ferry"},
+            },
+            {"id": "cmp_1", "type": "compaction", "encrypted_content": "gAAAA" + "y" * 5000},
+            {"id": "ig_1", "type": "image_generation_call", "status": "completed", "result": "iVBOR" + "z" * 9000},
+            {"type": 7, "weird": True},
+            {"role": "assistant", "content": "a plain string answer"},
+        ],
+    )
     result = show(path)
     assert result.returncode == 0
     assert result.stdout.splitlines()[5:16] == [
@@ -240,7 +279,9 @@ def test_other_item_types_are_outlined_without_their_blobs(tmp_path):
 
 def test_refusals_and_cited_sources(tmp_path):
     message = assistant("See the timetable.")
-    message["content"][0]["annotations"] = [{"type": "url_citation", "url": "https://ruter.no/", "title": "Ruter", "start_index": 0, "end_index": 3}]
+    message["content"][0]["annotations"] = [
+        {"type": "url_citation", "url": "https://ruter.no/", "title": "Ruter", "start_index": 0, "end_index": 3}
+    ]
     message["content"].append({"type": "refusal", "refusal": "I can't book it."})
     path = write(tmp_path / "c.jsonl", [user("Book the ferry"), message])
     assert show(path).stdout.splitlines()[5:] == [
@@ -262,29 +303,52 @@ def turns_of(path: Path) -> list:
 
 
 def test_a_turn_is_what_one_request_added(tmp_path):
-    path = write(tmp_path / "c.jsonl", [
-        developer("Be terse."),  # 1: instructions, turn 0
-        {"type": "message", "role": "system", "content": "Also: metric units."},  # 2: still the header
-        user("Weather in Paris and Rome?"),  # 3: turn 1
-        reasoning("**Two calls**"),  # 4
-        call("call_p"),  # 5
-        call("call_r"),  # 6
-        output("call_p", "18 C"),  # 7: tool outputs open turn 2
-        output("call_r", "21 C"),  # 8: ...both of them
-        assistant("Paris 18, Rome 21."),  # 9
-        user("And Oslo?"),  # 10: turn 3
-        user("In Fahrenheit."),  # 11: sent with it (say --no-send, then say): same turn
-        developer("Answer in one word."),  # 12: input too: same turn
-        assistant("50."),  # 13
-    ])
-    assert turns_of(path) == [(1, 0), (2, 0), (3, 1), (4, 1), (5, 1), (6, 1), (7, 2), (8, 2), (9, 2), (10, 3), (11, 3), (12, 3), (13, 3)]
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            developer("Be terse."),  # 1: instructions, turn 0
+            {"type": "message", "role": "system", "content": "Also: metric units."},  # 2: still the header
+            user("Weather in Paris and Rome?"),  # 3: turn 1
+            reasoning("**Two calls**"),  # 4
+            call("call_p"),  # 5
+            call("call_r"),  # 6
+            output("call_p", "18 C"),  # 7: tool outputs open turn 2
+            output("call_r", "21 C"),  # 8: ...both of them
+            assistant("Paris 18, Rome 21."),  # 9
+            user("And Oslo?"),  # 10: turn 3
+            user("In Fahrenheit."),  # 11: sent with it (say --no-send, then say): same turn
+            developer("Answer in one word."),  # 12: input too: same turn
+            assistant("50."),  # 13
+        ],
+    )
+    assert turns_of(path) == [
+        (1, 0),
+        (2, 0),
+        (3, 1),
+        (4, 1),
+        (5, 1),
+        (6, 1),
+        (7, 2),
+        (8, 2),
+        (9, 2),
+        (10, 3),
+        (11, 3),
+        (12, 3),
+        (13, 3),
+    ]
     text = show(path).stdout
     assert [line for line in text.splitlines() if line.startswith("──")] == [
-        "── Instructions " + "─" * 62, "── Turn 1 " + "─" * 68, "── Turn 2 " + "─" * 68, "── Turn 3 " + "─" * 68]
+        "── Instructions " + "─" * 62,
+        "── Turn 1 " + "─" * 68,
+        "── Turn 2 " + "─" * 68,
+        "── Turn 3 " + "─" * 68,
+    ]
 
 
 def test_a_file_without_instructions_or_user_message_starts_at_turn_1(tmp_path):
-    path = write(tmp_path / "c.jsonl", [assistant("Hello."), user("Hi"), assistant("What now?"), developer("late instructions")])
+    path = write(
+        tmp_path / "c.jsonl", [assistant("Hello."), user("Hi"), assistant("What now?"), developer("late instructions")]
+    )
     assert turns_of(path) == [(1, 1), (2, 2), (3, 2), (4, 3)]
 
 
@@ -292,10 +356,18 @@ def test_last_shows_the_last_turns_and_says_what_it_left_out():
     result = show(SAMPLES / "rome-trip.jsonl", "--last", "1")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert lines[:5] == ["[... the instructions and 2 earlier turns not shown (lines 1-10)]", "", "── Turn 3 " + "─" * 68, "", "11  user"]
+    assert lines[:5] == [
+        "[... the instructions and 2 earlier turns not shown (lines 1-10)]",
+        "",
+        "── Turn 3 " + "─" * 68,
+        "",
+        "11  user",
+    ]
     assert "Turn 2" not in result.stdout
     md = show(SAMPLES / "rome-trip.jsonl", "--last", "2", "--format", "markdown").stdout
-    assert md.startswith("*... the instructions and 1 earlier turn not shown (lines 1-6)*\n\n## Turn 2\n\n**Tool output**")
+    assert md.startswith(
+        "*... the instructions and 1 earlier turn not shown (lines 1-6)*\n\n## Turn 2\n\n**Tool output**"
+    )
     data = orjson.loads(show(SAMPLES / "rome-trip.jsonl", "--last", "1", "--format", "json").stdout)
     assert [o["line"] for o in data] == [11, 12, 13]
     everything = show(SAMPLES / "rome-trip.jsonl", "--last", "99").stdout
@@ -362,14 +434,17 @@ def test_markdown_has_no_colour_even_when_forced():
 
 
 def test_markdown_keeps_the_document_whole(tmp_path):
-    path = write(tmp_path / "c.jsonl", [
-        developer("# Role\nYou plan trips."),
-        user("Here is code:\n```python\nprint(1)"),  # a fence the user never closed
-        reasoning("**Thinking**\n\nAbout ``` fences."),
-        assistant("Sure."),
-        call("call_1", arguments=orjson.dumps({"code": "```"}).decode()),
-        output("call_1", "text with ``` and ```` in it"),
-    ])
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            developer("# Role\nYou plan trips."),
+            user("Here is code:\n```python\nprint(1)"),  # a fence the user never closed
+            reasoning("**Thinking**\n\nAbout ``` fences."),
+            assistant("Sure."),
+            call("call_1", arguments=orjson.dumps({"code": "```"}).decode()),
+            output("call_1", "text with ``` and ```` in it"),
+        ],
+    )
     md = show(path, "--format", "markdown").stdout
     assert "> # Role\n> You plan trips.\n" in md  # instruction headings stay inside the quote
     assert "Here is code:\n```python\nprint(1)\n```\n\n**Reasoning**" in md
@@ -382,36 +457,134 @@ def test_markdown_keeps_the_document_whole(tmp_path):
 
 def test_json_describes_every_line(tmp_path):
     pdf = base64.b64encode(b"%PDF" + bytes(1996)).decode()
-    path = write(tmp_path / "c.jsonl", [
-        developer("Be terse."),
-        user("Read this", {"type": "input_file", "filename": "a.pdf", "file_data": f"data:application/pdf;base64,{pdf}"}),
-        reasoning("**Reading**\n\nA PDF.", encrypted=1060),
-        assistant("Calling.", phase="commentary"),
-        call("call_1"),
-        output("call_1", "sunny"),
-        {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_2", "name": "sql", "input": "SELECT 1"},
-        {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "x"}},
-        b"not json",
-    ])
+    path = write(
+        tmp_path / "c.jsonl",
+        [
+            developer("Be terse."),
+            user(
+                "Read this",
+                {"type": "input_file", "filename": "a.pdf", "file_data": f"data:application/pdf;base64,{pdf}"},
+            ),
+            reasoning("**Reading**\n\nA PDF.", encrypted=1060),
+            assistant("Calling.", phase="commentary"),
+            call("call_1"),
+            output("call_1", "sunny"),
+            {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_2", "name": "sql", "input": "SELECT 1"},
+            {
+                "id": "ws_1",
+                "type": "web_search_call",
+                "status": "completed",
+                "action": {"type": "search", "query": "x"},
+            },
+            b"not json",
+        ],
+    )
     result = show(path, "--format", "json")
     assert result.returncode == 2
     assert result.stdout.startswith("[\n{") and result.stdout.endswith("}\n]\n")
     assert len(result.stdout.splitlines()) == 11  # one object per line
     data = orjson.loads(result.stdout)
     assert data == [
-        {"line": 1, "turn": 0, "type": "message", "role": "developer", "id": None, "phase": None, "text": "Be terse.", "refusal": None, "attachments": []},
-        {"line": 2, "turn": 1, "type": "message", "role": "user", "id": None, "phase": None, "text": "Read this", "refusal": None,
-         "attachments": [{"type": "input_file", "filename": "a.pdf", "media_type": "application/pdf", "bytes": 2000, "url": None, "file_id": None, "detail": None}]},
-        {"line": 3, "turn": 1, "type": "reasoning", "role": None, "id": "rs_1", "summary": ["**Reading**\n\nA PDF."], "text": None, "encrypted_bytes": 1060},
-        {"line": 4, "turn": 1, "type": "message", "role": "assistant", "id": "msg_1", "phase": "commentary", "text": "Calling.", "refusal": None, "attachments": []},
-        {"line": 5, "turn": 1, "type": "function_call", "role": None, "id": "fc_call_1", "call_id": "call_1", "name": "get_weather", "namespace": None,
-         "arguments": '{"city":"Paris"}', "pending": False, "output_line": 6},
-        {"line": 6, "turn": 2, "type": "function_call_output", "role": None, "id": None, "call_id": "call_1", "name": "get_weather", "output": "sunny",
-         "attachments": [], "call_line": 5},
-        {"line": 7, "turn": 2, "type": "custom_tool_call", "role": None, "id": "ctc_1", "call_id": "call_2", "name": "sql", "namespace": None,
-         "arguments": "SELECT 1", "pending": True, "output_line": None},
+        {
+            "line": 1,
+            "turn": 0,
+            "type": "message",
+            "role": "developer",
+            "id": None,
+            "phase": None,
+            "text": "Be terse.",
+            "refusal": None,
+            "attachments": [],
+        },
+        {
+            "line": 2,
+            "turn": 1,
+            "type": "message",
+            "role": "user",
+            "id": None,
+            "phase": None,
+            "text": "Read this",
+            "refusal": None,
+            "attachments": [
+                {
+                    "type": "input_file",
+                    "filename": "a.pdf",
+                    "media_type": "application/pdf",
+                    "bytes": 2000,
+                    "url": None,
+                    "file_id": None,
+                    "detail": None,
+                }
+            ],
+        },
+        {
+            "line": 3,
+            "turn": 1,
+            "type": "reasoning",
+            "role": None,
+            "id": "rs_1",
+            "summary": ["**Reading**\n\nA PDF."],
+            "text": None,
+            "encrypted_bytes": 1060,
+        },
+        {
+            "line": 4,
+            "turn": 1,
+            "type": "message",
+            "role": "assistant",
+            "id": "msg_1",
+            "phase": "commentary",
+            "text": "Calling.",
+            "refusal": None,
+            "attachments": [],
+        },
+        {
+            "line": 5,
+            "turn": 1,
+            "type": "function_call",
+            "role": None,
+            "id": "fc_call_1",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "namespace": None,
+            "arguments": '{"city":"Paris"}',
+            "pending": False,
+            "output_line": 6,
+        },
+        {
+            "line": 6,
+            "turn": 2,
+            "type": "function_call_output",
+            "role": None,
+            "id": None,
+            "call_id": "call_1",
+            "name": "get_weather",
+            "output": "sunny",
+            "attachments": [],
+            "call_line": 5,
+        },
+        {
+            "line": 7,
+            "turn": 2,
+            "type": "custom_tool_call",
+            "role": None,
+            "id": "ctc_1",
+            "call_id": "call_2",
+            "name": "sql",
+            "namespace": None,
+            "arguments": "SELECT 1",
+            "pending": True,
+            "output_line": None,
+        },
         {"line": 8, "turn": 2, "type": "web_search_call", "role": None, "id": "ws_1", "call_id": None},
-        {"line": 9, "turn": None, "type": None, "role": None, "id": None, "error": "invalid JSON: invalid literal, expected 'null' at column 1"},
+        {
+            "line": 9,
+            "turn": None,
+            "type": None,
+            "role": None,
+            "id": None,
+            "error": "invalid JSON: invalid literal, expected 'null' at column 1",
+        },
     ]
 
 
@@ -419,8 +592,18 @@ def test_pending_json_is_the_contract_shape():
     result = show(SAMPLES / "weather-tools.jsonl", "--pending", "--format", "json")
     assert result.returncode == 0
     assert orjson.loads(result.stdout) == [
-        {"call_id": "call_Bv3gNw6QeT1mKs9YpL2ZdHxR", "name": "get_weather", "arguments": '{"city":"Bergen","date":"2025-05-02"}', "type": "function_call"},
-        {"call_id": "call_Hk7dRz4VwP0nJc2TqM8XbLsE", "name": "get_weather", "arguments": '{"city":"Tromsø","date":"2025-05-02"}', "type": "function_call"},
+        {
+            "call_id": "call_Bv3gNw6QeT1mKs9YpL2ZdHxR",
+            "name": "get_weather",
+            "arguments": '{"city":"Bergen","date":"2025-05-02"}',
+            "type": "function_call",
+        },
+        {
+            "call_id": "call_Hk7dRz4VwP0nJc2TqM8XbLsE",
+            "name": "get_weather",
+            "arguments": '{"city":"Tromsø","date":"2025-05-02"}',
+            "type": "function_call",
+        },
     ]
     none = show(POTATO, "--pending", "--format", "json")
     assert (none.returncode, none.stdout) == (0, "[]\n")
@@ -434,7 +617,9 @@ def test_pending_text_and_markdown():
     )
     assert show(POTATO, "--pending").stdout == "No tool calls are waiting for output.\n"
     md = show(SAMPLES / "weather-tools.jsonl", "--pending", "--format", "markdown").stdout
-    assert md.startswith("**Tool call** · `get_weather` · `call_Bv3gNw6QeT1mKs9YpL2ZdHxR` · **waiting for output**\n\n```json\n")
+    assert md.startswith(
+        "**Tool call** · `get_weather` · `call_Bv3gNw6QeT1mKs9YpL2ZdHxR` · **waiting for output**\n\n```json\n"
+    )
     assert show(POTATO, "--pending", "--format", "markdown").stdout == "*No tool calls are waiting for output.*\n"
 
 
@@ -450,19 +635,25 @@ def test_pending_with_last_keeps_the_calls_of_those_turns(tmp_path):
 def test_damaged_lines_are_shown_in_place_and_exit_2(tmp_path):
     lines = POTATO.read_bytes().splitlines()
     path = tmp_path / "conflict.jsonl"
-    path.write_bytes(b"\n".join([
-        *lines[:3],
-        b"<<<<<<< HEAD",
-        b"",
-        b"[1, 2]",
-        b'{"type":"message","role":"user","content":"caf\xe9"}',
-        lines[3] + b"\r",
-        *lines[4:],
-    ]) + b"\n")
+    path.write_bytes(
+        b"\n".join(
+            [
+                *lines[:3],
+                b"<<<<<<< HEAD",
+                b"",
+                b"[1, 2]",
+                b'{"type":"message","role":"user","content":"caf\xe9"}',
+                lines[3] + b"\r",
+                *lines[4:],
+            ]
+        )
+        + b"\n"
+    )
     result = show(path)
     assert result.returncode == 2
     assert result.stderr == (
-        f"respctl: error: {path}: 5 damaged lines (4, 5, 6, 7, 8), shown as far as possible; see 'respctl lint {path}'\n")
+        f"respctl: error: {path}: 5 damaged lines (4, 5, 6, 7, 8), shown as far as possible; see 'respctl lint {path}'\n"
+    )
     out = result.stdout.splitlines()
     assert out[12:23] == [
         " 4  damaged line · invalid JSON: unexpected character, expected a JSON value at column 1",
@@ -481,7 +672,10 @@ def test_damaged_lines_are_shown_in_place_and_exit_2(tmp_path):
     assert out[-1] == "    The capital of PotatoLand is **Potato City**."  # everything after is still shown
     quiet = show(path, "--exit-zero", "--format", "markdown")
     assert (quiet.returncode, quiet.stderr) == (0, "")
-    assert "**Damaged line 4** · *invalid JSON: unexpected character, expected a JSON value at column 1*\n\n```text\n<<<<<<< HEAD\n```" in quiet.stdout
+    assert (
+        "**Damaged line 4** · *invalid JSON: unexpected character, expected a JSON value at column 1*\n\n```text\n<<<<<<< HEAD\n```"
+        in quiet.stdout
+    )
     assert "**Assistant** · commentary · *line 8: CRLF line ending (run 'respctl lint --fix')*" in quiet.stdout
 
 
@@ -490,7 +684,10 @@ def test_a_byte_order_mark_is_reported_and_the_line_still_shown(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(user("hello")) + b"\n")
     result = show(path)
     assert result.returncode == 2
-    assert result.stdout.splitlines()[2:4] == ["1  user · file starts with a byte order mark (run 'respctl lint --fix')", "   hello"]
+    assert result.stdout.splitlines()[2:4] == [
+        "1  user · file starts with a byte order mark (run 'respctl lint --fix')",
+        "   hello",
+    ]
 
 
 def test_missing_file_and_directory_are_exit_2(tmp_path):
@@ -536,7 +733,9 @@ def run_in_terminal(args: list, env: dict, columns: int = 100) -> str:
     import termios
 
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "respctl", "show", *map(str, args)], stdout=terminal, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "respctl", "show", *map(str, args)], stdout=terminal, stderr=subprocess.PIPE, env=env
+    )
     os.close(terminal)
     chunks = []
     while True:
@@ -578,12 +777,18 @@ def test_on_a_terminal_markdown_is_rendered_in_colour_and_no_color_is_respected(
 
 
 def imported_modules(args: list) -> set:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "respctl", "show", *map(str, args)],
-                            capture_output=True, text=True, env=clean_env())
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "respctl", "show", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+    )
     return {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
 
 
-@pytest.mark.parametrize("args", [["--format", "text"], ["--format", "markdown"], ["--format", "json"], ["--pending", "--format", "json"]])
+@pytest.mark.parametrize(
+    "args", [["--format", "text"], ["--format", "markdown"], ["--format", "json"], ["--pending", "--format", "json"]]
+)
 def test_show_never_imports_openai_nor_rich_when_piped(args):
     modules = imported_modules([SAMPLES / "rome-trip.jsonl", *args])
     assert "respctl.show" in modules
@@ -597,8 +802,13 @@ def test_show_never_imports_openai_even_on_the_terminal_path():
 
 def test_a_closed_pipe_is_not_an_error(tmp_path):
     path = write(tmp_path / "c.jsonl", [user(f"message {n}") for n in range(20000)])
-    proc = subprocess.Popen(f"'{sys.executable}' -m respctl show '{path}' | head -n 3", shell=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    proc = subprocess.Popen(
+        f"'{sys.executable}' -m respctl show '{path}' | head -n 3",
+        shell=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
     out, err = proc.communicate(timeout=60)
     assert out.decode().splitlines()[2] == "    1  user"
     assert err == b""
@@ -607,11 +817,20 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
 def test_deeply_nested_json_is_shown_without_crashing(tmp_path):
     deep = 600  # past Python's recursion limit when laid out, past orjson's when written back
     path = tmp_path / "deep.jsonl"
-    path.write_text("\n".join([
-        '{"type":"function_call","call_id":"c","name":"n","arguments":' + orjson.dumps("[" * deep + "]" * deep).decode() + "}",
-        '{"type":"web_search_call","action":' + "[" * deep + "]" * deep + "}",
-        '{"type":"function_call_output","call_id":"c","output":' + orjson.dumps('{"a":' * deep + "1" + "}" * deep).decode() + "}",
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                '{"type":"function_call","call_id":"c","name":"n","arguments":'
+                + orjson.dumps("[" * deep + "]" * deep).decode()
+                + "}",
+                '{"type":"web_search_call","action":' + "[" * deep + "]" * deep + "}",
+                '{"type":"function_call_output","call_id":"c","output":'
+                + orjson.dumps('{"a":' * deep + "1" + "}" * deep).decode()
+                + "}",
+            ]
+        )
+        + "\n"
+    )
     for fmt in ("text", "markdown", "json"):
         result = show(path, "--format", fmt)
         assert (result.returncode, result.stderr) == (0, ""), fmt

@@ -38,8 +38,12 @@ def repo(tmp_path) -> Path:
 def git(work: Path, *args: str, home: Path | None = None) -> str:
     home = home or Path((work / ".home").read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "NO_COLOR", "FORCE_COLOR"))}
-    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_PAGER="cat", FORCE_COLOR="1")  # FORCE_COLOR: textconv stays plain anyway
-    result = subprocess.run(["git", *args], cwd=work, capture_output=True, text=True, encoding="utf-8", env=env, timeout=120)
+    env.update(
+        HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_PAGER="cat", FORCE_COLOR="1"
+    )  # FORCE_COLOR: textconv stays plain anyway
+    result = subprocess.run(
+        ["git", *args], cwd=work, capture_output=True, text=True, encoding="utf-8", env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -97,7 +101,9 @@ def test_textconv_output_does_not_depend_on_the_file_name(tmp_path):
     copy = tmp_path / "tmp-Ab3xYz"  # git hands textconv a temporary file
     copy.write_bytes(ROME.read_bytes())
     runs = [
-        subprocess.run(shlex.split(TEXTCONV) + [str(path)], capture_output=True, env={**os.environ, "FORCE_COLOR": "1"}).stdout
+        subprocess.run(
+            shlex.split(TEXTCONV) + [str(path)], capture_output=True, env={**os.environ, "FORCE_COLOR": "1"}
+        ).stdout
         for path in (ROME, copy)
     ]
     assert runs[0] == runs[1] and runs[0]

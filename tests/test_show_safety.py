@@ -30,7 +30,8 @@ HOSTILE = (
     " G\u202eevil\u202c\u2066iso\u2069"  # bidi overrides
     " H\x00nul\x7fdel"
     " I\x1bP+q\x1b\\ J\x1b[2J\x1b[H\x1b[?1049h\x1b7\x1bc"  # DCS, erase screen, alternate screen, reset
-    " K\x1b[" + "9" * 50  # an unterminated sequence
+    " K\x1b["
+    + "9" * 50  # an unterminated sequence
     + " end"
 )
 
@@ -45,29 +46,67 @@ def env(**extra: str) -> dict:
 
 
 def show(*args, environment=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "respctl", "show", *map(str, args)], capture_output=True, env=environment or env(), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "respctl", "show", *map(str, args)],
+        capture_output=True,
+        env=environment or env(),
+        timeout=60,
+    )
 
 
 def hostile_items(h: str) -> list:
     return [
         {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "instructions " + h}]},
-        {"type": "message", "role": "user", "content": [
-            {"type": "input_text", "text": "user " + h},
-            {"type": "input_image", "detail": h, "image_url": "https://example.com/" + h},
-            {"type": "input_file", "filename": "evil" + h + ".pdf", "file_data": f"data:application/{h};base64,AAAA"},
-            {"type": "input_text", "text": f'<file name="{h.replace(chr(34), "")}.txt">\nfile {h}\n</file>'},
-        ]},
-        {"id": "rs_" + h, "type": "reasoning", "summary": [{"type": "summary_text", "text": f"**Title {h}**\n\n{h}"}],
-         "content": [{"type": "reasoning_text", "text": h}], "encrypted_content": h},
-        {"id": "msg_1", "type": "message", "role": "assistant", "phase": h, "content": [
-            {"type": "output_text", "text": f"# {h}\n\n```\n{h}\n```\n\n- {h}\n\n&#27;[31m &#13; &#x9b; [link]({h})",
-             "annotations": [{"type": "url_citation", "url": "https://e.example/" + h, "title": h}]},
-            {"type": "refusal", "refusal": h},
-        ]},
-        {"id": "fc_1", "type": "function_call", "call_id": "call_1" + h, "name": "name" + h, "namespace": h, "arguments": orjson.dumps({"k": h}).decode()},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "user " + h},
+                {"type": "input_image", "detail": h, "image_url": "https://example.com/" + h},
+                {
+                    "type": "input_file",
+                    "filename": "evil" + h + ".pdf",
+                    "file_data": f"data:application/{h};base64,AAAA",
+                },
+                {"type": "input_text", "text": f'<file name="{h.replace(chr(34), "")}.txt">\nfile {h}\n</file>'},
+            ],
+        },
+        {
+            "id": "rs_" + h,
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": f"**Title {h}**\n\n{h}"}],
+            "content": [{"type": "reasoning_text", "text": h}],
+            "encrypted_content": h,
+        },
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "phase": h,
+            "content": [
+                {
+                    "type": "output_text",
+                    "text": f"# {h}\n\n```\n{h}\n```\n\n- {h}\n\n&#27;[31m &#13; &#x9b; [link]({h})",
+                    "annotations": [{"type": "url_citation", "url": "https://e.example/" + h, "title": h}],
+                },
+                {"type": "refusal", "refusal": h},
+            ],
+        },
+        {
+            "id": "fc_1",
+            "type": "function_call",
+            "call_id": "call_1" + h,
+            "name": "name" + h,
+            "namespace": h,
+            "arguments": orjson.dumps({"k": h}).decode(),
+        },
         {"type": "function_call_output", "call_id": "call_1" + h, "output": "output " + h + "\n" * 40},
         {"id": "ctc_1", "type": "custom_tool_call", "call_id": "c2", "name": h, "input": h},
-        {"type": "custom_tool_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": h}, {"type": "input_image", "image_url": h}]},
+        {
+            "type": "custom_tool_call_output",
+            "call_id": "c2",
+            "output": [{"type": "input_text", "text": h}, {"type": "input_image", "image_url": h}],
+        },
         {"id": "x_1", "type": "web_search_call" + h, "status": h, "action": {"query": h}},
         {"id": "fc_2", "type": "function_call", "call_id": "waiting" + h, "name": h, "arguments": h},
     ]
@@ -125,7 +164,10 @@ def test_escape_sequences_are_removed_and_other_controls_made_visible(hostile_fi
     lines = show(hostile_file).stdout.decode().splitlines()
     user = lines[lines.index("── Turn 1 " + "─" * 68) + 3]
     assert user == "    user ARED B Clink D E\ufffdbell\ufffdbs"  # title, hyperlink target, clipboard: gone
-    assert lines[lines.index(user) + 1] == "    CR\ufffdvt\ufffdff FC1\ufffdnel G\ufffdevil\ufffd\ufffdiso\ufffd H\ufffdnul\ufffddel I J Knd"  # as a terminal would: ESC [ 999... SP e is one sequence
+    assert (
+        lines[lines.index(user) + 1]
+        == "    CR\ufffdvt\ufffdff FC1\ufffdnel G\ufffdevil\ufffd\ufffdiso\ufffd H\ufffdnul\ufffddel I J Knd"
+    )  # as a terminal would: ESC [ 999... SP e is one sequence
 
 
 def test_json_keeps_the_text_exactly_with_every_control_escaped(hostile_file):
@@ -147,7 +189,8 @@ def test_a_hostile_file_name_in_an_error_is_one_safe_line(tmp_path):
 
 # -- properties, in process (thousands of cases would take minutes as subprocesses) -----------------
 
-from respctl import render, show as show_module  # noqa: E402
+from respctl import render  # noqa: E402
+from respctl import show as show_module
 
 unicode_with_controls = st.text(
     alphabet=st.one_of(
@@ -167,19 +210,85 @@ def test_clean_output_is_always_safe(text):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | unicode_with_controls,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(
-        ["type", "role", "content", "text", "summary", "output", "call_id", "name", "arguments", "input",
-         "image_url", "file_data", "filename", "encrypted_content", "phase", "annotations", "url", "title"]), children, max_size=6),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | unicode_with_controls,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "role",
+                    "content",
+                    "text",
+                    "summary",
+                    "output",
+                    "call_id",
+                    "name",
+                    "arguments",
+                    "input",
+                    "image_url",
+                    "file_data",
+                    "filename",
+                    "encrypted_content",
+                    "phase",
+                    "annotations",
+                    "url",
+                    "title",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=20,
 )
-item_types = st.sampled_from(["message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
-                              "custom_tool_call_output", "web_search_call", "compaction"])
+item_types = st.sampled_from(
+    [
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        "web_search_call",
+        "compaction",
+    ]
+)
 
 
-@given(st.lists(st.tuples(item_types, st.dictionaries(st.sampled_from(
-    ["role", "content", "summary", "output", "call_id", "name", "arguments", "input", "encrypted_content", "phase", "status"]),
-    json_values, max_size=6)), max_size=6), st.sampled_from(["text", "markdown", "json"]), st.booleans())
+@given(
+    st.lists(
+        st.tuples(
+            item_types,
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "role",
+                        "content",
+                        "summary",
+                        "output",
+                        "call_id",
+                        "name",
+                        "arguments",
+                        "input",
+                        "encrypted_content",
+                        "phase",
+                        "status",
+                    ]
+                ),
+                json_values,
+                max_size=6,
+            ),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["text", "markdown", "json"]),
+    st.booleans(),
+)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_json_object_is_shown_without_crashing(tmp_path, items, output_format, pending):
     path = tmp_path / "random.jsonl"

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import orjson
-
 from conftest import read_items
 from fakeapi import Turn, custom_tool_call, function_call, message, reasoning
 
@@ -18,7 +17,10 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def calls_turn(*call_ids, name="get_weather"):
-    return Turn([reasoning(["Calling tools"])] + [function_call(name, orjson.dumps({"city": c}).decode(), call_id=c) for c in call_ids])
+    return Turn(
+        [reasoning(["Calling tools"])]
+        + [function_call(name, orjson.dumps({"city": c}).decode(), call_id=c) for c in call_ids]
+    )
 
 
 def tools_file(tmp_path: Path) -> Path:
@@ -45,7 +47,9 @@ def test_single_call_then_tool_result_runs_the_next_turn(cli, api, tmp_path):
     api.script(calls_turn("call_paris"), Turn([message("It is sunny in Paris.")]))
     r = cli("start", chat, "Weather in Paris?", "-m", MODEL, "--tools", tools_file(tmp_path))
     assert r.code == 3 and "tool call waiting: get_weather call_paris" in r.err
-    assert pending(cli, chat) == [{"call_id": "call_paris", "name": "get_weather", "arguments": '{"city":"call_paris"}', "type": "function_call"}]
+    assert pending(cli, chat) == [
+        {"call_id": "call_paris", "name": "get_weather", "arguments": '{"city":"call_paris"}', "type": "function_call"}
+    ]
     r = cli("tool-result", chat, "call_paris", '{"temp_c": 21}', "-m", MODEL, "--tools", "tools.json")
     assert r.code == 0 and r.out == "It is sunny in Paris.\n"
     sent = api.requests[-1].body
@@ -61,7 +65,11 @@ def test_three_parallel_calls_answered_out_of_order(cli, api, tmp_path):
     r = cli("tool-result", chat, "call_c", "C", "--no-send")
     assert r.code == 3 and len(api.requests) == 1
     r = cli("tool-result", chat, "call_a", "-", "-m", MODEL, "--json", input="A from stdin")
-    assert r.code == 3 and r.json()["status"] == "recorded" and [c["call_id"] for c in r.json()["tool_calls"]] == ["call_b"]
+    assert (
+        r.code == 3
+        and r.json()["status"] == "recorded"
+        and [c["call_id"] for c in r.json()["tool_calls"]] == ["call_b"]
+    )
     assert len(api.requests) == 1  # one call still waits: nothing sent
     r = cli("tool-result", chat, "call_b", "B", "-m", MODEL)
     assert r.code == 0 and len(api.requests) == 2 and api.rejected == []
@@ -75,9 +83,14 @@ def test_three_parallel_calls_answered_out_of_order(cli, api, tmp_path):
 
 def test_custom_tool_call_gets_a_custom_output(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
-    api.script(Turn([reasoning(), custom_tool_call("apply_diff", "*** patch ***", call_id="call_x")]), Turn([message("Applied.")]))
+    api.script(
+        Turn([reasoning(), custom_tool_call("apply_diff", "*** patch ***", call_id="call_x")]),
+        Turn([message("Applied.")]),
+    )
     r = cli("start", chat, "patch it", "-m", MODEL, "--json")
-    assert r.code == 3 and r.json()["tool_calls"] == [{"call_id": "call_x", "name": "apply_diff", "arguments": "*** patch ***", "type": "custom_tool_call"}]
+    assert r.code == 3 and r.json()["tool_calls"] == [
+        {"call_id": "call_x", "name": "apply_diff", "arguments": "*** patch ***", "type": "custom_tool_call"}
+    ]
     (tmp_path / "out.txt").write_text("patched 3 files")
     assert cli("tool-result", chat, "call_x", "--output-file", "out.txt", "-m", MODEL).code == 0
     assert read_items(chat)[-2] == {"type": "custom_tool_call_output", "call_id": "call_x", "output": "patched 3 files"}
@@ -89,7 +102,9 @@ def test_unknown_and_answered_call_ids_exit_2_and_write_nothing(cli, api, tmp_pa
     api.script(calls_turn("call_a", "call_b"))
     cli("start", chat, "q", "-m", MODEL)
     r = cli("tool-result", chat, "call_zzz", "x", "--no-send")
-    assert r.code == 2 and r.err_lines == [f"respctl: error: {chat}: no tool call with call_id 'call_zzz' (waiting for output: call_a, call_b)"]
+    assert r.code == 2 and r.err_lines == [
+        f"respctl: error: {chat}: no tool call with call_id 'call_zzz' (waiting for output: call_a, call_b)"
+    ]
     assert cli("tool-result", chat, "call_a", "x", "--no-send").code == 3
     before = chat.read_bytes()
     r = cli("tool-result", chat, "call_a", "again", "--no-send")
@@ -106,19 +121,36 @@ def test_output_above_the_api_limit_is_refused(cli, api, tmp_path):
     before = chat.read_bytes()
     (tmp_path / "big.txt").write_text("x" * 10_485_761)
     r = cli("tool-result", chat, "call_a", "--output-file", "big.txt", "-m", MODEL)
-    assert r.code == 2 and r.err_lines == ["respctl: error: the tool output has 10,485,761 characters; the API takes at most 10,485,760"]
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: the tool output has 10,485,761 characters; the API takes at most 10,485,760"
+    ]
     assert chat.read_bytes() == before
 
 
 def test_runner_answers_three_rounds(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
-    tool = tool_script(tmp_path, "weather", """
+    tool = tool_script(
+        tmp_path,
+        "weather",
+        """
         args = json.load(sys.stdin)
         print(json.dumps({"city": args["city"], "id": os.environ["RESPCTL_CALL_ID"], "tool": os.environ["RESPCTL_TOOL_NAME"],
                           "key": os.environ.get("OPENAI_API_KEY")}))
-    """)
+    """,
+    )
     api.script(calls_turn("r1"), calls_turn("r2a", "r2b"), calls_turn("r3"), Turn([message("All done.")]))
-    r = cli("start", chat, "plan", "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}", "--json")
+    r = cli(
+        "start",
+        chat,
+        "plan",
+        "-m",
+        MODEL,
+        "--tools",
+        tools_file(tmp_path),
+        "--run-tool",
+        f"get_weather={tool}",
+        "--json",
+    )
     assert r.code == 0, r.err
     assert r.json()["text"] == "All done." and r.json()["appended"] == len(read_items(chat))
     outputs = [orjson.loads(i["output"]) for i in read_items(chat) if i["type"] == "function_call_output"]
@@ -129,25 +161,51 @@ def test_runner_answers_three_rounds(cli, api, tmp_path):
 
 def test_runner_reports_failure_and_timeout_to_the_model(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
-    failing = tool_script(tmp_path, "failing", """
+    failing = tool_script(
+        tmp_path,
+        "failing",
+        """
         print("partial")
         print("something broke: no such city", file=sys.stderr)
         sys.exit(7)
-    """)
+    """,
+    )
     pidfile = tmp_path / "child.pid"
-    hanging = tool_script(tmp_path, "hanging", f"""
+    hanging = tool_script(
+        tmp_path,
+        "hanging",
+        f"""
         import subprocess
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         open({str(pidfile)!r}, "w").write(str(child.pid))
         time.sleep(60)
-    """)
-    api.script(Turn([function_call("fail", "{}", call_id="f1"), function_call("hang", "{}", call_id="h1")]), Turn([message("Sorry.")]))
+    """,
+    )
+    api.script(
+        Turn([function_call("fail", "{}", call_id="f1"), function_call("hang", "{}", call_id="h1")]),
+        Turn([message("Sorry.")]),
+    )
     started = time.monotonic()
-    r = cli("start", chat, "go", "-m", MODEL, "--run-tool", f"fail={failing}", "--run-tool", f"hang={hanging}", "--tool-timeout", "1")
+    r = cli(
+        "start",
+        chat,
+        "go",
+        "-m",
+        MODEL,
+        "--run-tool",
+        f"fail={failing}",
+        "--run-tool",
+        f"hang={hanging}",
+        "--tool-timeout",
+        "1",
+    )
     assert r.code == 0, r.err
     assert time.monotonic() - started < 30
     outputs = {i["call_id"]: i["output"] for i in read_items(chat) if i["type"] == "function_call_output"}
-    assert outputs["f1"] == "error: the tool exited with status 7\nstderr:\nsomething broke: no such city\nstdout:\npartial\n"
+    assert (
+        outputs["f1"]
+        == "error: the tool exited with status 7\nstderr:\nsomething broke: no such city\nstdout:\npartial\n"
+    )
     assert outputs["h1"] == "error: the tool timed out after 1s and was stopped"
     child = int(pidfile.read_text())
     time.sleep(0.2)
@@ -166,7 +224,9 @@ def test_max_tool_rounds_leaves_calls_pending(cli, api, tmp_path):
 def test_calls_without_a_runner_stay_pending_for_the_script(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     tool = tool_script(tmp_path, "ok", 'print("ok")')
-    api.script(Turn([function_call("get_weather", "{}", call_id="w1"), function_call("book_hotel", "{}", call_id="b1")]))
+    api.script(
+        Turn([function_call("get_weather", "{}", call_id="w1"), function_call("book_hotel", "{}", call_id="b1")])
+    )
     r = cli("start", chat, "go", "-m", MODEL, "--run-tool", f"get_weather={tool}")
     assert r.code == 3 and [c["call_id"] for c in pending(cli, chat)] == ["w1", "b1"]
 
@@ -174,7 +234,10 @@ def test_calls_without_a_runner_stay_pending_for_the_script(cli, api, tmp_path):
 def test_sigkill_between_rounds_then_a_rerun_completes(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     marker = tmp_path / "killed-once"
-    tool = tool_script(tmp_path, "killer", f"""
+    tool = tool_script(
+        tmp_path,
+        "killer",
+        f"""
         import signal
         marker = {str(marker)!r}
         if json.load(sys.stdin)["city"] == "k2" and not os.path.exists(marker):
@@ -182,7 +245,8 @@ def test_sigkill_between_rounds_then_a_rerun_completes(cli, api, tmp_path):
             os.kill(os.getppid(), signal.SIGKILL)  # respctl dies while running the second round
             time.sleep(5)
         print("fine")
-    """)
+    """,
+    )
     api.script(calls_turn("k1"), calls_turn("k2"), Turn([message("Finished.")]))
     r = cli("start", chat, "go", "-m", MODEL, "--run-tool", f"get_weather={tool}")
     assert r.code == -9
@@ -214,8 +278,14 @@ def test_weather_sample_script_runs_the_shell_loop(env, api, tmp_path):
     import subprocess
 
     path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
-    proc = subprocess.run(["bash", str(SAMPLES / "weather.sh"), "w.jsonl"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**env, "RESPCTL_MODEL": MODEL, "PATH": path}, timeout=120)
+    proc = subprocess.run(
+        ["bash", str(SAMPLES / "weather.sh"), "w.jsonl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**env, "RESPCTL_MODEL": MODEL, "PATH": path},
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     items = read_items(tmp_path / "w.jsonl")
     cities = sorted(orjson.loads(i["output"])["city"] for i in items if i["type"] == "function_call_output")
@@ -230,13 +300,17 @@ def test_the_model_is_needed_only_when_a_turn_runs(cli, api, tmp_path):
     assert cli("tool-result", chat, "call_a", "A").code == 3  # another call still waits: no turn, no model needed
     before = chat.read_bytes()
     r = cli("tool-result", chat, "call_b", "B")  # the last answer runs a turn: now a model is needed
-    assert r.code == 2 and r.err_lines == ["respctl: error: a model is required for a turn: pass --model or set RESPCTL_MODEL"]
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: a model is required for a turn: pass --model or set RESPCTL_MODEL"
+    ]
     assert chat.read_bytes() == before and len(api.requests) == 1
 
 
 def test_start_in_a_missing_folder_names_the_folder(cli, tmp_path):
     r = cli("start", tmp_path / "nope" / "c.jsonl", "--instructions", "x")
-    assert r.code == 2 and r.err_lines == [f"respctl: error: {tmp_path / 'nope' / 'c.jsonl'}: folder {tmp_path / 'nope'} does not exist"]
+    assert r.code == 2 and r.err_lines == [
+        f"respctl: error: {tmp_path / 'nope' / 'c.jsonl'}: folder {tmp_path / 'nope'} does not exist"
+    ]
 
 
 def test_rerun_with_pending_calls_counts_every_line_it_adds(cli, api, tmp_path):

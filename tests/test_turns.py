@@ -9,11 +9,21 @@ import time
 
 import orjson
 import pytest
-
 from conftest import CANARY_KEY, line, read_items, turn_lines, user
-from fakeapi import Cut, EmptyCompletedOutput, ErrorEvent, Failed, HttpError, Malformed, NoCompleted, Stall, Turn
-from fakeapi import function_call, message, reasoning
-
+from fakeapi import (
+    Cut,
+    EmptyCompletedOutput,
+    ErrorEvent,
+    Failed,
+    HttpError,
+    Malformed,
+    NoCompleted,
+    Stall,
+    Turn,
+    function_call,
+    message,
+    reasoning,
+)
 
 MODEL = "gpt-5-mini"
 
@@ -25,9 +35,25 @@ def assert_no_key(*results):
 
 def test_six_turn_reasoning_conversation_every_request_accepted_and_bytes_exact(cli, api, tmp_path):
     chat = tmp_path / "chat.jsonl"
-    instructions = {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are terse."}]}
-    r = cli("start", chat, "--instructions", "You are terse.", "Plan a 3-day trip to Rome", "-m", MODEL,
-            "--effort", "low", "--summary", "auto", "--stream")
+    instructions = {
+        "type": "message",
+        "role": "developer",
+        "content": [{"type": "input_text", "text": "You are terse."}],
+    }
+    r = cli(
+        "start",
+        chat,
+        "--instructions",
+        "You are terse.",
+        "Plan a 3-day trip to Rome",
+        "-m",
+        MODEL,
+        "--effort",
+        "low",
+        "--summary",
+        "auto",
+        "--stream",
+    )
     assert r.code == 0, r.err
     expected = line(instructions) + line(user("Plan a 3-day trip to Rome")) + turn_lines(api.requests[-1])
     assert chat.read_bytes() == expected
@@ -75,8 +101,14 @@ def test_json_output_describes_the_turn(cli, api, tmp_path):
     assert r.code == 0
     out = r.json()
     resp = api.requests[-1].response
-    assert out == {"status": "completed", "text": "Answer.", "tool_calls": [], "usage": resp["usage"],
-                   "response_id": resp["id"], "appended": 3}
+    assert out == {
+        "status": "completed",
+        "text": "Answer.",
+        "tool_calls": [],
+        "usage": resp["usage"],
+        "response_id": resp["id"],
+        "appended": 3,
+    }
     assert r.out.count("\n") == 1  # exactly one JSON object, nothing streamed around it
     assert "tokens:" in r.err
 
@@ -94,17 +126,23 @@ def test_start_refuses_a_conversation_unless_forced(cli, api, tmp_path):
     assert cli("start", chat, "hello", "-m", MODEL).code == 0
     before = chat.read_bytes()
     r = cli("start", chat, "--instructions", "new")
-    assert r.code == 2 and r.err_lines == [f"respctl: error: {chat}: already holds a conversation (3 items); use 'respctl say', or --force to start over"]
+    assert r.code == 2 and r.err_lines == [
+        f"respctl: error: {chat}: already holds a conversation (3 items); use 'respctl say', or --force to start over"
+    ]
     assert chat.read_bytes() == before
     assert cli("start", chat, "--instructions", "new", "--force").code == 0
-    assert chat.read_bytes() == line({"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "new"}]})
+    assert chat.read_bytes() == line(
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "new"}]}
+    )
 
 
 def test_start_with_system_role_and_instructions_file(cli, tmp_path):
     (tmp_path / "inst.txt").write_text("Rules:\n- short\n")
     r = cli("start", "c.jsonl", "--instructions-file", "inst.txt", "--role", "system")
     assert r.code == 0
-    assert read_items(tmp_path / "c.jsonl") == [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": "Rules:\n- short\n"}]}]
+    assert read_items(tmp_path / "c.jsonl") == [
+        {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "Rules:\n- short\n"}]}
+    ]
 
 
 def test_dry_run_prints_the_body_and_sends_and_writes_nothing(cli, api, tmp_path):
@@ -149,7 +187,9 @@ def test_non_reasoning_model_gets_no_include(cli, api, tmp_path):
 def test_model_is_required(cli, api, tmp_path):
     cli("start", "c.jsonl", "--instructions", "x")
     r = cli("say", "c.jsonl", "hi")
-    assert r.code == 2 and r.err_lines == ["respctl: error: a model is required for a turn: pass --model or set RESPCTL_MODEL"]
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: a model is required for a turn: pass --model or set RESPCTL_MODEL"
+    ]
     r = cli("say", "c.jsonl", "hi", extra_env={"RESPCTL_MODEL": MODEL})
     assert r.code == 0 and api.requests[-1].body["model"] == MODEL
 
@@ -157,7 +197,10 @@ def test_model_is_required(cli, api, tmp_path):
 @pytest.mark.parametrize(
     "reply, words",
     [
-        (HttpError(400, message="Something about input[0] is wrong."), ["HTTP 400", "Something about input[0] is wrong."]),
+        (
+            HttpError(400, message="Something about input[0] is wrong."),
+            ["HTTP 400", "Something about input[0] is wrong."],
+        ),
         (HttpError(500), ["HTTP 500", "The server had an error"]),
         (Failed(message="The model had a problem."), ["the response failed", "The model had a problem."]),
         (ErrorEvent("Stream exploded."), ["Stream exploded."]),
@@ -228,7 +271,9 @@ def test_tool_calls_end_the_turn_with_exit_3_and_block_say(cli, api, tmp_path):
     api.script(Turn([reasoning(), function_call("get_weather", '{"city":"Paris"}', call_id="call_1")]))
     r = cli("start", chat, "weather?", "-m", MODEL, "--json")
     assert r.code == 3
-    assert r.json()["tool_calls"] == [{"call_id": "call_1", "name": "get_weather", "arguments": '{"city":"Paris"}', "type": "function_call"}]
+    assert r.json()["tool_calls"] == [
+        {"call_id": "call_1", "name": "get_weather", "arguments": '{"city":"Paris"}', "type": "function_call"}
+    ]
     before = chat.read_bytes()
     r = cli("say", chat, "hello?", "-m", MODEL)
     assert r.code == 2 and "1 tool call(s) waiting for output (call_1)" in r.err and "tool-result" in r.err
@@ -240,7 +285,7 @@ def test_bad_conversation_file_names_file_and_line_and_sends_nothing(cli, api, t
     chat.write_bytes(b'{"type":"message","role":"user","content":"hi"}\n{"type": oops}\n')
     r = cli("say", chat, "x", "-m", MODEL)
     assert r.code == 2 and r.err_lines[0].startswith(f"respctl: error: {chat}:2: invalid JSON")
-    chat.write_bytes(b'[1,2]\n')
+    chat.write_bytes(b"[1,2]\n")
     r = cli("say", chat, "x", "-m", MODEL)
     assert r.err_lines == [f"respctl: error: {chat}:1: expected a JSON object (one input item), got an array"]
     assert cli("say", tmp_path / "missing.jsonl", "x", "-m", MODEL).code == 2
@@ -251,15 +296,36 @@ def test_images_and_attachments_are_embedded(cli, api, tmp_path):
     (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     (tmp_path / "notes.txt").write_text("line one\n")
     (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4 \xff\xfe")
-    r = cli("start", "c.jsonl", "look", "--image", "pic.png", "--image", "https://example.com/a.jpg",
-            "--attach", "notes.txt", "--attach", "doc.pdf", "-m", MODEL)
+    r = cli(
+        "start",
+        "c.jsonl",
+        "look",
+        "--image",
+        "pic.png",
+        "--image",
+        "https://example.com/a.jpg",
+        "--attach",
+        "notes.txt",
+        "--attach",
+        "doc.pdf",
+        "-m",
+        MODEL,
+    )
     assert r.code == 0, r.err
     content = read_items(tmp_path / "c.jsonl")[0]["content"]
     assert content[0] == {"type": "input_text", "text": "look"}
-    assert content[1] == {"type": "input_image", "detail": "auto", "image_url": "data:image/png;base64,iVBORw0KGgpmYWtl"}
+    assert content[1] == {
+        "type": "input_image",
+        "detail": "auto",
+        "image_url": "data:image/png;base64,iVBORw0KGgpmYWtl",
+    }
     assert content[2]["image_url"] == "https://example.com/a.jpg"
     assert content[3] == {"type": "input_text", "text": '<file name="notes.txt">\nline one\n\n</file>'}
-    assert content[4] == {"type": "input_file", "filename": "doc.pdf", "file_data": "data:application/pdf;base64,JVBERi0xLjQg//4="}
+    assert content[4] == {
+        "type": "input_file",
+        "filename": "doc.pdf",
+        "file_data": "data:application/pdf;base64,JVBERi0xLjQg//4=",
+    }
     r = cli("say", "c.jsonl", "x", "--image", "notes.txt", "-m", MODEL)
     assert r.code == 2 and "not an image" in r.err
 
@@ -268,9 +334,11 @@ def test_bad_tools_and_schema_files_fail_before_any_request(cli, api, tmp_path):
     cli("start", "c.jsonl", "--instructions", "x")
     (tmp_path / "tools.json").write_text('{"type": "function"}')
     r = cli("say", "c.jsonl", "x", "-m", MODEL, "--tools", "tools.json")
-    assert r.code == 2 and r.err_lines == ["respctl: error: tools.json: tools file must hold a JSON array of tool definitions"]
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: tools.json: tools file must hold a JSON array of tool definitions"
+    ]
     (tmp_path / "tools.json").write_text('[{"type": "function", "name": "bad name"}]')
-    assert "needs a \"name\"" in cli("say", "c.jsonl", "x", "-m", MODEL, "--tools", "tools.json").err
+    assert 'needs a "name"' in cli("say", "c.jsonl", "x", "-m", MODEL, "--tools", "tools.json").err
     (tmp_path / "s.json").write_text("{not json")
     r = cli("say", "c.jsonl", "x", "-m", MODEL, "--schema", "s.json")
     assert r.code == 2 and "s.json: schema file is not valid JSON" in r.err
@@ -278,7 +346,9 @@ def test_bad_tools_and_schema_files_fail_before_any_request(cli, api, tmp_path):
 
 
 def test_schema_becomes_text_format(cli, api, tmp_path):
-    (tmp_path / "answer.json").write_text('{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}')
+    (tmp_path / "answer.json").write_text(
+        '{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}'
+    )
     r = cli("start", "c.jsonl", "Where?", "-m", MODEL, "--schema", "answer.json")
     assert r.code == 0
     fmt = api.requests[-1].body["text"]["format"]
@@ -290,8 +360,19 @@ def test_timeout_exits_1_and_unreachable_server_too(cli, api, tmp_path):
     api.script(Stall(5))
     r = cli("start", "c.jsonl", "hi", "-m", MODEL, "--timeout", "0.5", "--max-retries", "0")
     assert r.code == 1 and "timed out" in r.err and not (tmp_path / "c.jsonl").exists()
-    r = cli("start", "c.jsonl", "hi", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    assert r.code == 1 and r.err_lines[0].startswith("respctl: error: connection to the API at http://127.0.0.1:9/v1 failed")
+    r = cli(
+        "start",
+        "c.jsonl",
+        "hi",
+        "-m",
+        MODEL,
+        "--max-retries",
+        "0",
+        extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
+    )
+    assert r.code == 1 and r.err_lines[0].startswith(
+        "respctl: error: connection to the API at http://127.0.0.1:9/v1 failed"
+    )
 
 
 def test_missing_api_key_is_a_usage_error(cli, api, tmp_path):
@@ -303,8 +384,13 @@ def test_ctrl_c_exits_130_and_leaves_the_file_unchanged(env, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     chat.write_bytes(line(user("hello")))
     api.script(Stall(10))
-    proc = subprocess.Popen([sys.executable, "-m", "respctl", "say", chat, "more", "-m", MODEL],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "respctl", "say", chat, "more", "-m", MODEL],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 10
     while not api.requests and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -318,7 +404,9 @@ def test_ctrl_c_exits_130_and_leaves_the_file_unchanged(env, api, tmp_path):
 def test_say_on_an_empty_file_without_message_is_a_usage_error(cli, api, tmp_path):
     (tmp_path / "c.jsonl").write_bytes(b"")
     r = cli("say", "c.jsonl", "-m", MODEL)
-    assert r.code == 2 and r.err_lines == ["respctl: error: c.jsonl: nothing to send: the conversation is empty and no MESSAGE was given"]
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: c.jsonl: nothing to send: the conversation is empty and no MESSAGE was given"
+    ]
     assert api.requests == []
 
 

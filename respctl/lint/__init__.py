@@ -120,9 +120,14 @@ def _fix_locked(path: str):
 def _fix_notes(path: str, outcome) -> list[str]:
     if outcome.refused:
         return [f"{path}: not fixed: {outcome.refused}"]
-    notes = [f"{path}:{a.diagnostic.line}:{a.diagnostic.column}: {a.diagnostic.code} fixed: {a.title} ({a.diagnostic.message})" for a in outcome.applied]
+    notes = [
+        f"{path}:{a.diagnostic.line}:{a.diagnostic.column}: {a.diagnostic.code} fixed: {a.title} ({a.diagnostic.message})"
+        for a in outcome.applied
+    ]
     if outcome.normalized:
-        notes.append(f"{path}: rewrote {outcome.normalized} line{'s' if outcome.normalized != 1 else ''} in canonical form (compact JSON)")
+        notes.append(
+            f"{path}: rewrote {outcome.normalized} line{'s' if outcome.normalized != 1 else ''} in canonical form (compact JSON)"
+        )
     return notes
 
 

@@ -14,7 +14,7 @@ import orjson
 
 from respctl import items as it
 from respctl.lint.rules import ERROR, RULES
-from respctl.lint.shapes import ITEM_TYPES, Finding, check_item, json_kind, item_kind, pointer
+from respctl.lint.shapes import ITEM_TYPES, Finding, check_item, item_kind, json_kind, pointer
 
 #: Id prefixes the API checks against the item type (reference E10).
 ID_PREFIXES = {
@@ -33,11 +33,26 @@ ID_PREFIXES = {
 }
 
 #: What a response produces after a reasoning item: the "following item" the API pairs it with (E2).
-FOLLOWERS = frozenset({
-    "function_call", "custom_tool_call", "web_search_call", "file_search_call", "computer_call",
-    "code_interpreter_call", "image_generation_call", "local_shell_call", "shell_call", "apply_patch_call",
-    "mcp_call", "mcp_list_tools", "mcp_approval_request", "tool_search_call", "program", "compaction",
-})  # and assistant messages
+FOLLOWERS = frozenset(
+    {
+        "function_call",
+        "custom_tool_call",
+        "web_search_call",
+        "file_search_call",
+        "computer_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "local_shell_call",
+        "shell_call",
+        "apply_patch_call",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "tool_search_call",
+        "program",
+        "compaction",
+    }
+)  # and assistant messages
 
 #: Calls the client answers, and the output type that answers each, paired by call_id (E5, E6).
 CALL_OUTPUTS = {
@@ -49,7 +64,16 @@ CALL_OUTPUTS = {
 OUTPUT_CALLS = {output: call for call, output in CALL_OUTPUTS.items()}
 
 #: Items a user or the client's tools add: they end a response's run of items.
-_CLIENT_SIDE = frozenset({*OUTPUT_CALLS, "local_shell_call_output", "mcp_approval_response", "additional_tools", "item_reference", "compaction_trigger"})
+_CLIENT_SIDE = frozenset(
+    {
+        *OUTPUT_CALLS,
+        "local_shell_call_output",
+        "mcp_approval_response",
+        "additional_tools",
+        "item_reference",
+        "compaction_trigger",
+    }
+)
 #: Model items whose id tells the API that a reasoning item came before them (reference E3).
 _PAIRED_WITH_REASONING = frozenset({"message", "function_call", "custom_tool_call"})
 _NAMED = frozenset({"function_call", "custom_tool_call", "mcp_call", "mcp_approval_request"})
@@ -105,6 +129,7 @@ class Result:
 
 # --- the file ---------------------------------------------------------------------------------
 
+
 def check_file(path: str, data: bytes) -> Result:
     # Parsing builds one dict per line and nothing that refers back to itself: the cyclic garbage
     # collector would only rescan the growing heap (about a third of the time on a large file).
@@ -146,7 +171,14 @@ def _check_file(path: str, data: bytes) -> Result:
             result.readable = False
             continue
         if type(item) is not dict:
-            diags.append(Diagnostic("RSP003", number, _first_column(line), f"expected a JSON object (one input item), got {json_kind(item)}"))
+            diags.append(
+                Diagnostic(
+                    "RSP003",
+                    number,
+                    _first_column(line),
+                    f"expected a JSON object (one input item), got {json_kind(item)}",
+                )
+            )
             result.readable = False
             continue
         raw.append(line)
@@ -155,9 +187,21 @@ def _check_file(path: str, data: bytes) -> Result:
     if crlf:
         more = f" (and {len(crlf) - 1} more line{'s' if len(crlf) > 2 else ''})" if len(crlf) > 1 else ""
         first = lines[crlf[0] - 1]
-        diags.append(Diagnostic("RSP005", crlf[0], len(first.decode("utf-8", "replace")), f"line ends in CRLF{more}", fix=Fix("rewrite")))
+        diags.append(
+            Diagnostic(
+                "RSP005", crlf[0], len(first.decode("utf-8", "replace")), f"line ends in CRLF{more}", fix=Fix("rewrite")
+            )
+        )
     if unterminated and result.readable and lines[-1].strip():
-        diags.append(Diagnostic("RSP007", len(lines), len(lines[-1].decode("utf-8", "replace")) + 1, "no newline at end of file", fix=Fix("rewrite")))
+        diags.append(
+            Diagnostic(
+                "RSP007",
+                len(lines),
+                len(lines[-1].decode("utf-8", "replace")) + 1,
+                "no newline at end of file",
+                fix=Fix("rewrite"),
+            )
+        )
     if not result.items and not diags:
         diags.append(Diagnostic("RSP008", 1, 1, "file holds no items"))
     more, result.pending = check_items(raw, result.items, result.line_numbers)
@@ -171,7 +215,9 @@ def _bad_line(number: int, line: bytes, exc: orjson.JSONDecodeError) -> Diagnost
         line.decode("utf-8")
     except UnicodeDecodeError as bad:
         column = len(line[: bad.start].decode("utf-8")) + 1
-        return Diagnostic("RSP002", number, column, f"invalid UTF-8: byte 0x{line[bad.start]:02x} at byte {bad.start + 1}")
+        return Diagnostic(
+            "RSP002", number, column, f"invalid UTF-8: byte 0x{line[bad.start]:02x} at byte {bad.start + 1}"
+        )
     return Diagnostic("RSP001", number, exc.colno, f"invalid JSON: {exc.msg}")
 
 
@@ -181,7 +227,10 @@ def _first_column(line: bytes) -> int:
 
 # --- items and the conversation ---------------------------------------------------------------
 
-def check_items(lines: list[bytes], items: list[dict], line_numbers: list[int] | None = None) -> tuple[list[Diagnostic], list[Pending]]:
+
+def check_items(
+    lines: list[bytes], items: list[dict], line_numbers: list[int] | None = None
+) -> tuple[list[Diagnostic], list[Pending]]:
     """Diagnostics for parsed items (lines[i] is the raw text of items[i]) and the calls still pending."""
     numbers = line_numbers or range(1, len(items) + 1)
     diags: list[Diagnostic] = []
@@ -198,7 +247,9 @@ def check_items(lines: list[bytes], items: list[dict], line_numbers: list[int] |
         if findings:
             what = f"{kind} item: " if kind in ITEM_TYPES else ""
             for f in _without_e11_overlap(item, kind, findings):
-                report(f.code, index, f"{what}{f.message}", f.path, Fix("drop_key", index, f.path) if f.fixable else None)
+                report(
+                    f.code, index, f"{what}{f.message}", f.path, Fix("drop_key", index, f.path) if f.fixable else None
+                )
         if kind is not None:
             _check_item_rules(item, kind, index, report)
     pending = _check_conversation(items, kinds, report, numbers)
@@ -226,31 +277,56 @@ def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
     if type(item_id) is str:
         prefix = ID_PREFIXES.get(kind)
         if prefix and not item_id.startswith(prefix + "_"):
-            report("RSP112", index, f"{kind} item: id '{_short(item_id)}' does not begin with '{prefix}_' as the API expects for this type", ("id",))
+            report(
+                "RSP112",
+                index,
+                f"{kind} item: id '{_short(item_id)}' does not begin with '{prefix}_' as the API expects for this type",
+                ("id",),
+            )
     if kind == "message":
         if item.get("role") == "assistant":
             for i in _input_text_parts(item):
-                report("RSP109", index, "assistant message: content part is 'input_text'; assistant content takes 'output_text' or 'refusal' parts", ("content", i, "type"))
+                report(
+                    "RSP109",
+                    index,
+                    "assistant message: content part is 'input_text'; assistant content takes 'output_text' or 'refusal' parts",
+                    ("content", i, "type"),
+                )
         _check_file_ids(item.get("content"), ("content",), index, report)
     elif kind == "reasoning":
         if "id" in item and item.get("encrypted_content") is None and not item.get("content"):
-            report("RSP203", index, f"reasoning item {_short(item_id)} has an id but neither encrypted_content nor content: it cannot be replayed with store false")
+            report(
+                "RSP203",
+                index,
+                f"reasoning item {_short(item_id)} has an id but neither encrypted_content nor content: it cannot be replayed with store false",
+            )
     elif kind == "function_call":
         arguments = item.get("arguments")
         if type(arguments) is str:
             try:
                 orjson.loads(arguments)
             except orjson.JSONDecodeError as exc:
-                report("RSP110", index, f"function_call {item.get('call_id')}: arguments are not valid JSON ({exc.msg} at character {exc.pos + 1})", ("arguments",))
+                report(
+                    "RSP110",
+                    index,
+                    f"function_call {item.get('call_id')}: arguments are not valid JSON ({exc.msg} at character {exc.pos + 1})",
+                    ("arguments",),
+                )
     elif kind in ("function_call_output", "custom_tool_call_output"):
         _check_file_ids(item.get("output"), ("output",), index, report)
     elif kind == "item_reference":
-        report("RSP301", index, f"item_reference to '{_short(item_id)}' needs the item stored on the server; respctl replays with store false")
+        report(
+            "RSP301",
+            index,
+            f"item_reference to '{_short(item_id)}' needs the item stored on the server; respctl replays with store false",
+        )
     if kind in _NAMED:
         for key in ("name", "namespace"):
             value = item.get(key)
             if type(value) is str and _CONTROL.search(value):
-                report("RSP111", index, f"{kind} item: {key} {_quote(value)} contains a NUL or control character", (key,))
+                report(
+                    "RSP111", index, f"{kind} item: {key} {_quote(value)} contains a NUL or control character", (key,)
+                )
 
 
 def _check_file_ids(content, path: tuple, index: int, report) -> None:
@@ -258,7 +334,12 @@ def _check_file_ids(content, path: tuple, index: int, report) -> None:
         return
     for i, part in enumerate(content):
         if type(part) is dict and type(part.get("file_id")) is str:
-            report("RSP302", index, f"{part.get('type', 'content')} part refers to uploaded file '{part['file_id']}': it replays only while that file exists on the same account", path + (i, "file_id"))
+            report(
+                "RSP302",
+                index,
+                f"{part.get('type', 'content')} part refers to uploaded file '{part['file_id']}': it replays only while that file exists on the same account",
+                path + (i, "file_id"),
+            )
 
 
 def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list[Pending]:
@@ -275,19 +356,41 @@ def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list
             if first is None:
                 seen_ids[item_id] = index
             else:
-                report("RSP208", index, f"duplicate item id {_short(item_id)} (first on line {numbers[first]})", ("id",), _dedupe(items, first, index))
+                report(
+                    "RSP208",
+                    index,
+                    f"duplicate item id {_short(item_id)} (first on line {numbers[first]})",
+                    ("id",),
+                    _dedupe(items, first, index),
+                )
         if kind == "reasoning" and ("id" in item or "encrypted_content" in item):
             following = kinds[index + 1] if index + 1 < count else None
             if not _is_follower(items[index + 1] if following else None, following):
-                what = "is the last item" if following is None else f"is followed by {_describe(items[index + 1], following)}"
-                report("RSP201", index, f"reasoning item {_short(item_id)} has no following item: it {what}", (), Fix("drop_item", index))
+                what = (
+                    "is the last item"
+                    if following is None
+                    else f"is followed by {_describe(items[index + 1], following)}"
+                )
+                report(
+                    "RSP201",
+                    index,
+                    f"reasoning item {_short(item_id)} has no following item: it {what}",
+                    (),
+                    Fix("drop_item", index),
+                )
             elif _MID_2025_ID.match(str(item_id)) and _MID_2025_ID.match(str(items[index + 1].get("id"))):
                 pairs.append(index)
         elif kind in CALL_OUTPUTS:
             call_id = item.get("call_id")
             if type(call_id) is str:
                 if call_id in calls:
-                    report("RSP207", index, f"{kind} {call_id}: call_id already used on line {numbers[calls[call_id]]}", ("call_id",), _dedupe(items, calls[call_id], index))
+                    report(
+                        "RSP207",
+                        index,
+                        f"{kind} {call_id}: call_id already used on line {numbers[calls[call_id]]}",
+                        ("call_id",),
+                        _dedupe(items, calls[call_id], index),
+                    )
                 else:
                     calls[call_id] = index
         elif kind in OUTPUT_CALLS:
@@ -295,11 +398,22 @@ def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list
             if type(call_id) is str:
                 call = calls.get(call_id)
                 if call is None or kinds[call] != OUTPUT_CALLS[kind]:
-                    later = any(kinds[j] == OUTPUT_CALLS[kind] and items[j].get("call_id") == call_id for j in range(index + 1, count))
+                    later = any(
+                        kinds[j] == OUTPUT_CALLS[kind] and items[j].get("call_id") == call_id
+                        for j in range(index + 1, count)
+                    )
                     where = " (the call comes later in the file)" if later else ""
-                    report("RSP205", index, f"{kind} {call_id} has no earlier {OUTPUT_CALLS[kind]}{where}", ("call_id",))
+                    report(
+                        "RSP205", index, f"{kind} {call_id} has no earlier {OUTPUT_CALLS[kind]}{where}", ("call_id",)
+                    )
                 elif call_id in answered:
-                    report("RSP206", index, f"second output for call {call_id} (first on line {numbers[answered[call_id]]})", ("call_id",), _dedupe(items, answered[call_id], index))
+                    report(
+                        "RSP206",
+                        index,
+                        f"second output for call {call_id} (first on line {numbers[answered[call_id]]})",
+                        ("call_id",),
+                        _dedupe(items, answered[call_id], index),
+                    )
                 else:
                     answered[call_id] = index
         elif kind == "compaction_trigger" and index != count - 1:
@@ -317,7 +431,11 @@ def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list
             item = items[index]
             pending.append(Pending(numbers[index], call_id, str(item.get("name"))))
         else:
-            report("RSP204", index, f"{kinds[index]} {call_id} ({items[index].get('name')}) has no output, and a later turn follows it")
+            report(
+                "RSP204",
+                index,
+                f"{kinds[index]} {call_id} ({items[index].get('name')}) has no output, and a later turn follows it",
+            )
     return pending
 
 
@@ -346,10 +464,12 @@ def _warn_lost_reasoning(items: list[dict], kinds: list, run: list[int], report)
         kind = kinds[index]
         if kind in _PAIRED_WITH_REASONING and type(items[index].get("id")) is str:
             report(
-                "RSP202", index,
+                "RSP202",
+                index,
                 f"{kind} {_short(items[index]['id'])} keeps its id, but no reasoning item precedes it in its turn (other turns have one): "
                 "if its reasoning item was removed, the API rejects the id",
-                ("id",), Fix("strip_id", index),
+                ("id",),
+                Fix("strip_id", index),
             )
 
 
@@ -364,10 +484,12 @@ def _warn_foreign_followers(items: list[dict], kinds: list, pairs: list[int], re
         follower = items[i + 1]
         if a != b and kinds[i + 1] in _PAIRED_WITH_REASONING:
             report(
-                "RSP202", i + 1,
+                "RSP202",
+                i + 1,
                 f"{kinds[i + 1]} {_short(follower['id'])} follows reasoning item {_short(items[i]['id'])} of another response "
                 "(their ids do not end alike, as items of one response do): its own reasoning item seems gone",
-                ("id",), Fix("strip_id", i + 1),
+                ("id",),
+                Fix("strip_id", i + 1),
             )
 
 
@@ -423,7 +545,7 @@ def _locate(line: bytes, path: tuple) -> int:
         key = orjson.dumps(part)
         pos = line.find(key, at)
         while pos != -1:
-            after = line[pos + len(key):].lstrip()
+            after = line[pos + len(key) :].lstrip()
             if after.startswith(b":"):
                 break
             pos = line.find(key, pos + 1)

@@ -37,7 +37,9 @@ def fix_file(path: str, data: bytes) -> Outcome:
     result = check_file(path, data)
     if not result.readable:
         bad = next(d for d in result.diagnostics if d.code in ("RSP001", "RSP002", "RSP003"))
-        return Outcome(result, [], refused=f"line {bad.line} is not a JSON object; mend it by hand, then run --fix again")
+        return Outcome(
+            result, [], refused=f"line {bad.line} is not a JSON object; mend it by hand, then run --fix again"
+        )
     applied: list[Applied] = []
     origin = list(result.line_numbers)  # the original line of each item, through the rounds
     current = data
@@ -68,7 +70,9 @@ def _normalized(data: bytes, current: bytes, origin: list[int], applied: list[Ap
     before = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
     touched = {a.diagnostic.line for a in applied if a.diagnostic.fix.action in ("drop_key", "strip_id")}
     after = current.split(b"\n")
-    return sum(1 for number, line in zip(origin, after) if number not in touched and before[number - 1].rstrip(b"\r") != line)
+    return sum(
+        1 for number, line in zip(origin, after) if number not in touched and before[number - 1].rstrip(b"\r") != line
+    )
 
 
 def _serialize(items: list[dict]) -> bytes:

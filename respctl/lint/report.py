@@ -22,7 +22,9 @@ def text_line(path: str, d: Diagnostic) -> str:
 
 
 def pending_line(path: str, p: Pending) -> str:
-    return escape_controls(f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl tool-result {path} {p.call_id}'")
+    return escape_controls(
+        f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl tool-result {path} {p.call_id}'"
+    )
 
 
 def summary(results: list[Result], *, fixing: bool) -> list[str]:
@@ -42,7 +44,9 @@ def summary(results: list[Result], *, fixing: bool) -> list[str]:
         lines.append(f"[*] {fixable} fixable with the --fix option.")
     by_hand = len(diags) - fixable
     if by_hand:
-        lines.append(f"{_plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to mend each.")
+        lines.append(
+            f"{_plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to mend each."
+        )
     return lines
 
 

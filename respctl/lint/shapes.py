@@ -10,7 +10,8 @@ here, next to the reference rule it comes from, never in the generated table.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from respctl import items as _items
 from respctl.lint import schema_table as _table
@@ -23,8 +24,10 @@ from respctl.lint import schema_table as _table
 OUTPUT_ONLY_ALWAYS = _items.DROP_ALWAYS
 _SENT_NOT_MODELLED = {"custom_tool_call": frozenset({"status"})}
 OUTPUT_ONLY: dict[str, frozenset[str]] = {
-    kind: _table.OUTPUT_ONLY.get(kind, frozenset()) | _items.DROP_BY_TYPE.get(kind, frozenset())
-    | _SENT_NOT_MODELLED.get(kind, frozenset()) | OUTPUT_ONLY_ALWAYS
+    kind: _table.OUTPUT_ONLY.get(kind, frozenset())
+    | _items.DROP_BY_TYPE.get(kind, frozenset())
+    | _SENT_NOT_MODELLED.get(kind, frozenset())
+    | OUTPUT_ONLY_ALWAYS
     for kind in _table.ITEMS
 }
 
@@ -35,6 +38,7 @@ OPTIONAL_IN_PRACTICE: dict[str, frozenset[str]] = {
     "ResponseReasoningItemParam": frozenset({"id"}),
     "ResponseOutputTextParam": frozenset({"annotations"}),
 }
+
 
 class Finding(NamedTuple):
     code: str
@@ -74,15 +78,35 @@ def _is_null(v: Any) -> bool:
 _SCALAR_CHECKS = {"str": _is_str, "int": _is_int, "float": _is_num, "bool": _is_bool, "any": _any, "null": _is_null}
 _EXACT = {"str": str, "int": int, "bool": bool}
 _TYPE, _ONE_OF, _CHECK, _OR_NONE = 0, 1, 2, 3  # how Shape.ok checks a field
-_PY_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "null": (type(None),),
-             "any": (str, int, float, bool, type(None), list, dict)}
-_SCALAR_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean", "any": "a value", "null": "null"}
+_PY_TYPES = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "null": (type(None),),
+    "any": (str, int, float, bool, type(None), list, dict),
+}
+_SCALAR_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "any": "a value",
+    "null": "null",
+}
 
 
 def json_kind(v: Any) -> str:
     if v is None:
         return "null"
-    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "an array", dict: "an object"}.get(type(v), "a value")
+    return {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "an array",
+        dict: "an object",
+    }.get(type(v), "a value")
 
 
 def _nullable(spec: Any) -> bool:
@@ -128,7 +152,10 @@ class Shape:
                 plan[key] = (_ONE_OF, frozenset(inner[1:]))
             elif nullable:
                 check = _compile(inner) if inner != "null" else _is_null
-                plan[key] = (_CHECK, (lambda v, c=check: v is None or c(v)) if required else (lambda v, c=check: v is not None and c(v)))
+                plan[key] = (
+                    _CHECK,
+                    (lambda v, c=check: v is None or c(v)) if required else (lambda v, c=check: v is not None and c(v)),
+                )
             else:
                 plan[key] = (_CHECK, _compile(spec))
         self._plan = plan
@@ -162,7 +189,9 @@ class Shape:
         for key, value in v.items():
             here = path + (key,)
             if key in self.output_only:
-                out.append(Finding("RSP108", here, f"{_where(here)} is output-only: the API does not take it back", True))
+                out.append(
+                    Finding("RSP108", here, f"{_where(here)} is output-only: the API does not take it back", True)
+                )
                 continue
             if key not in self.fields:
                 out.append(Finding("RSP103", here, f"unknown {_where(here)}{_did_you_mean(key, self.fields)}"))
@@ -171,7 +200,14 @@ class Shape:
             if value is None:
                 if not _nullable(spec):
                     fix = key not in self.required
-                    out.append(Finding("RSP106", here, f"{_where(here)} is null, which it does not take" + ("" if fix else " (it is required)"), fix))
+                    out.append(
+                        Finding(
+                            "RSP106",
+                            here,
+                            f"{_where(here)} is null, which it does not take" + ("" if fix else " (it is required)"),
+                            fix,
+                        )
+                    )
                 elif key not in self.required:
                     out.append(Finding("RSP107", here, f"{_where(here)} is null (leave it out instead)", True))
                 continue
@@ -245,6 +281,7 @@ def _compile(spec: Any) -> Callable[[Any], bool]:
     members = spec[1:]
     table = _discriminated(members)
     if table is not None:
+
         def by_type(v: Any) -> bool:
             if type(v) is not dict:
                 return False
@@ -256,7 +293,10 @@ def _compile(spec: Any) -> Callable[[Any], bool]:
     for m in members:
         for t in _py_types(m):
             checks_by_type.setdefault(t, []).append(_compile(m))
-    dispatch = {t: (cs[0] if len(cs) == 1 else (lambda v, cs=tuple(cs): any(c(v) for c in cs))) for t, cs in checks_by_type.items()}
+    dispatch = {
+        t: (cs[0] if len(cs) == 1 else (lambda v, cs=tuple(cs): any(c(v) for c in cs)))
+        for t, cs in checks_by_type.items()
+    }
 
     def by_json_type(v: Any) -> bool:
         check = dispatch.get(type(v))
@@ -340,7 +380,9 @@ def _explain_union(v: Any, spec: tuple, path: tuple) -> list[Finding]:
         if t is None:
             return [Finding("RSP102", path + ("type",), f"{_where(path + ('type',))} is required")]
         if type(t) is not str:
-            return [Finding("RSP104", path + ("type",), f"{_where(path + ('type',))} must be a string, not {json_kind(t)}")]
+            return [
+                Finding("RSP104", path + ("type",), f"{_where(path + ('type',))} must be a string, not {json_kind(t)}")
+            ]
         if t not in table:
             return [_literal_problem(t, tuple(table), path + ("type",))]
         return table[t].explain(v, path)
@@ -356,8 +398,13 @@ def _explain_union(v: Any, spec: tuple, path: tuple) -> list[Finding]:
 
 # --- items ------------------------------------------------------------------------------------
 
+
 def _item_shape(kind: str, name: str, fields: dict | None = None) -> Shape:
-    return Shape(name, fields if fields is not None else _table.SHAPES[name], output_only=OUTPUT_ONLY.get(kind, OUTPUT_ONLY_ALWAYS))
+    return Shape(
+        name,
+        fields if fields is not None else _table.SHAPES[name],
+        output_only=OUTPUT_ONLY.get(kind, OUTPUT_ONLY_ALWAYS),
+    )
 
 
 def _merged(names: tuple[str, ...], **overrides) -> dict:
@@ -384,8 +431,11 @@ ITEM_TYPES = tuple(_table.ITEMS)
 
 _EASY, _INPUT, _OUTPUT = "EasyInputMessageParam", "Message", "ResponseOutputMessageParam"
 #: Assistant content is a string or output_text/refusal parts, never input_text (E11).
-ASSISTANT_MESSAGE = _item_shape("message", "message (assistant)", _merged(
-    (_EASY, _OUTPUT), content=("union", "str", _table.SHAPES[_OUTPUT]["content"][1])))
+ASSISTANT_MESSAGE = _item_shape(
+    "message",
+    "message (assistant)",
+    _merged((_EASY, _OUTPUT), content=("union", "str", _table.SHAPES[_OUTPUT]["content"][1])),
+)
 OTHER_MESSAGE = _item_shape("message", "message", _merged((_EASY, _INPUT)))
 assert set(_table.ITEMS["message"]) == {_EASY, _INPUT, _OUTPUT}, "the SDK's message variants changed: review _merged"
 
@@ -415,7 +465,11 @@ def check_item(item: dict, kind: str | None) -> list[Finding] | None:
 def _unknown_type(item: dict) -> Finding:
     kind = item.get("type")
     if "type" not in item or kind is None:
-        return Finding("RSP101", ("type",) if "type" in item else (), "item has no 'type' (and is not a message with 'role' and 'content')")
+        return Finding(
+            "RSP101",
+            ("type",) if "type" in item else (),
+            "item has no 'type' (and is not a message with 'role' and 'content')",
+        )
     if type(kind) is not str:
         return Finding("RSP104", ("type",), f"field 'type' must be a string, not {json_kind(kind)}")
     return Finding("RSP101", ("type",), f"unknown item type '{kind}'{_did_you_mean(kind, ITEM_TYPES)}")

@@ -71,8 +71,12 @@ class Maker:
         self.env.update(OPENAI_BASE_URL=api.base_url, OPENAI_API_KEY="sk-corpus", RESPCTL_MODEL=MODEL)
 
     def cli(self, *args, ok=(0, 3, 4)) -> dict:
-        proc = subprocess.run([sys.executable, "-m", "respctl", *map(str, args), "--json", "--no-stream"],
-                              env=self.env, capture_output=True, cwd=self.work)
+        proc = subprocess.run(
+            [sys.executable, "-m", "respctl", *map(str, args), "--json", "--no-stream"],
+            env=self.env,
+            capture_output=True,
+            cwd=self.work,
+        )
         if proc.returncode not in ok:
             raise SystemExit(f"respctl {' '.join(map(str, args))}: exit {proc.returncode}: {proc.stderr.decode()}")
         return orjson.loads(proc.stdout) if proc.stdout.strip() else {}
@@ -131,72 +135,150 @@ def main() -> None:
         think = reasoning(["**Thinking it over**\n\nA short answer will do."])
 
         # --- good conversations, as respctl writes them -----------------------------------
-        chat = m.conversation("chat", [
-            ("start", "Plan a day in Rome", [Turn([think, message("Colosseum, then Trastevere.", phase="final_answer")])]),
-            ("say", "Make it cheaper", [Turn([reasoning(), message("Walk instead of taxis.", phase="final_answer")])]),
-            ("say", "Any museum?", [Turn([think, message("The Vatican Museums.", phase="final_answer")])]),
-        ])
+        chat = m.conversation(
+            "chat",
+            [
+                (
+                    "start",
+                    "Plan a day in Rome",
+                    [Turn([think, message("Colosseum, then Trastevere.", phase="final_answer")])],
+                ),
+                (
+                    "say",
+                    "Make it cheaper",
+                    [Turn([reasoning(), message("Walk instead of taxis.", phase="final_answer")])],
+                ),
+                ("say", "Any museum?", [Turn([think, message("The Vatican Museums.", phase="final_answer")])]),
+            ],
+        )
         m.keep("good_chat", chat)
 
-        tools = m.conversation("tools", [
-            ("start", "Weather in Paris and in Oslo?", [Turn([think, message("Checking both.", phase="commentary"),
-                                                             function_call("get_weather", {"city": "Paris"}),
-                                                             function_call("get_weather", {"city": "Oslo"})])]),
-            ("tool", None, [Turn([message("Paris 18C, Oslo 9C.", phase="final_answer")])]),
-            ("say", "And in Rome?", [Turn([reasoning(), function_call("get_weather", {"city": "Rome"})])]),
-            ("tool", None, [Turn([think, message("Rome 24C.", phase="final_answer")])]),
-        ])
+        tools = m.conversation(
+            "tools",
+            [
+                (
+                    "start",
+                    "Weather in Paris and in Oslo?",
+                    [
+                        Turn(
+                            [
+                                think,
+                                message("Checking both.", phase="commentary"),
+                                function_call("get_weather", {"city": "Paris"}),
+                                function_call("get_weather", {"city": "Oslo"}),
+                            ]
+                        )
+                    ],
+                ),
+                ("tool", None, [Turn([message("Paris 18C, Oslo 9C.", phase="final_answer")])]),
+                ("say", "And in Rome?", [Turn([reasoning(), function_call("get_weather", {"city": "Rome"})])]),
+                ("tool", None, [Turn([think, message("Rome 24C.", phase="final_answer")])]),
+            ],
+        )
         m.keep("good_tool_calls", tools)
 
-        custom = m.conversation("custom", [
-            ("start", "Fix the typo in README", [Turn([think, custom_tool_call("apply_patch", "*** Begin Patch\n*** End Patch")])]),
-            ("tool", None, [Turn([reasoning(), message("Patched.", phase="final_answer")])]),
-        ])
+        custom = m.conversation(
+            "custom",
+            [
+                (
+                    "start",
+                    "Fix the typo in README",
+                    [Turn([think, custom_tool_call("apply_patch", "*** Begin Patch\n*** End Patch")])],
+                ),
+                ("tool", None, [Turn([reasoning(), message("Patched.", phase="final_answer")])]),
+            ],
+        )
         m.keep("good_custom_tool", custom)
 
-        oss = m.conversation("oss", [
-            ("start", "Hello", [Turn([reasoning(encrypted=False, content=["The user greets me."]), message("Hi!")])]),
-            ("say", "Bye", [Turn([reasoning(encrypted=False, content=["Farewell."]), message("Bye!")])]),
-        ])
+        oss = m.conversation(
+            "oss",
+            [
+                (
+                    "start",
+                    "Hello",
+                    [Turn([reasoning(encrypted=False, content=["The user greets me."]), message("Hi!")])],
+                ),
+                ("say", "Bye", [Turn([reasoning(encrypted=False, content=["Farewell."]), message("Bye!")])]),
+            ],
+        )
         m.keep("good_gpt_oss_reasoning_text", oss)
 
-        plain = m.conversation("plain", [
-            ("start", "Hi", [Turn([message("Hello.")])]),
-            ("say", "2+2?", [Turn([message("4.")])]),
-        ])
+        plain = m.conversation(
+            "plain",
+            [
+                ("start", "Hi", [Turn([message("Hello.")])]),
+                ("say", "2+2?", [Turn([message("4.")])]),
+            ],
+        )
         m.keep("good_no_reasoning", plain)
 
-        long = m.conversation("long", [("start", "Count with me: 1", [Turn([think, message("2", phase="final_answer")])])] + [
-            ("say", str(n), [Turn([reasoning(["**Counting**\n\nNext number."]), message(str(n + 1), phase="final_answer")])])
-            for n in range(3, 20, 2)
-        ])
+        long = m.conversation(
+            "long",
+            [("start", "Count with me: 1", [Turn([think, message("2", phase="final_answer")])])]
+            + [
+                (
+                    "say",
+                    str(n),
+                    [Turn([reasoning(["**Counting**\n\nNext number."]), message(str(n + 1), phase="final_answer")])],
+                )
+                for n in range(3, 20, 2)
+            ],
+        )
         m.keep("good_long", long)
 
-        incomplete = m.conversation("incomplete", [
-            ("start", "Write an essay", [Turn([think, message("Rome was not built")], status="incomplete")]),
-            ("say", "Shorter please", [Turn([think, message("Rome: old, grand.", phase="final_answer")])]),
-        ])
+        incomplete = m.conversation(
+            "incomplete",
+            [
+                ("start", "Write an essay", [Turn([think, message("Rome was not built")], status="incomplete")]),
+                ("say", "Shorter please", [Turn([think, message("Rome: old, grand.", phase="final_answer")])]),
+            ],
+        )
         m.keep("good_after_incomplete_turn", incomplete)
 
-        pending = m.conversation("pending", [
-            ("start", "Weather in Paris and in Oslo?", [Turn([think, function_call("get_weather", {"city": "Paris"}),
-                                                             function_call("get_weather", {"city": "Oslo"})])]),
-        ])
+        pending = m.conversation(
+            "pending",
+            [
+                (
+                    "start",
+                    "Weather in Paris and in Oslo?",
+                    [
+                        Turn(
+                            [
+                                think,
+                                function_call("get_weather", {"city": "Paris"}),
+                                function_call("get_weather", {"city": "Oslo"}),
+                            ]
+                        )
+                    ],
+                ),
+            ],
+        )
         m.keep("pending_two_calls", pending)
         items = read(pending)
         call = items[index_of(items, is_type("function_call"))]
-        m.keep("pending_one_of_two_answered", items + [{"type": "function_call_output", "call_id": call["call_id"], "output": "18C"}])
+        m.keep(
+            "pending_one_of_two_answered",
+            items + [{"type": "function_call_output", "call_id": call["call_id"], "output": "18C"}],
+        )
 
         # hand-written items only (what a person or a script appends)
-        m.keep("good_hand_written", [
-            {"role": "system", "content": "You are terse."},
-            {"role": "user", "content": "Hi"},
-            {"role": "assistant", "content": "Hello."},
-            {"type": "message", "role": "user", "content": [
-                {"type": "input_text", "text": "What is this?"},
-                {"type": "input_image", "detail": "auto", "image_url": "data:image/png;base64,iVBORw0KGgo="}]},
-            {"role": "assistant", "content": [{"type": "output_text", "text": "A tiny PNG."}]},
-        ])
+        m.keep(
+            "good_hand_written",
+            [
+                {"role": "system", "content": "You are terse."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello."},
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "What is this?"},
+                        {"type": "input_image", "detail": "auto", "image_url": "data:image/png;base64,iVBORw0KGgo="},
+                    ],
+                },
+                {"role": "assistant", "content": [{"type": "output_text", "text": "A tiny PNG."}]},
+            ],
+        )
 
         # --- edits that keep a conversation replayable ------------------------------------
         items = read(chat)
@@ -210,78 +292,137 @@ def main() -> None:
 
         items = read(chat)
         rs = index_of(items, is_type("reasoning"))
-        m.keep("good_reasoning_without_id", items[:rs] + [{k: v for k, v in items[rs].items() if k != "id"}] + items[rs + 1:])
+        m.keep(
+            "good_reasoning_without_id",
+            items[:rs] + [{k: v for k, v in items[rs].items() if k != "id"}] + items[rs + 1 :],
+        )
         msg = rs + 1
-        m.keep("good_reasoning_dropped_and_id_stripped",
-               items[:rs] + [{k: v for k, v in items[msg].items() if k != "id"}] + items[msg + 1:])
-        m.keep("good_turn_output_removed", items[:rs] + items[msg + 1:])
+        m.keep(
+            "good_reasoning_dropped_and_id_stripped",
+            items[:rs] + [{k: v for k, v in items[msg].items() if k != "id"}] + items[msg + 1 :],
+        )
+        m.keep("good_turn_output_removed", items[:rs] + items[msg + 1 :])
 
         # warnings only: the API accepts these
         items = read(chat)
         msg = index_of(items, is_assistant)
-        m.keep("warn_needless_null_phase", items[:msg] + [{**items[msg], "phase": None}] + items[msg + 1:])
+        m.keep("warn_needless_null_phase", items[:msg] + [{**items[msg], "phase": None}] + items[msg + 1 :])
         m.keep("warn_missing_final_newline", chat.read_bytes()[:-1])
         m.keep("warn_empty_file", b"")
-        m.keep("warn_file_id_reference", read(chat) + [
-            {"type": "message", "role": "user", "content": [{"type": "input_file", "file_id": "file-abc123"}]}])
+        m.keep(
+            "warn_file_id_reference",
+            read(chat)
+            + [{"type": "message", "role": "user", "content": [{"type": "input_file", "file_id": "file-abc123"}]}],
+        )
         m.keep("warn_compaction_trigger_not_last", [read(chat)[0], {"type": "compaction_trigger"}] + read(chat)[1:])
         items = read(tools)
         fc = index_of(items, is_type("function_call"))
-        m.keep("warn_arguments_not_json", items[:fc] + [{**items[fc], "arguments": '{"city": "Par'}] + items[fc + 1:])
-        m.keep("warn_control_character_in_name", items[:fc] + [{**items[fc], "name": "get_\u0000weather"}] + items[fc + 1:])
+        m.keep("warn_arguments_not_json", items[:fc] + [{**items[fc], "arguments": '{"city": "Par'}] + items[fc + 1 :])
+        m.keep(
+            "warn_control_character_in_name",
+            items[:fc] + [{**items[fc], "name": "get_\u0000weather"}] + items[fc + 1 :],
+        )
 
         # --- damage: each rule ----------------------------------------------------------------
         items = read(chat)
         rs = index_of(items, is_type("reasoning"), 1)
         m.keep("e2_head_cut_after_reasoning", items[: rs + 1])
-        m.keep("e2_reasoning_then_user", items[:rs + 1] + items[rs + 2:])
+        m.keep("e2_reasoning_then_user", items[: rs + 1] + items[rs + 2 :])
         first_rs = index_of(items, is_type("reasoning"))
-        m.keep("e2_two_reasoning_in_a_row", items[:first_rs] + [items[first_rs], items[rs]] + items[first_rs + 1:rs] + items[rs + 1:])
-        m.keep("e3_reasoning_dropped_after_user", items[:rs] + items[rs + 1:])
+        m.keep(
+            "e2_two_reasoning_in_a_row",
+            items[:first_rs] + [items[first_rs], items[rs]] + items[first_rs + 1 : rs] + items[rs + 1 :],
+        )
+        m.keep("e3_reasoning_dropped_after_user", items[:rs] + items[rs + 1 :])
         tools_items = read(tools)
         last_rs = index_of(tools_items, is_type("reasoning"), -1)
-        m.keep("e3_reasoning_dropped_after_tool_output", tools_items[:last_rs] + tools_items[last_rs + 1:])
-        m.keep("e4_encrypted_content_removed", items[:rs] + [{k: v for k, v in items[rs].items() if k != "encrypted_content"}] + items[rs + 1:])
-        m.keep("e4_encrypted_content_null", items[:rs] + [{**items[rs], "encrypted_content": None}] + items[rs + 1:])
+        m.keep("e3_reasoning_dropped_after_tool_output", tools_items[:last_rs] + tools_items[last_rs + 1 :])
+        m.keep(
+            "e4_encrypted_content_removed",
+            items[:rs] + [{k: v for k, v in items[rs].items() if k != "encrypted_content"}] + items[rs + 1 :],
+        )
+        m.keep("e4_encrypted_content_null", items[:rs] + [{**items[rs], "encrypted_content": None}] + items[rs + 1 :])
         token = items[rs]["encrypted_content"]
-        m.keep("e8_encrypted_content_truncated", items[:rs] + [{**items[rs], "encrypted_content": token[: len(token) // 2]}] + items[rs + 1:])
+        m.keep(
+            "e8_encrypted_content_truncated",
+            items[:rs] + [{**items[rs], "encrypted_content": token[: len(token) // 2]}] + items[rs + 1 :],
+        )
         other = items[first_rs]["encrypted_content"]
         swapped = list(items)
         swapped[first_rs] = {**items[first_rs], "encrypted_content": token}
         swapped[rs] = {**items[rs], "encrypted_content": other}
         m.keep("e8_encrypted_content_swapped", swapped)
-        m.keep("e8_encrypted_content_edited", items[:rs] + [{**items[rs], "encrypted_content": token[:40] + ("A" if token[40] != "A" else "B") + token[41:]}] + items[rs + 1:])
+        m.keep(
+            "e8_encrypted_content_edited",
+            items[:rs]
+            + [{**items[rs], "encrypted_content": token[:40] + ("A" if token[40] != "A" else "B") + token[41:]}]
+            + items[rs + 1 :],
+        )
 
         t = read(tools)
         fco = index_of(t, is_type("function_call_output"))
-        m.keep("e5_output_dropped", t[:fco] + t[fco + 1:])
+        m.keep("e5_output_dropped", t[:fco] + t[fco + 1 :])
         call_index = index_of(t, is_type("function_call"))
-        m.keep("e6_output_moved_before_call", t[:call_index] + [t[fco]] + [x for j, x in enumerate(t[call_index:], call_index) if j != fco])
-        m.keep("e6_output_duplicated", t[: fco + 1] + [t[fco]] + t[fco + 1:])
-        m.keep("e6_output_call_id_edited", t[:fco] + [{**t[fco], "call_id": "call_edited0000"}] + t[fco + 1:])
-        m.keep("e5_call_then_user_message", read(pending) + [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "never mind"}]}])
-        m.keep("e7_call_line_duplicated", t[: call_index + 1] + [t[call_index]] + t[call_index + 1:])
+        m.keep(
+            "e6_output_moved_before_call",
+            t[:call_index] + [t[fco]] + [x for j, x in enumerate(t[call_index:], call_index) if j != fco],
+        )
+        m.keep("e6_output_duplicated", t[: fco + 1] + [t[fco]] + t[fco + 1 :])
+        m.keep("e6_output_call_id_edited", t[:fco] + [{**t[fco], "call_id": "call_edited0000"}] + t[fco + 1 :])
+        m.keep(
+            "e5_call_then_user_message",
+            read(pending)
+            + [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "never mind"}]}],
+        )
+        m.keep("e7_call_line_duplicated", t[: call_index + 1] + [t[call_index]] + t[call_index + 1 :])
 
         items = read(chat)
         msg = index_of(items, is_assistant)
         m.keep("e7_message_line_duplicated", items + [items[msg]])
         m.keep("e7_forks_concatenated", items + read(forked))
-        m.keep("e10_message_id_prefix_edited", items[:msg] + [{**items[msg], "id": "fc_" + items[msg]["id"][4:]}] + items[msg + 1:])
-        m.keep("e10_call_id_prefix_edited", t[:call_index] + [{**t[call_index], "id": "ctco_" + t[call_index]["id"][3:]}] + t[call_index + 1:])
-        m.keep("e11_assistant_input_text", items[:msg] + [{**items[msg], "content": [{"type": "input_text", "text": "Colosseum."}]}] + items[msg + 1:])
-        m.keep("e12_arguments_missing", t[:call_index] + [{k: v for k, v in t[call_index].items() if k != "arguments"}] + t[call_index + 1:])
+        m.keep(
+            "e10_message_id_prefix_edited",
+            items[:msg] + [{**items[msg], "id": "fc_" + items[msg]["id"][4:]}] + items[msg + 1 :],
+        )
+        m.keep(
+            "e10_call_id_prefix_edited",
+            t[:call_index] + [{**t[call_index], "id": "ctco_" + t[call_index]["id"][3:]}] + t[call_index + 1 :],
+        )
+        m.keep(
+            "e11_assistant_input_text",
+            items[:msg]
+            + [{**items[msg], "content": [{"type": "input_text", "text": "Colosseum."}]}]
+            + items[msg + 1 :],
+        )
+        m.keep(
+            "e12_arguments_missing",
+            t[:call_index] + [{k: v for k, v in t[call_index].items() if k != "arguments"}] + t[call_index + 1 :],
+        )
         rs = index_of(items, is_type("reasoning"))
-        m.keep("e12_summary_missing", items[:rs] + [{k: v for k, v in items[rs].items() if k != "summary"}] + items[rs + 1:])
-        m.keep("e1_status_on_reasoning", items[:rs] + [{**items[rs], "status": "completed"}] + items[rs + 1:])
-        m.keep("e1_created_by", t[:fco] + [{**t[fco], "created_by": "user_123"}] + t[fco + 1:])
-        m.keep("e1_field_typo", items[:msg] + [{("statuz" if k == "status" else k): v for k, v in items[msg].items()}] + items[msg + 1:])
-        m.keep("e1_model_dump_nulls", items[:rs] + [{**items[rs], "status": None, "content": None}] + items[rs + 1:])
-        m.keep("null_in_non_nullable_field", t[:call_index] + [{**t[call_index], "namespace": None}] + t[call_index + 1:])
+        m.keep(
+            "e12_summary_missing",
+            items[:rs] + [{k: v for k, v in items[rs].items() if k != "summary"}] + items[rs + 1 :],
+        )
+        m.keep("e1_status_on_reasoning", items[:rs] + [{**items[rs], "status": "completed"}] + items[rs + 1 :])
+        m.keep("e1_created_by", t[:fco] + [{**t[fco], "created_by": "user_123"}] + t[fco + 1 :])
+        m.keep(
+            "e1_field_typo",
+            items[:msg] + [{("statuz" if k == "status" else k): v for k, v in items[msg].items()}] + items[msg + 1 :],
+        )
+        m.keep("e1_model_dump_nulls", items[:rs] + [{**items[rs], "status": None, "content": None}] + items[rs + 1 :])
+        m.keep(
+            "null_in_non_nullable_field", t[:call_index] + [{**t[call_index], "namespace": None}] + t[call_index + 1 :]
+        )
         part = items[msg]["content"][0]
-        m.keep("null_logprobs", items[:msg] + [{**items[msg], "content": [{**part, "logprobs": None}]}] + items[msg + 1:])
+        m.keep(
+            "null_logprobs", items[:msg] + [{**items[msg], "content": [{**part, "logprobs": None}]}] + items[msg + 1 :]
+        )
         m.keep("item_reference", items + [{"type": "item_reference", "id": items[msg]["id"].replace("msg_", "msg_0")}])
-        m.keep("unknown_item_type", items[:rs] + [{**items[rs], "type": "reasonning"}] + items[rs + 1:])
-        m.keep("wrong_type_arguments_object", t[:call_index] + [{**t[call_index], "arguments": {"city": "Paris"}}] + t[call_index + 1:])
+        m.keep("unknown_item_type", items[:rs] + [{**items[rs], "type": "reasonning"}] + items[rs + 1 :])
+        m.keep(
+            "wrong_type_arguments_object",
+            t[:call_index] + [{**t[call_index], "arguments": {"city": "Paris"}}] + t[call_index + 1 :],
+        )
         m.keep("invalid_role", [{"role": "bot", "content": "hi"}] + items[1:])
 
         # --- file-level damage ------------------------------------------------------------------
@@ -293,10 +434,15 @@ def main() -> None:
         m.keep("file_head_c_cut_mid_line", raw[: len(lines[0]) + 1 + len(lines[1]) + 1 + 200])
         m.keep("file_pasted_input_array", b"[" + b",".join(lines[:2]) + b"]\n" + b"\n".join(lines[2:]))
         m.keep("file_invalid_utf8", raw.replace(b"Plan a day", b"Plan a d\xe9y"))
-        m.keep("file_merge_conflict", b"\n".join(lines[:3] + [b"<<<<<<< HEAD"] + lines[3:5] + [b"=======", b">>>>>>> fork"] + lines[5:]))
+        m.keep(
+            "file_merge_conflict",
+            b"\n".join(lines[:3] + [b"<<<<<<< HEAD"] + lines[3:5] + [b"=======", b">>>>>>> fork"] + lines[5:]),
+        )
 
-    issued = {item_id: {"type": i.type, "response_id": i.response_id, "index": i.index, "reasoning_id": i.reasoning_id}
-              for item_id, i in sorted(registry.issued.items())}
+    issued = {
+        item_id: {"type": i.type, "response_id": i.response_id, "index": i.index, "reasoning_id": i.reasoning_id}
+        for item_id, i in sorted(registry.issued.items())
+    }
     (out / "registry.json").write_text(json.dumps({"model": MODEL, "issued": issued}, indent=1) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {len(list(out.glob('*.jsonl')))} conversations and registry.json to {out}")
