@@ -1,19 +1,34 @@
 # Every target sets up .venv on its own when it is missing, so each works alone on a fresh machine.
+# The venv holds exactly the versions in requirements-dev.txt (hashes checked); `make lock` refreshes it.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements-dev.txt
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+SCRATCH := build/latest-sdk
 
-.PHONY: test demo bench schema lint-self clean
+.PHONY: test test-thorough check demo bench schema lock check-latest-sdk clean
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(PIP) install --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The default suite: under three minutes on two cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+# The property tests' full example counts and the soak tests' full numbers (CI runs it too).
+test-thorough: $(STAMP)
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -n auto
+
+# Linters and the type checker, as CI runs them.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 demo: $(STAMP)
 	@PATH="$(abspath $(BIN)):$$PATH" bash samples/demo.sh
@@ -24,5 +39,18 @@ bench: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/python -m respctl.lint.generate
 
+# Refresh the lock on purpose: the newest versions that pyproject.toml's ranges allow.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --group dev --universal --python-version 3.10 --generate-hashes \
+		--upgrade --quiet -o $(LOCK)
+	@echo "wrote $(LOCK); run 'make test' to install and try it"
+
+# Install the newest openai into a scratch venv and print how its item shapes differ from the table.
+check-latest-sdk:
+	rm -rf $(SCRATCH)
+	$(PYTHON) -m venv $(SCRATCH)
+	$(SCRATCH)/bin/python -m pip --quiet --disable-pip-version-check install --upgrade openai orjson typing_extensions
+	PYTHONPATH=$(CURDIR) $(SCRATCH)/bin/python -m respctl.lint.generate --diff
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
