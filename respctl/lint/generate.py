@@ -7,7 +7,11 @@ accept null, and the values of each Literal. Output-only fields are found by com
 SDK's output item models with the param types.
 
     python -m respctl.lint.generate            # write the table (and the rules' section of README.md)
-    python -m respctl.lint.generate --check    # exit 1 if either committed file is stale
+    python -m respctl.lint.generate --check    # exit 1 if the committed table's data or README section differ
+    python -m respctl.lint.generate --diff     # print how the installed SDK's shapes differ from the table
+
+The check compares data, not text: the SDK version the table was generated from is provenance,
+so a new openai release whose item shapes are unchanged passes.
 """
 
 from __future__ import annotations
@@ -185,6 +189,63 @@ def render(table: dict) -> str:
     return "\n".join(out)
 
 
+#: The parts of the table that are data; `version` is provenance and never compared.
+DATA_KEYS = ("shapes", "items", "untyped", "output_only", "required_nullable")
+
+
+def committed() -> dict:
+    """The committed table, as the same data `build()` returns."""
+    from respctl.lint import schema_table as t
+
+    return {
+        "version": t.SDK_VERSION,
+        "shapes": t.SHAPES,
+        "items": {kind: list(names) for kind, names in t.ITEMS.items()},
+        "untyped": list(t.UNTYPED),
+        "output_only": {kind: sorted(fields) for kind, fields in t.OUTPUT_ONLY.items()},
+        "required_nullable": {kind: sorted(fields) for kind, fields in t.REQUIRED_NULLABLE.items()},
+    }
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """What changed between two tables' data, one line each (empty when the shapes agree)."""
+    lines: list[str] = []
+    for key in DATA_KEYS:
+        a, b = old[key], new[key]
+        if isinstance(a, list):
+            a, b = {"": a}, {"": b}
+        for name in sorted(set(a) | set(b)):
+            where = f"{key}[{name!r}]" if name else key
+            if name not in b:
+                lines.append(f"{where}: removed")
+            elif name not in a:
+                lines.append(f"{where}: added: {b[name]!r}")
+            elif key == "shapes":
+                lines += _field_differences(where, a[name], b[name])
+            elif _normal(a[name]) != _normal(b[name]):
+                lines.append(f"{where}: {a[name]!r} -> {b[name]!r}")
+    return lines
+
+
+def _field_differences(where: str, old: dict, new: dict) -> list[str]:
+    lines = []
+    for field_name in sorted(set(old) | set(new)):
+        if field_name not in new:
+            lines.append(f"{where}.{field_name}: removed")
+        elif field_name not in old:
+            lines.append(f"{where}.{field_name}: added: {new[field_name]!r}")
+        elif _normal(old[field_name]) != _normal(new[field_name]):
+            lines.append(f"{where}.{field_name}: {old[field_name]!r} -> {new[field_name]!r}")
+    return lines
+
+
+def _normal(value: object) -> object:
+    """Tuples and lists alike, as the table's Python literals and fresh data differ only there."""
+    if isinstance(value, (list, tuple)):
+        return [_normal(v) for v in value]
+    return value
+
+
 def outputs() -> dict[Path, str]:
     """Every generated file and its text: the shape table, and the README section of the rules."""
     files = {TABLE: render(build())}
@@ -204,16 +265,34 @@ def _readme_with_rules(readme: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    stale = 0
+    if "--check" in argv or "--diff" in argv:
+        return _check(readme="--check" in argv)
     for path, text in outputs().items():
-        if "--check" in argv:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                print(f"{path}: stale; run 'make schema'", file=sys.stderr)
-                stale += 1
-        else:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path} ({len(text)} bytes)")
-    return 1 if stale else 0
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text)} bytes)")
+    return 0
+
+
+def _check(*, readme: bool) -> int:
+    """Compare the installed SDK's shapes with the committed table as data (and the README's rules)."""
+    fresh, table = build(), committed()
+    changed = differences(table, fresh)
+    for line in changed:
+        print(line)
+    if changed:
+        print(
+            f"{TABLE}: the item shapes of openai {fresh['version']} differ from the table (generated from "
+            f"openai {table['version']}) in {len(changed)} place(s); run 'make schema'",
+            file=sys.stderr,
+        )
+    else:
+        print(f"the item shapes of openai {fresh['version']} match the table (generated from openai {table['version']})")
+    stale_readme = readme and README.exists() and README.read_text(encoding="utf-8") != _readme_with_rules(
+        README.read_text(encoding="utf-8")
+    )
+    if stale_readme:
+        print(f"{README}: the lint rules section is stale; run 'make schema'", file=sys.stderr)
+    return 1 if changed or stale_readme else 0
 
 
 if __name__ == "__main__":

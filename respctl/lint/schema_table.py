@@ -1,4 +1,4 @@
-"""Item shapes of the Responses API input, generated from openai 3.54.0.
+"""Item shapes of the Responses API input, generated from openai 3.57.0.
 
 Do not edit: run `make schema` (python -m respctl.lint.generate). A test fails when the
 installed SDK and this table disagree.
@@ -12,7 +12,7 @@ OUTPUT_ONLY: fields the SDK's output models carry and no input shape of that typ
 REQUIRED_NULLABLE: top-level fields required in every shape of the type and accepting null.
 """
 
-SDK_VERSION = '3.54.0'
+SDK_VERSION = '3.57.0'
 
 SHAPES = {
     'ActionClick': {
