@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import CANARY_KEY, read_items
+from conftest import CANARY_KEY, read_items, shared_zygote
 from fakeapi import Stall, Turn, function_call, message, reasoning
 from test_reliability_support import (
     MODEL,
@@ -51,15 +51,22 @@ def test_sixteen_concurrent_says_each_turn_once_in_order_every_request_accepted(
     chat.write_bytes(line(developer("Answer briefly.")))
     api.latency = 0.05  # the lock is held while the API thinks
     texts = [f"Message number {k} from process {k}" for k in range(N)]
-    procs = [
-        spawn(
+    # N processes at once, forked from the shared zygote (each with its own stdout and stderr)
+    zygote = shared_zygote()
+    outs = [(tmp_path / f"out{k}", tmp_path / f"err{k}") for k in range(N)]
+    pids = [
+        zygote.start(
             ["say", chat, text, "-m", MODEL, "--json", "--lock-timeout", "120", "--stream" if k % 2 else "--no-stream"],
             cwd=tmp_path,
             env=env,
+            out=out,
+            err=err,
         )
-        for k, text in enumerate(texts)
+        for (k, text), (out, err) in zip(enumerate(texts), outs, strict=True)
     ]
-    results = [(p.wait(timeout=180), p.stdout.read(), p.stderr.read()) for p in procs]
+    results = [
+        (zygote.wait(pid), out.read_bytes(), err.read_bytes()) for pid, (out, err) in zip(pids, outs, strict=True)
+    ]
     for code, out, err in results:
         assert code == 0, err
         assert orjson.loads(out)["status"] == "completed" and CANARY_KEY.encode() not in out + err

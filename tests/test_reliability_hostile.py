@@ -6,7 +6,8 @@ real `python -m respctl` runs. The property everywhere: respctl either works or 
 its own error (one line, `respctl: error: ...`, exit 2; lint reports findings) and never
 raises anything else: no traceback, whatever the input.
 
-Example counts (max_examples) add up to more than 10,000 per run; `EXAMPLES` below lists them.
+Example counts (max_examples) add up to more than 10,000 under the thorough profile
+(HYPOTHESIS_PROFILE=thorough); `EXAMPLES` below lists them, and the default run takes a tenth.
 """
 
 from __future__ import annotations
@@ -20,13 +21,25 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from respctl.conversation import parse_lines
 from respctl.errors import RespctlError
 
-EXAMPLES = {"reader": 2500, "lint": 2500, "items": 1500, "show": 1000, "tools_schema": 2000, "flags": 800}
+#: The thorough profile's counts; the default run takes a tenth (conftest.examples).
+EXAMPLES = {
+    name: examples(n)
+    for name, n in {
+        "reader": 2500,
+        "lint": 2500,
+        "items": 1500,
+        "show": 1000,
+        "tools_schema": 2000,
+        "flags": 800,
+    }.items()
+}
 FAST = dict(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],

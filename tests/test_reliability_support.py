@@ -7,7 +7,6 @@ shapes respctl creates are spelled out here as the README documents them.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -18,7 +17,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import Result, developer, line, turn_lines, user  # noqa: F401 - the helpers the reliability tests share
+from conftest import (  # noqa: F401 - the helpers the reliability tests share
+    Result,
+    Zygote,
+    alive,
+    developer,
+    line,
+    turn_lines,
+    user,
+)
 
 MODEL = "gpt-5-mini"
 TOOLS_JSON = b"""[{"type":"function","name":"get_weather","description":"Current weather for a city.","strict":true,
@@ -57,15 +64,6 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.002) -> boo
     return predicate()
 
 
-def alive(pid: int) -> bool:
-    """True while `pid` runs (not yet exited; a zombie counts as exited)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
 def leftovers(folder: Path, name: str) -> dict[str, list[Path]]:
     """Files respctl may leave beside a conversation: temp files of an interrupted write, rescues."""
     return {
@@ -78,88 +76,6 @@ def files_under(folder: Path):
     for root, _dirs, files in os.walk(folder):
         for f in files:
             yield Path(root) / f
-
-
-ZYGOTE = r"""
-import json, os, sys, traceback
-import respctl.cli, respctl.client, respctl.turn, respctl.lint, respctl.output, respctl.runner, respctl.inputs
-import respctl.request, respctl.items, respctl.conversation
-out = sys.stdout
-out.write("ready\n"); out.flush()
-for raw in sys.stdin:
-    cmd = json.loads(raw)
-    if cmd["op"] == "run":
-        fd_out = os.open(cmd["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        fd_err = os.open(cmd["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                null = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(null, 0); os.dup2(fd_out, 1); os.dup2(fd_err, 2)
-                os.chdir(cmd["cwd"])
-                os.environ.clear(); os.environ.update(cmd["env"])
-                sys.argv = ["respctl", *cmd["args"]]
-                respctl.cli.main()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                try:
-                    sys.stdout.flush(); sys.stderr.flush()
-                finally:
-                    os._exit(code)
-        os.close(fd_out); os.close(fd_err)
-        out.write(json.dumps({"pid": pid}) + "\n"); out.flush()
-    elif cmd["op"] == "wait":
-        _, status = os.waitpid(cmd["pid"], 0)
-        out.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n"); out.flush()
-"""
-
-
-class Zygote:
-    """A python that has imported respctl once and forks a respctl per run."""
-
-    def __init__(self, prefix: list[str] = ()):
-        self.scratch = Path(tempfile.mkdtemp(prefix="respctl-zygote-"))
-        self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout.readline() == "ready\n"
-
-    def _ask(self, **cmd) -> dict:
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def start(self, args, *, cwd: Path, env: dict, out: Path, err: Path) -> int:
-        return self._ask(
-            op="run", args=[str(a) for a in args], cwd=str(cwd), env=env, stdout=str(out), stderr=str(err)
-        )["pid"]
-
-    def wait(self, pid: int) -> int:
-        return self._ask(op="wait", pid=pid)["code"]
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def run(self, *args, cwd: Path, env: dict, timeout: float = 60):
-        """Run one respctl to completion; return (exit code, stdout bytes, stderr text)."""
-        out, err = self.scratch / "out", self.scratch / "err"
-        pid = self.start(args, cwd=cwd, env=env, out=out, err=err)
-        deadline = time.monotonic() + timeout
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if alive(pid):
-            os.kill(pid, 9)
-        code = self.wait(pid)
-        result = (code, out.read_bytes(), err.read_text(errors="replace"))
-        out.unlink(), err.unlink()
-        return result
 
 
 @pytest.fixture(scope="module")

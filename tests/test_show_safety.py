@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,7 +203,7 @@ unicode_with_controls = st.text(
 
 
 @given(unicode_with_controls)
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 def test_clean_output_is_always_safe(text):
     cleaned = render.clean(text)
     assert not render._UNSAFE.search(cleaned)
@@ -289,7 +290,7 @@ item_types = st.sampled_from(
     st.sampled_from(["text", "markdown", "json"]),
     st.booleans(),
 )
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_json_object_is_shown_without_crashing(tmp_path, items, output_format, pending):
     path = tmp_path / "random.jsonl"
     path.write_bytes(b"".join(orjson.dumps({"type": kind, **fields}) + b"\n" for kind, fields in items))
