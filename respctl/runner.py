@@ -62,7 +62,8 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
     except OSError as exc:
         text = f"error: could not run the tool command {runner.argv[0]!r}: {exc.strerror or exc}"
         return text, text
-    out, err = _Capped(proc.stdout, MAX_TOOL_OUTPUT), _Capped(proc.stderr, STDERR_TAIL, keep_tail=True)
+    # The limit is in characters; a UTF-8 character takes up to 4 bytes, so keep 4 bytes for each.
+    out, err = _Capped(proc.stdout, 4 * MAX_TOOL_OUTPUT), _Capped(proc.stderr, STDERR_TAIL, keep_tail=True)
     _feed(proc, (arguments or "").encode("utf-8"))
     try:
         status = proc.wait(timeout=timeout)
@@ -73,7 +74,7 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
         return text, text
     out.join(), err.join()
     stdout = out.text()
-    if out.truncated:
+    if out.truncated or len(stdout) > MAX_TOOL_OUTPUT:  # the cut also drops a character split by the byte cap
         stdout = stdout[: MAX_TOOL_OUTPUT - 200] + f"\n[output cut at {MAX_TOOL_OUTPUT:,} characters]"
     if status != 0:
         tail = err.text().strip()

@@ -182,6 +182,20 @@ def test_output_is_cut_at_the_api_limit(tmp_path):
     assert text.startswith("0123456789" * 1000)
 
 
+@pytest.mark.parametrize("count", [6_000_000, 11_000_000])
+def test_the_output_limit_counts_characters_not_bytes(tmp_path, count):
+    """"é" is two bytes in UTF-8: 6,000,000 of them (12 MB) are under the API's limit of
+    10,485,760 characters and come back whole; 11,000,000 are cut, on a character boundary."""
+    r = runner("t=" + script(tmp_path, "accents", f'sys.stdout.write("é" * {count})'))
+    text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 60)
+    assert "\ufffd" not in text
+    if count <= MAX_TOOL_OUTPUT:
+        assert text == "é" * count and line == f"exit 0, {count:,} characters"
+    else:
+        note = f"\n[output cut at {MAX_TOOL_OUTPUT:,} characters]"
+        assert text == "é" * (MAX_TOOL_OUTPUT - 200) + note
+
+
 def test_a_failing_tool_reports_only_the_tail_of_its_stderr(tmp_path):
     r = runner(
         "t="
