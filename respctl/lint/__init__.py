@@ -17,21 +17,15 @@ from pathlib import Path
 
 from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.lint.rules import RULES, Rule, find
-from respctl.lint.schema_table import REQUIRED_NULLABLE
 
 # The checks are imported when used, not here: respctl.items may read REQUIRED_NULLABLE from
 # respctl.lint.schema_table, and the checks import respctl.items.
 
-__all__ = ["run", "gate", "explain", "RULES", "Rule", "REQUIRED_NULLABLE", "required_nullable"]
+__all__ = ["run", "gate", "explain", "RULES", "Rule"]
 
 FORMATS = ("text", "json", "github")
 #: How long --fix waits for a turn that holds the file (as `say --lock-timeout` does by default).
 FIX_LOCK_TIMEOUT = 60.0
-
-
-def required_nullable(item_type: str) -> frozenset[str]:
-    """Top-level fields of an item type that are required and accept null (keep a null there)."""
-    return REQUIRED_NULLABLE.get(item_type, frozenset())
 
 
 def gate(name: str, lines: list[bytes], items: list[dict]) -> list[str]:
