@@ -11,12 +11,13 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import orjson
 import pytest
 from conftest import examples
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,12 +203,34 @@ unicode_with_controls = st.text(
 )
 
 
+def test_clean_leaves_no_code_point_that_acts_on_a_terminal():
+    """Every code point, alone between two letters: none that acts on a terminal survives."""
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates: not text
+        cleaned = render.clean(f"a{chr(code)}b")
+        assert not [c for c in cleaned if acts_on_a_terminal(c)], (hex(code), cleaned)
+
+
 @given(unicode_with_controls)
+@example("\x1b]0;PWNED\x07\u202eevil\x1b[2J\u2066x")
 @settings(max_examples=examples(1000), deadline=None)
 def test_clean_output_is_always_safe(text):
     cleaned = render.clean(text)
-    assert not render._UNSAFE.search(cleaned)
+    assert not [c for c in cleaned if acts_on_a_terminal(c)], repr(cleaned)
     assert render._net(cleaned, colour=False) == cleaned
+    if not any(acts_on_a_terminal(c) for c in text):
+        assert cleaned == text  # harmless text is left alone
+
+
+#: Bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069): they reorder what follows.
+BIDI_CONTROLS = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
+
+
+def acts_on_a_terminal(c: str) -> bool:
+    """The oracle, from the Unicode database rather than respctl's own pattern: a control
+    character (C0, DEL, C1) other than newline and tab, or a bidi control."""
+    return (unicodedata.category(c) == "Cc" and c not in "\n\t") or unicodedata.bidirectional(c) in BIDI_CONTROLS
 
 
 json_values = st.recursive(
