@@ -184,7 +184,7 @@ def test_output_is_cut_at_the_api_limit(tmp_path):
 
 @pytest.mark.parametrize("count", [6_000_000, 11_000_000])
 def test_the_output_limit_counts_characters_not_bytes(tmp_path, count):
-    """"é" is two bytes in UTF-8: 6,000,000 of them (12 MB) are under the API's limit of
+    """ "é" is two bytes in UTF-8: 6,000,000 of them (12 MB) are under the API's limit of
     10,485,760 characters and come back whole; 11,000,000 are cut, on a character boundary."""
     r = runner("t=" + script(tmp_path, "accents", f'sys.stdout.write("é" * {count})'))
     text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 60)
