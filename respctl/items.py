@@ -40,7 +40,7 @@ OUTPUT_CALL_TYPES = {out: call for call, out in CALL_OUTPUT_TYPES.items()}
 
 def clean_output_item(item: dict) -> dict:
     """Turn one raw output item (from output_item.done or a response body) into an input item."""
-    kind = item.get("type")
+    kind = item.get("type") if isinstance(item.get("type"), str) else None  # another server may send anything
     drop = DROP_ALWAYS | DROP_BY_TYPE.get(kind, frozenset())
     accepted = _input_fields(kind)
     keep_null = _required_nullable(kind)
@@ -101,15 +101,16 @@ def tool_output(call: dict, output: str) -> dict:
 
 def pending_calls(items: list[dict]) -> list[dict]:
     """The function/custom tool calls that have no output yet, in file order."""
+    # `type` may be anything in a file sent to a server whose rules respctl does not check (--target compatible)
     answered = {
         item.get("call_id")
         for item in items
-        if item.get("type") in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)
+        if str(item.get("type")) in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)
     }
     return [
         item
         for item in items
-        if item.get("type") in CALL_OUTPUT_TYPES
+        if str(item.get("type")) in CALL_OUTPUT_TYPES
         and isinstance(item.get("call_id"), str)
         and item["call_id"] not in answered
     ]

@@ -39,6 +39,7 @@ class RequestOptions:
     text_format: dict | None = None
     reasoning_context: str | None = None
     stream: bool = False
+    model_names: bool = True  # the model is an OpenAI model name (target openai, not an Azure deployment)
     extra: dict = field(default_factory=dict)
 
 
@@ -50,6 +51,8 @@ class Connection:
     api_key: str | None = field(default=None, repr=False)
     timeout: float | None = None
     max_retries: int | None = None
+    azure: bool = False  # base_url is an Azure OpenAI endpoint (respctl.target.azure_endpoint)
+    api_version: str | None = None  # OPENAI_API_VERSION, for Azure
 
 
 def prompt_cache_key(first_line: bytes) -> str:
@@ -63,6 +66,8 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
         raise UsageError("a model is required for a turn: pass --model or set RESPCTL_MODEL")
     head: dict = {"model": opts.model, "store": False, "stream": opts.stream}
     reasoning_model = is_reasoning_model(opts.model)
+    if not opts.model_names:  # any other server names its models as it likes: never refuse on a name
+        reasoning_model = reasoning_model or bool(opts.effort or opts.summary or opts.reasoning_context)
     if reasoning_model:
         head["include"] = ["reasoning.encrypted_content"]
     reasoning = {}

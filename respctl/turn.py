@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from respctl import items as it
+from respctl import target as tg
 from respctl.conversation import Conversation, dumps_item, locked_conversation
 from respctl.errors import BadFileError, ExitCode, UsageError
 from respctl.request import Connection, RequestOptions, build_body
@@ -15,6 +16,7 @@ from respctl.request import Connection, RequestOptions, build_body
 @dataclass
 class TurnSettings:
     request: RequestOptions = field(default_factory=RequestOptions)
+    target: str = "openai"  # respctl.target: which lint rules the gate applies
     connection: Connection = field(default_factory=Connection)
     callbacks: object = None  # client.Callbacks
     lock_timeout: float = 60.0
@@ -76,7 +78,7 @@ def start(
 def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> TurnResult:
     """Append a user message (if any) and run one turn on the whole file."""
     with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
-        _lint_gate(conv)
+        _lint_gate(conv, settings.target)
         resumable = message_item is None and not (settings.dry_run or settings.no_send)
         if resumable and _runnable(it.pending_calls(conv.items), settings):
             return _converse(
@@ -89,7 +91,7 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> Turn
 def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings) -> TurnResult:
     """Answer one pending call; when none is left waiting, run the next turn."""
     with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
-        _lint_gate(conv)
+        _lint_gate(conv, settings.target)
         pending = it.pending_calls(conv.items)
         call = _pending_call(conv, call_id, pending)
         still_pending = [c for c in pending if c is not call]
@@ -100,7 +102,7 @@ def _pending_call(conv: Conversation, call_id: str, pending: list[dict]) -> dict
     for call in pending:
         if call["call_id"] == call_id:
             return call
-    if any(item.get("type") in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id for item in conv.items):
+    if any(str(item.get("type")) in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id for item in conv.items):
         raise UsageError(f"{conv.name}: call {call_id!r} already has its output")
     known = ", ".join(c["call_id"] for c in pending) or "none"
     raise UsageError(f"{conv.name}: no tool call with call_id {call_id!r} (waiting for output: {known})")
@@ -210,7 +212,7 @@ def _run(
     response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
     output = replayable_output([it.clean_output_item(item) for item in response.output], response.status)
     _write(conv, new_items + output, replace)
-    calls = [it.call_summary(item) for item in output if item.get("type") in it.CALL_OUTPUT_TYPES]
+    calls = [it.call_summary(item) for item in output if str(item.get("type")) in it.CALL_OUTPUT_TYPES]
     if response.status == "incomplete":
         code = ExitCode.INCOMPLETE
     elif calls:
@@ -235,7 +237,9 @@ def replayable_output(output: list[dict], status: str) -> list[dict]:
     if status != "incomplete":
         return output
     kept = [
-        item for item in output if not (item.get("type") in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")
+        item
+        for item in output
+        if not (str(item.get("type")) in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")
     ]
     while kept and kept[-1].get("type") == "reasoning":
         kept.pop()
@@ -249,14 +253,20 @@ def _write(conv: Conversation, new_items: list[dict], replace: bool) -> None:
         conv.append(new_items)
 
 
-def _lint_gate(conv: Conversation) -> None:
-    """Refuse a file the API would reject, before a request is paid for."""
+def _lint_gate(conv: Conversation, target: str) -> None:
+    """Refuse a file the server would reject, before a request is paid for (the target's rules only)."""
     from respctl.lint import gate
 
-    problems = gate(conv.name, conv.lines, conv.items)
+    problems = gate(conv.name, conv.lines, conv.items, target)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise BadFileError(f"{problems[0]}{more}; see 'respctl lint {conv.name}'")
+        code = problems[0][len(conv.name) :].split(" ", 2)[1]
+        hint = (
+            " (a file for another server? --target compatible checks only what every server needs)"
+            if not tg.applies(code, tg.COMPATIBLE)
+            else ""
+        )
+        raise BadFileError(f"{problems[0]}{more}; see 'respctl lint {conv.name}'{hint}")
 
 
 def _remove_if_empty(path: Path) -> None:

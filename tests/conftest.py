@@ -53,7 +53,7 @@ class Result:
 
 
 def clean_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESPCTL_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESPCTL_", "AZURE_OPENAI_"))}
     env.pop("NO_COLOR", None)
     env.update(extra)
     return env
@@ -242,7 +242,9 @@ def api():
 
 @pytest.fixture
 def env(api):
-    return clean_env(OPENAI_BASE_URL=api.base_url, OPENAI_API_KEY=CANARY_KEY)
+    # The loopback server answers as the OpenAI API does: its rules apply (a loopback URL alone
+    # would choose --target compatible; tests of other servers use their own environment).
+    return clean_env(OPENAI_BASE_URL=api.base_url, OPENAI_API_KEY=CANARY_KEY, RESPCTL_TARGET="openai")
 
 
 @pytest.fixture

@@ -88,7 +88,10 @@ def test_text_lines_summary_and_exit_1(lint, tmp_path):
         "[*] 2 fixable with the --fix option.",
         "1 problem cannot be fixed automatically: 'respctl lint --explain CODE' says how to mend each.",
     ]
-    assert r.err == ""
+    assert r.err_lines == [  # RSP108 and RSP103 are the OpenAI API's own rules: lint says it used them
+        "respctl: lint rule set: --target openai (no base URL: api.openai.com): every rule, the OpenAI API's own "
+        "included (a file for another server: --target compatible)"
+    ]
 
 
 def test_errors_and_warnings_are_counted_apart(lint, tmp_path):
@@ -488,7 +491,8 @@ def test_say_refuses_a_file_lint_rejects_and_sends_nothing(cli, api, tmp_path):
     assert r.code == 2
     assert r.err_lines == [
         f"respctl: error: chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 reasoning item: field 'status' is output-only: "
-        "the API does not take it back (and 1 more); see 'respctl lint chat.jsonl'"
+        "the API does not take it back (and 1 more); see 'respctl lint chat.jsonl' (a file for another server? "
+        "--target compatible checks only what every server needs)"
     ]
     assert api.requests == []
     assert chat.read_bytes() == before

@@ -311,7 +311,9 @@ def test_lint_text_output_never_carries_control_characters(workdir, data):
     assert code in (0, 1)
     printed = out.decode("utf-8", "replace") + err
     assert not any(c in printed for c in "\r\x1b\x07"), printed
-    shapes = re.compile(r"^(controls\.jsonl:\d+:\d+: |Found \d|All checks|\d+ problems? cannot|\[\*\] \d)")
+    shapes = re.compile(
+        r"^(controls\.jsonl:\d+:\d+: |Found \d|All checks|\d+ problems? cannot|\[\*\] \d|respctl: lint rule set: )"
+    )
     assert all(shapes.match(line) for line in printed.splitlines()), printed  # no line broken in two
 
 
@@ -552,7 +554,7 @@ def real(tmp_path_factory):
     (folder / "ok.jsonl").write_bytes(b'{"type":"message","role":"user","content":"hi"}\n')
     from conftest import clean_env
 
-    env = clean_env(OPENAI_API_KEY="sk-not-used", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    env = clean_env(OPENAI_API_KEY="sk-not-used", OPENAI_BASE_URL="http://127.0.0.1:9/v1", RESPCTL_TARGET="openai")
 
     def run(*args, environ=None):
         argv = [os.fsencode(a) if isinstance(a, str) else a for a in args]

@@ -1,7 +1,7 @@
 """respctl lint: will this conversation file replay? Checked before a turn is paid for.
 
-    run(paths, output_format=..., fix=...)   the `respctl lint` command; returns the exit code
-    gate(name, lines, items)                  the error lines that make `say`/`tool-result` refuse a file
+    run(paths, output_format=..., fix=..., target=...)  the `respctl lint` command; returns the exit code
+    gate(name, lines, items, target)                    the error lines that make `say`/`tool-result` refuse a file
     explain(code)                             `respctl lint --explain CODE`
 
 Never imports openai: item shapes come from schema_table.py, generated from the SDK by
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.lint.rules import RULES, Rule, find
+from respctl.target import COMPATIBLE, OPENAI, applies
 
 # The checks are imported when used, not here: respctl.items may read REQUIRED_NULLABLE from
 # respctl.lint.schema_table, and the checks import respctl.items.
@@ -28,11 +29,12 @@ FORMATS = ("text", "json", "github")
 FIX_LOCK_TIMEOUT = 60.0
 
 
-def gate(name: str, lines: list[bytes], items: list[dict]) -> list[str]:
-    """The errors of a strictly parsed file, as `name:line:col: CODE message`; pending calls are not errors."""
+def gate(name: str, lines: list[bytes], items: list[dict], target: str = OPENAI) -> list[str]:
+    """The errors of a strictly parsed file, as `name:line:col: CODE message`; pending calls are not errors.
+    Only the rules that apply to `target` (respctl.target): respctl never refuses what a server produced."""
     from respctl.lint.check import check_items, errors_only
 
-    diagnostics, _pending = check_items(lines, items)
+    diagnostics, _pending = check_items(lines, items, target=target)
     return [f"{name}:{d.line}:{d.column}: {d.code} {d.message}" for d in errors_only(diagnostics)]
 
 
@@ -42,12 +44,17 @@ def explain(code: str) -> int:
     rule = find(code)
     if rule is None:
         raise UsageError(f"no lint rule {code!r} (codes: {', '.join(RULES)})")
-    sys.stdout.write(explain_rule(rule) + "\n")
+    from respctl.target import where
+
+    sys.stdout.write(explain_rule(rule) + f"\n\nApplies to\n  {where(rule.code)}\n")
     return ExitCode.OK
 
 
-def run(paths: list[str], *, output_format: str = "text", fix: bool = False) -> int:
-    """Lint files (globs and folders expanded); print diagnostics; 0 clean, 1 findings, 2 could not run."""
+def run(
+    paths: list[str], *, output_format: str = "text", fix: bool = False, target: tuple[str, str] = (OPENAI, "")
+) -> int:
+    """Lint files (globs and folders expanded); print diagnostics; 0 clean, 1 findings, 2 could not run.
+    `target` is (target, why it was chosen): only its rules are checked, and the output says which."""
     from respctl import output
     from respctl.lint import report
     from respctl.lint.check import Result, check_file
@@ -62,12 +69,12 @@ def run(paths: list[str], *, output_format: str = "text", fix: bool = False) -> 
     for path in files:
         try:
             if fix:
-                outcome = _fix_locked(path)
+                outcome = _fix_locked(path, target[0])
                 notes += _fix_notes(path, outcome)
                 fixed += len(outcome.applied)
                 result = outcome.result
             else:
-                result = check_file(path, Path(path).read_bytes())
+                result = check_file(path, Path(path).read_bytes(), target[0])
         except OSError as exc:
             output.error(f"{path}: cannot read: {exc.strerror}")
             failed = True
@@ -97,18 +104,33 @@ def run(paths: list[str], *, output_format: str = "text", fix: bool = False) -> 
         else:
             report.write(lines)
     sys.stdout.flush()
+    openai_only = any(not applies(d.code, COMPATIBLE) for r in results for d in r.diagnostics)
+    if results and not failed and (target[0] != OPENAI or openai_only):
+        report.write([_rule_set(target)], sys.stderr)  # on stderr: stdout stays the diagnostics alone
     if failed:
         return ExitCode.USAGE
     return 1 if any(r.diagnostics for r in results) else 0
 
 
-def _fix_locked(path: str):
+def _rule_set(target: tuple[str, str]) -> str:
+    """Said when it matters: other servers' rule set, or findings that only the OpenAI API's rules make."""
+    name, why = target
+    if name == OPENAI:
+        which = "every rule, the OpenAI API's own included (a file for another server: --target compatible)"
+    else:
+        which = "the portable rules only; the OpenAI API's own rules were not checked"
+    from respctl.output import escape_controls  # `why` may quote OPENAI_BASE_URL
+
+    return f"respctl: lint rule set: --target {name} ({escape_controls(why)}): {which}"
+
+
+def _fix_locked(path: str, target: str):
     """--fix reads and rewrites the file under the same lock a turn takes, so no turn is lost."""
     from respctl.conversation import exclusive_lock
     from respctl.lint.fix import fix_file
 
     with exclusive_lock(path, lock_timeout=FIX_LOCK_TIMEOUT):
-        return fix_file(path, Path(path).read_bytes())
+        return fix_file(path, Path(path).read_bytes(), target)
 
 
 def _fix_notes(path: str, outcome) -> list[str]:

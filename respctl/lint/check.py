@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from respctl import items as it
+from respctl import target as tg
 from respctl.lint.rules import ERROR, RULES
 from respctl.lint.shapes import ITEM_TYPES, Finding, check_item, item_kind, json_kind, pointer
 
@@ -130,19 +131,19 @@ class Result:
 # --- the file ---------------------------------------------------------------------------------
 
 
-def check_file(path: str, data: bytes) -> Result:
+def check_file(path: str, data: bytes, target: str = tg.OPENAI) -> Result:
     # Parsing builds one dict per line and nothing that refers back to itself: the cyclic garbage
     # collector would only rescan the growing heap (about a third of the time on a large file).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check_file(path, data)
+        return _check_file(path, data, target)
     finally:
         if enabled:
             gc.enable()
 
 
-def _check_file(path: str, data: bytes) -> Result:
+def _check_file(path: str, data: bytes, target: str) -> Result:
     result = Result(path)
     diags = result.diagnostics
     if not data:
@@ -204,7 +205,7 @@ def _check_file(path: str, data: bytes) -> Result:
         )
     if not result.items and not diags:
         diags.append(Diagnostic("RSP008", 1, 1, "file holds no items"))
-    more, result.pending = check_items(raw, result.items, result.line_numbers)
+    more, result.pending = check_items(raw, result.items, result.line_numbers, target)
     diags.extend(more)
     diags.sort(key=lambda d: (d.line, d.column))
     return result
@@ -229,9 +230,10 @@ def _first_column(line: bytes) -> int:
 
 
 def check_items(
-    lines: list[bytes], items: list[dict], line_numbers: list[int] | None = None
+    lines: list[bytes], items: list[dict], line_numbers: list[int] | None = None, target: str = tg.OPENAI
 ) -> tuple[list[Diagnostic], list[Pending]]:
-    """Diagnostics for parsed items (lines[i] is the raw text of items[i]) and the calls still pending."""
+    """Diagnostics for parsed items (lines[i] is the raw text of items[i]) and the calls still pending;
+    only the rules that apply to `target` (respctl.target)."""
     numbers = line_numbers or range(1, len(items) + 1)
     diags: list[Diagnostic] = []
 
@@ -253,6 +255,7 @@ def check_items(
         if kind is not None:
             _check_item_rules(item, kind, index, report)
     pending = _check_conversation(items, kinds, report, numbers)
+    diags = [d for d in diags if tg.applies(d.code, target)]
     diags.sort(key=lambda d: (d.line, d.column))
     return diags, pending
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from respctl.conversation import dumps_item, write_atomic
 from respctl.lint.check import Diagnostic, Result, check_file
+from respctl.target import OPENAI
 
 #: Rounds of fix-and-check: a fix can reveal another (a dropped duplicate, then its pairing).
 _ROUNDS = 5
@@ -33,8 +34,8 @@ class Outcome:
     refused: str | None = None  # why the file was not touched at all
 
 
-def fix_file(path: str, data: bytes) -> Outcome:
-    result = check_file(path, data)
+def fix_file(path: str, data: bytes, target: str = OPENAI) -> Outcome:
+    result = check_file(path, data, target)
     if not result.readable:
         bad = next(d for d in result.diagnostics if d.code in ("RSP001", "RSP002", "RSP003"))
         return Outcome(
@@ -54,14 +55,14 @@ def fix_file(path: str, data: bytes) -> Outcome:
         origin = [origin[i] for i in kept]
         applied += [Applied(d, d.rule.fix or "") for d in fixable]
         current = _serialize(items)
-        result = check_file(path, current)
+        result = check_file(path, current, target)
     if not applied:
         current = _serialize(result.items)
     if current == data:
         return Outcome(result, [])
     write_atomic(Path(path), current)
     if not applied:  # same items, other bytes (and columns)
-        result = check_file(path, current)
+        result = check_file(path, current, target)
     return Outcome(result, applied, _normalized(data, current, origin, applied))
 
 
