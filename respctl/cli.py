@@ -53,6 +53,11 @@ class ReasoningContext(str, Enum):
     all_turns = "all_turns"
 
 
+class Target(str, Enum):
+    openai = "openai"
+    compatible = "compatible"
+
+
 class LintFormat(str, Enum):
     text = "text"
     json = "json"
@@ -165,6 +170,22 @@ BaseUrl = Annotated[
         show_default=False,
     ),
 ]
+TargetOpt = Annotated[
+    Target | None,
+    typer.Option(
+        "--target",
+        envvar="RESPCTL_TARGET",
+        help="Which server's rules apply: openai (every lint rule) or compatible (portable rules only, for "
+        "gpt-oss, vLLM, Ollama, gateways) [default: openai for api.openai.com, Azure or no base URL, else compatible].",
+        show_default=False,
+    ),
+]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="On an API error, also print the server's whole answer.", rich_help_panel=TURN
+    ),
+]
 Timeout = Annotated[
     float | None,
     typer.Option(
@@ -256,6 +277,7 @@ Attach = Annotated[
 def _turn_settings(opts: dict):
     """TurnSettings from a command's parameters (its locals())."""
     from respctl import output
+    from respctl import target as tg
     from respctl.inputs import check_text
     from respctl.request import Connection, RequestOptions, load_schema, load_tools
     from respctl.runner import parse_runners
@@ -275,9 +297,21 @@ def _turn_settings(opts: dict):
         reasoning_context=value(opts["reasoning_context"]),
         stream=stream,
     )
+    name, _why = tg.resolve(value(opts["target"]), opts["base_url"])
+    azure = tg.azure_endpoint(opts["base_url"])
+    request.model_names = tg.applies(tg.MODEL_NAMES, name) and not azure  # a deployment name says nothing
+    connection = Connection(
+        azure or opts["base_url"],
+        os.environ.get("AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY"),
+        opts["timeout"],
+        opts["max_retries"],
+        azure=bool(azure),
+        api_version=os.environ.get("OPENAI_API_VERSION") or None,
+    )
     return TurnSettings(
         request=request,
-        connection=Connection(opts["base_url"], os.environ.get("OPENAI_API_KEY"), opts["timeout"], opts["max_retries"]),
+        target=name,
+        connection=connection,
         callbacks=output.stream_callbacks(json_out) if stream else None,
         lock_timeout=opts["lock_timeout"],
         dry_run=opts["dry_run"],
@@ -289,14 +323,17 @@ def _turn_settings(opts: dict):
     )
 
 
-def _run(fn, *args, **kwargs) -> None:
-    """Call the core once and turn what it returns or raises into output and an exit code."""
+def _run(fn, *args, verbose: bool = False, **kwargs) -> None:
+    """Call the core once and turn what it returns or raises into output and an exit code.
+    With `verbose`, an error's whole story (a server's error body) follows its one line."""
     from respctl import output
 
     try:
         code = fn(*args, **kwargs)
     except RespctlError as exc:
         output.error(str(exc))
+        if verbose and exc.detail:
+            output.block("the server's whole answer:", exc.detail)
         raise typer.Exit(int(exc.exit_code))
     except KeyboardInterrupt:
         output.error("interrupted; nothing was written")
@@ -337,6 +374,8 @@ def start(
     dry_run: DryRun = False,
     no_send: NoSend = False,
     base_url: BaseUrl = None,
+    target: TargetOpt = None,
+    verbose: Verbose = False,
     timeout: Timeout = None,
     max_retries: MaxRetries = None,
     lock_timeout: LockTimeout = 60.0,
@@ -358,7 +397,7 @@ def start(
         result = turn.start(file, instructions=text, role=role.value, message_item=item, force=force, settings=settings)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
 
-    _run(go)
+    _run(go, verbose=verbose or json_out)
 
 
 @app.command()
@@ -378,6 +417,8 @@ def say(
     dry_run: DryRun = False,
     no_send: NoSend = False,
     base_url: BaseUrl = None,
+    target: TargetOpt = None,
+    verbose: Verbose = False,
     timeout: Timeout = None,
     max_retries: MaxRetries = None,
     lock_timeout: LockTimeout = 60.0,
@@ -398,7 +439,7 @@ def say(
         result = turn.say(file, message_item=item, settings=settings)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
 
-    _run(go)
+    _run(go, verbose=verbose or json_out)
 
 
 @app.command("tool-result")
@@ -426,6 +467,8 @@ def tool_result(
     dry_run: DryRun = False,
     no_send: NoSend = False,
     base_url: BaseUrl = None,
+    target: TargetOpt = None,
+    verbose: Verbose = False,
     timeout: Timeout = None,
     max_retries: MaxRetries = None,
     lock_timeout: LockTimeout = 60.0,
@@ -446,7 +489,7 @@ def tool_result(
         result = turn.tool_result(file, call_id=call_id, output=text, settings=settings)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
 
-    _run(go)
+    _run(go, verbose=verbose or json_out)
 
 
 @app.command()
@@ -459,6 +502,7 @@ def lint(
     ] = None,
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
     fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes, atomically, and report each.")] = False,
+    target: TargetOpt = None,
     explain: Annotated[
         str | None,
         typer.Option(
@@ -476,7 +520,10 @@ def lint(
         _run(lint_.explain, explain)
     if not files:
         raise typer.BadParameter("give at least one FILE (or --explain CODE)", param_hint="FILES")
-    _run(lint_.run, files, output_format=output_format.value, fix=fix)
+    from respctl import target as tg
+
+    chosen = tg.resolve(target.value if target else None, os.environ.get("OPENAI_BASE_URL"))
+    _run(lint_.run, files, output_format=output_format.value, fix=fix, target=chosen)
 
 
 class ShowColor(str, Enum):

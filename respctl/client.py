@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
 import orjson
 
+from respctl import apierror
 from respctl.errors import ApiError, UsageError
 from respctl.request import Connection
 
@@ -63,7 +65,8 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
         finally:
             response.close()
     except openai.APIStatusError as exc:
-        raise ApiError(_status_error(exc)) from None
+        text = _body_text(exc)
+        raise ApiError(apierror.status_line(exc.status_code, text, body), detail=text) from None
     except openai.APITimeoutError:
         raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)") from None
     except openai.APIConnectionError as exc:
@@ -75,24 +78,46 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
 
 
 def _client(conn: Connection) -> openai.OpenAI:
+    key_name = "AZURE_OPENAI_API_KEY" if conn.azure else "OPENAI_API_KEY"
     if not conn.api_key:
-        raise UsageError("OPENAI_API_KEY is not set")
+        raise UsageError(f"{key_name} is not set")
     if not (conn.api_key.isascii() and conn.api_key.isprintable()) or any(c.isspace() for c in conn.api_key):
         # an HTTP header cannot carry it, and the HTTP library's error would quote it
         raise UsageError(
-            "OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; the key itself is not shown"
+            f"{key_name} holds a space, a control character (a stray newline?) or a non-ASCII character; the key itself is not shown"
         )
     kwargs: dict = {"api_key": conn.api_key}
-    if conn.base_url:
-        kwargs["base_url"] = conn.base_url
     if conn.timeout is not None:
         kwargs["timeout"] = conn.timeout
     if conn.max_retries is not None:
         kwargs["max_retries"] = conn.max_retries
     try:
+        if conn.azure:
+            return _azure_client(conn, kwargs)
+        if conn.base_url:
+            kwargs["base_url"] = conn.base_url
         return openai.OpenAI(**kwargs)
     except httpx2.InvalidURL as exc:
         raise UsageError(f"not a valid API URL (--base-url, OPENAI_BASE_URL): {exc}") from None
+
+
+def _azure_client(conn: Connection, kwargs: dict) -> openai.OpenAI:
+    """Azure OpenAI as the SDK reaches it. The v1 API (an endpoint ending in /openai/v1) is the
+    OpenAI API at another address: the plain client, no api-version (Azure's own examples).
+    Otherwise AzureOpenAI: POST {endpoint}/openai/responses?api-version=..., the key in `api-key`,
+    the deployment name as the model."""
+    endpoint = str(conn.base_url)
+    path = urlsplit(endpoint).path.rstrip("/")
+    if path.endswith("/openai/v1"):
+        return openai.OpenAI(base_url=endpoint.rstrip("/") + "/", **kwargs)
+    if not conn.api_version:
+        raise UsageError(
+            "OPENAI_API_VERSION is not set: Azure OpenAI needs an api-version for the Responses API "
+            "(2025-03-01-preview or later), or use the v1 endpoint (https://RESOURCE.openai.azure.com/openai/v1/)"
+        )
+    if path in ("", "/"):
+        return openai.AzureOpenAI(azure_endpoint=endpoint, api_version=conn.api_version, **kwargs)
+    return openai.AzureOpenAI(base_url=endpoint, api_version=conn.api_version, **kwargs)
 
 
 def _retries(conn: Connection) -> str:
@@ -106,23 +131,12 @@ def _cause(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _status_error(exc: openai.APIStatusError) -> str:
-    """`HTTP 400: <the API's own message> (param input[1].status)`."""
-    message, param = None, None
-    body = exc.body
-    if isinstance(body, dict):
-        err = body.get("error", body) if isinstance(body.get("error", body), dict) else body
-        message = err.get("message")
-        param = err.get("param")
-        if message is None and "detail" in body:  # 422 from FastAPI-style servers (vLLM, gpt-oss)
-            message = orjson.dumps(body["detail"]).decode()
-    if message is None:
-        text = exc.response.text if exc.response is not None else ""
-        message = text.strip().splitlines()[0][:300] if text.strip() else exc.message
-    line = f"HTTP {exc.status_code}: {message}"
-    if param and str(param) not in line:
-        line += f" (param {param})"
-    return line
+def _body_text(exc: openai.APIStatusError) -> str:
+    try:
+        return exc.response.text
+    except Exception:  # a streamed request's body, not read: what the SDK parsed from it
+        body = exc.body
+        return body if isinstance(body, str) else "" if body is None else orjson.dumps(body).decode()
 
 
 def _json(data: bytes) -> dict:
@@ -189,7 +203,7 @@ def _event(data: list[str]) -> dict:
 
 
 def _from_events(events: Iterator[dict], cb: Callbacks) -> RawResponse:
-    done: dict[int, dict] = {}
+    done: list[tuple[object, dict]] = []  # (output_index, item) in arrival order
     summary_started = text_started = False
     for event in events:
         kind = event.get("type")
@@ -200,22 +214,32 @@ def _from_events(events: Iterator[dict], cb: Callbacks) -> RawResponse:
             kind == "response.output_item.added" and text_started and (event.get("item") or {}).get("type") == "message"
         ):
             cb.text("\n\n")  # a second message (commentary, then final answer) starts a new paragraph
-        elif kind == "response.reasoning_summary_text.delta":
+        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            # raw reasoning (gpt-oss and other open-weight servers) is shown the way summaries are
             summary_started = True
             cb.reasoning(event.get("delta", ""))
-        elif kind == "response.reasoning_summary_part.done" and summary_started:
+        elif kind in ("response.reasoning_summary_part.done", "response.reasoning_text.done") and summary_started:
             cb.reasoning_break()
         elif kind == "response.output_item.done":
             item = event.get("item")
             if isinstance(item, dict):
-                done[event.get("output_index", len(done))] = item
+                done.append((event.get("output_index"), item))
         elif kind in ("response.completed", "response.incomplete"):
             final = _from_body(event.get("response") or {"output": []})
             if done:  # some backends send `output: []` here although the items streamed
-                final.output = [done[i] for i in sorted(done)]
+                final.output = _in_order(done)
             return final
         elif kind == "response.failed":
             raise ApiError(f"the response failed: {_error_text((event.get('response') or {}).get('error'))}")
         elif kind == "error":
             raise ApiError(f"the API sent an error event: {_error_text(event.get('error') or event)}")
     raise ApiError("the response stream ended before the response was complete")
+
+
+def _in_order(done: list[tuple[object, dict]]) -> list[dict]:
+    """The streamed items by output_index when every one has its own (the OpenAI API's items may
+    finish out of order), else as they arrived (gpt-oss sends -1, or repeats an index)."""
+    indexes = [i for i, _item in done]
+    if all(type(i) is int and i >= 0 for i in indexes) and len(set(indexes)) == len(indexes):
+        return [item for _i, item in sorted(done, key=lambda pair: pair[0])]
+    return [item for _i, item in done]

@@ -19,8 +19,9 @@ class RespctlError(Exception):
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str, exit_code: ExitCode | None = None):
+    def __init__(self, message: str, exit_code: ExitCode | None = None, *, detail: str | None = None):
         super().__init__(message)
+        self.detail = detail  # the whole story (a server's error body), shown only on request
         if exit_code is not None:
             self.exit_code = exit_code
 

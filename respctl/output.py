@@ -12,8 +12,10 @@ from respctl.errors import ExitCode
 
 def redact(text: str) -> str:
     """Never show the API key, whatever quoted it (a proxy echoing the Authorization header, say)."""
-    key = os.environ.get("OPENAI_API_KEY", "").strip()
-    return text.replace(key, "[the API key]") if len(key) >= 8 else text
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"):
+        key = os.environ.get(name, "").strip()
+        text = text.replace(key, "[the API key]") if len(key) >= 8 else text
+    return text
 
 
 def silence_stdout() -> None:
@@ -42,6 +44,13 @@ def escape_controls(text: str) -> str:
 
 def note(message: str) -> None:
     sys.stderr.write(f"respctl: {escape_controls(redact(message))}\n")  # names and arguments come from the model
+    sys.stderr.flush()
+
+
+def block(title: str, text: str) -> None:
+    """A title line, then untrusted text line by line (a server's error page), escaped and redacted."""
+    lines = [f"respctl: {title}", *(escape_controls(redact(line)) for line in text.splitlines())]
+    sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
 

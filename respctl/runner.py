@@ -50,6 +50,7 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
     arguments = call.get("arguments") if call.get("type") == "function_call" else call.get("input")
     env = dict(os.environ, RESPCTL_CALL_ID=str(call.get("call_id")), RESPCTL_TOOL_NAME=runner.name)
     env.pop("OPENAI_API_KEY", None)  # a tool has no business with the key
+    env.pop("AZURE_OPENAI_API_KEY", None)
     try:
         proc = subprocess.Popen(
             runner.argv,

@@ -39,7 +39,10 @@ def respctl(*args, env=None, python_flags=()):
             ["show", "f", "--last", "x"],
             "respctl: error: Invalid value for '--last': 'x' is not an integer. (see 'respctl show --help')",
         ),
-        (["say", "f", "--bogus"], "respctl: error: No such option: --bogus (see 'respctl say --help')"),
+        (
+            ["say", "f", "--bogus"],
+            "respctl: error: No such option: --bogus (Possible options: --verbose) (see 'respctl say --help')",
+        ),
         (["frobnicate"], "respctl: error: No such command 'frobnicate'. (see 'respctl --help')"),
     ],
 )
