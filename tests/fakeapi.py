@@ -38,6 +38,8 @@ consume a reply.
     replace the computed usage's.
 ``HttpError(status, message=None, type=None, code=None, headers={}, count=1)``
     An HTTP error, answered ``count`` times in a row before the queue moves on.
+``Raw(status, body, content_type="text/plain; charset=utf-8")``
+    An answer whose body is not the API's JSON (a proxy's HTML error page, a line of text).
 ``Failed(code="server_error", message=...)``
     The response fails: ``response.failed`` (non-streaming: a response with status "failed").
 ``ErrorEvent(message, code="server_error", type="server_error")``
@@ -60,6 +62,12 @@ consume a reply.
     ``response.completed`` carries ``output: []`` although the items streamed.
 
 ``turn=None`` / ``then=None`` stand for what the auto responder would answer.
+
+Dialects: ``FakeResponsesAPI(dialect="gpt-oss")`` answers as OpenAI's reference server
+``gpt_oss.responses_api`` does (see "the gpt-oss dialect" below; scripted ``Turn`` items are
+rendered its way, and its own auto responder echoes). ``FakeResponsesAPI(azure=True)`` serves
+Azure OpenAI's URL shapes: ``base_url`` is then the endpoint, ``/openai/responses?api-version=``
+or ``/openai/v1/responses``, with the key in an ``api-key`` header (v1: or a Bearer token).
 
 An ``HttpError`` message may hold ``{authorization}``: it is replaced by the request's
 Authorization header, like a debugging proxy that echoes what it got (the secrets tests use it).
@@ -204,6 +212,15 @@ class HttpError:
     code: str | None = None
     headers: dict = field(default_factory=dict)
     count: int = 1
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An answer that is not the API's JSON: a proxy's HTML page, a local server's line of text."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -1326,6 +1343,298 @@ def _terminal_event(r: _Rendered, turn: Turn, empty_output: bool) -> dict:
     return {"type": "response.completed", "response": r.response("completed", output)}
 
 
+# --------------------------------------------------------------------------- the gpt-oss dialect
+#
+# OpenAI's reference Responses server, `gpt_oss.responses_api` (PyPI gpt-oss 0.0.9), as its
+# traffic shows (tests/fixtures/recordings/gpt-oss-exchanges.jsonl): ids of 32 hex with `item_`
+# on messages, `status` inside output_text parts, `status: null` on a streamed message's
+# output_item.done, `output_index` -1 on the first item's opening events, reasoning as
+# `reasoning_text` content (streamed as response.reasoning_text.delta) and never encrypted,
+# `sequence_number` first in each event, and FastAPI's 422 `detail` array for a request its
+# pydantic models refuse (a `developer` role among them). It checks nothing about replay.
+
+GPT_OSS = "gpt-oss"
+DIALECTS = ("openai", GPT_OSS)
+
+
+@functools.cache
+def _gpt_oss_request_model():
+    """gpt_oss/responses_api/types.py (0.0.9), the request side: the same pydantic classes under the
+    same names, so that pydantic words a refusal exactly as the real server does."""
+    from typing import Literal, Optional  # the types as the server writes them
+
+    from pydantic import BaseModel, ConfigDict
+
+    class UrlCitation(BaseModel):
+        type: Literal["url_citation"]
+        end_index: int
+        start_index: int
+        url: str
+        title: str
+
+    class TextContentItem(BaseModel):
+        type: Union[Literal["text"], Literal["input_text"], Literal["output_text"]]  # noqa: UP007
+        text: str
+        status: Optional[str] = "completed"  # noqa: UP045
+        annotations: Optional[list[UrlCitation]] = None  # noqa: UP045
+
+    class SummaryTextContentItem(BaseModel):
+        type: Literal["summary_text"]
+        text: str
+
+    class ReasoningTextContentItem(BaseModel):
+        type: Literal["reasoning_text"]
+        text: str
+
+    class ReasoningItem(BaseModel):
+        id: str = "rs_1234"
+        type: Literal["reasoning"]
+        summary: list[SummaryTextContentItem]
+        content: Optional[list[ReasoningTextContentItem]] = []  # noqa: UP045
+
+    class Item(BaseModel):
+        id: Optional[str] = None  # noqa: UP045
+        type: Optional[Literal["message"]] = "message"  # noqa: UP045
+        role: Literal["user", "assistant", "system"]
+        content: Union[list[TextContentItem], str]  # noqa: UP007
+        status: Union[Literal["in_progress", "completed", "incomplete"], None] = None  # noqa: UP007
+
+    class FunctionCallItem(BaseModel):
+        type: Literal["function_call"]
+        name: str
+        arguments: str
+        status: Literal["in_progress", "completed", "incomplete"] = "completed"
+        id: str = "fc_1234"
+        call_id: str = "call_1234"
+
+    class FunctionCallOutputItem(BaseModel):
+        type: Literal["function_call_output"]
+        call_id: str = "call_1234"
+        output: str
+
+    class WebSearchActionSearch(BaseModel):
+        type: Literal["search"]
+        query: Optional[str] = None  # noqa: UP045
+
+    class WebSearchActionOpenPage(BaseModel):
+        type: Literal["open_page"]
+        url: Optional[str] = None  # noqa: UP045
+
+    class WebSearchActionFind(BaseModel):
+        type: Literal["find"]
+        pattern: Optional[str] = None  # noqa: UP045
+        url: Optional[str] = None  # noqa: UP045
+
+    class WebSearchCallItem(BaseModel):
+        type: Literal["web_search_call"]
+        id: str = "ws_1234"
+        status: Literal["in_progress", "completed", "incomplete"] = "completed"
+        action: Union[WebSearchActionSearch, WebSearchActionOpenPage, WebSearchActionFind]  # noqa: UP007
+
+    class CodeInterpreterOutputLogs(BaseModel):
+        type: Literal["logs"]
+        logs: str
+
+    class CodeInterpreterOutputImage(BaseModel):
+        type: Literal["image"]
+        url: str
+
+    class CodeInterpreterCallItem(BaseModel):
+        type: Literal["code_interpreter_call"]
+        id: str = "ci_1234"
+        status: Literal["in_progress", "completed", "incomplete", "interpreting", "failed"] = "completed"
+        code: Optional[str] = None  # noqa: UP045
+        container_id: Optional[str] = None  # noqa: UP045
+        outputs: Optional[list[Union[CodeInterpreterOutputLogs, CodeInterpreterOutputImage]]] = None  # noqa: UP007,UP045
+
+    class FunctionToolDefinition(BaseModel):
+        type: Literal["function"]
+        name: str
+        parameters: dict
+        strict: bool = False
+        description: Optional[str] = ""  # noqa: UP045
+
+    class BrowserToolConfig(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        type: Literal["browser_search"] | Literal["web_search"]
+
+    class CodeInterpreterToolConfig(BaseModel):
+        type: Literal["code_interpreter"]
+
+    class ReasoningConfig(BaseModel):
+        effort: Literal["low", "medium", "high"] = "low"
+
+    class ResponsesRequest(BaseModel):
+        instructions: Optional[str] = None  # noqa: UP045
+        max_output_tokens: Optional[int] = 131072  # noqa: UP045
+        input: Union[  # noqa: UP007
+            str,
+            list[
+                Union[  # noqa: UP007
+                    Item,
+                    ReasoningItem,
+                    FunctionCallItem,
+                    FunctionCallOutputItem,
+                    WebSearchCallItem,
+                    CodeInterpreterCallItem,
+                ]
+            ],
+        ]
+        model: Optional[str] = "gpt-oss-120b"  # noqa: UP045
+        stream: Optional[bool] = False  # noqa: UP045
+        tools: Optional[list[Union[FunctionToolDefinition, BrowserToolConfig, CodeInterpreterToolConfig]]] = []  # noqa: UP007,UP045
+        reasoning: Optional[ReasoningConfig] = ReasoningConfig()  # noqa: UP045
+        metadata: Optional[dict[str, Any]] = {}  # noqa: UP045
+        tool_choice: Optional[Literal["auto", "none"]] = "auto"  # noqa: UP045
+        parallel_tool_calls: Optional[bool] = False  # noqa: UP045
+        store: Optional[bool] = False  # noqa: UP045
+        previous_response_id: Optional[str] = None  # noqa: UP045
+        temperature: Optional[float] = 0.0  # noqa: UP045
+        include: Optional[list[str]] = None  # noqa: UP045
+
+    ResponsesRequest.model_rebuild(_types_namespace=locals())
+    return ResponsesRequest
+
+
+def gpt_oss_detail(body) -> list | None:
+    """The `detail` of the 422 FastAPI answers when the request does not validate, or None."""
+    from pydantic import ValidationError
+
+    try:
+        _gpt_oss_request_model().model_validate(body)
+    except ValidationError as exc:
+        detail = []
+        for e in exc.errors(include_url=False):
+            entry = {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"], "input": e["input"]}
+            if "ctx" in e:
+                entry["ctx"] = {k: v if isinstance(v, (str, int, float)) else str(v) for k, v in e["ctx"].items()}
+            detail.append(entry)
+        return detail
+    return None
+
+
+def _oss_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(16)}"
+
+
+def _oss_item(spec: ItemSpec, *, streamed: bool = False) -> dict:
+    """One output item as gpt-oss writes it (a streamed message's output_item.done: status null)."""
+    if isinstance(spec, ReasoningSpec):
+        content = [{"type": "reasoning_text", "text": "".join(spec.content or ())}]
+        return {"id": _oss_id("rs"), "type": "reasoning", "summary": [], "content": content}
+    if isinstance(spec, MessageSpec):
+        part = {"type": "output_text", "text": spec.text, "status": "completed", "annotations": []}
+        status = None if streamed else "completed"
+        return {"id": _oss_id("item"), "type": "message", "role": "assistant", "content": [part], "status": status}
+    if isinstance(spec, FunctionCallSpec):
+        return {
+            "type": "function_call",
+            "name": spec.name,
+            "arguments": spec.arguments,
+            "status": "completed",
+            "id": _oss_id("fc"),
+            "call_id": spec.call_id or _oss_id("call"),
+        }
+    raise TypeError(f"gpt-oss has no {type(spec).__name__}")
+
+
+def _oss_response(body: dict, response_id: str, created: int, status: str, output: list, usage) -> dict:
+    return {
+        "output": output,
+        "created_at": created,
+        "usage": usage,
+        "status": status,
+        "background": None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens") or 131072,
+        "max_tool_calls": None,
+        "metadata": body.get("metadata") or {},
+        "model": body.get("model") or "gpt-oss-120b",
+        "parallel_tool_calls": False,
+        "previous_response_id": None,
+        "id": response_id,
+        "object": "response",
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "top_p": 1,
+    }
+
+
+def _oss_usage(body: dict, raw_size: int, turn: Turn) -> dict:
+    output_tokens = 8 + sum(_visible_tokens(s) for s in turn.items)
+    input_tokens = max(1, raw_size // 6)
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
+
+
+def gpt_oss_turn(body: dict) -> Turn:
+    """The auto responder of the dialect, like the scripted token function the recordings used:
+    reasoning, then a call of the first function tool for a user message asking about the weather,
+    "Tool said: ..." after tool outputs, else "Echo: <the user's text>"."""
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    last = items[-1] if items else {}
+    functions = [t for t in _dicts(body.get("tools")) if t.get("type") == "function"]
+    text = _last_user_text(items)
+    if isinstance(last, dict) and _item_type(last).endswith("_output"):
+        return Turn(
+            [reasoning(content=["Got the tool result."]), message(f"Tool said: {_text_of(last.get('output'))}")]
+        )
+    if functions and "weather" in text.lower():
+        city = (_proper_nouns(text, 1) or ["Paris"])[0]
+        return Turn(
+            [
+                reasoning(content=[f"Need to call {functions[0]['name']}."]),
+                function_call(functions[0]["name"], f'{{"city": "{city}"}}'),
+            ]
+        )
+    return Turn([reasoning(content=[f"User said: {text}"]), message(f"Echo: {text}")])
+
+
+def gpt_oss_events(body: dict, turn: Turn, response_id: str, created: int, usage: dict) -> list[dict]:
+    """The SSE events of one response, in the server's order and with its output_index values."""
+    start = _oss_response(body, response_id, created, "in_progress", [], None)
+    events: list[dict] = [
+        {"type": "response.created", "response": start},
+        {"type": "response.in_progress", "response": start},
+    ]
+    output = []
+    for spec in turn.items:
+        opening, closing = len(output) - 1, len(output)
+        done = _oss_item(spec, streamed=True)
+        if isinstance(spec, ReasoningSpec):
+            text = done["content"][0]["text"]
+            at = {"item_id": done["id"], "output_index": opening, "content_index": 0}
+            end = at | {"output_index": closing}
+            events.append(
+                {"type": "response.output_item.added", "output_index": opening, "item": done | {"content": []}}
+            )
+            events.append({"type": "response.content_part.added", **at, "part": {"type": "reasoning_text", "text": ""}})
+            events += [{"type": "response.reasoning_text.delta", **at, "delta": p} for p in _pieces(text)]
+            events.append({"type": "response.reasoning_text.done", **end, "text": text})
+            events.append(
+                {"type": "response.content_part.done", **end, "part": {"type": "reasoning_text", "text": text}}
+            )
+        elif isinstance(spec, MessageSpec):
+            at = {"item_id": done["id"], "output_index": opening, "content_index": 0}
+            end = at | {"output_index": closing}
+            part = {"type": "output_text", "text": "", "status": "completed", "annotations": None}
+            events.append(
+                {"type": "response.output_item.added", "output_index": opening, "item": done | {"content": []}}
+            )
+            events.append({"type": "response.content_part.added", **at, "part": part})
+            events += [
+                {"type": "response.output_text.delta", **at, "delta": p, "logprobs": []} for p in _pieces(spec.text)
+            ]
+            events.append({"type": "response.output_text.done", **end, "text": spec.text, "logprobs": []})
+            events.append({"type": "response.content_part.done", **end, "part": done["content"][0]})
+        events.append({"type": "response.output_item.done", "output_index": closing, "item": done})
+        output.append(done | {"status": "completed"} if done["type"] == "message" else done)
+    final = _oss_response(body, response_id, created, "completed", output, usage)
+    events.append({"type": "response.completed", "response": final})
+    return events
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -1374,9 +1683,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _Exchange:
     """Writing one answer on a handler: JSON, or SSE events in chunked encoding."""
 
-    def __init__(self, handler: BaseHTTPRequestHandler, record: RecordedRequest):
+    def __init__(self, handler: BaseHTTPRequestHandler, record: RecordedRequest, seq_first: bool = False):
         self.h, self.record = handler, record
         self.seq = 0
+        self.seq_first = seq_first  # gpt-oss writes sequence_number before type
 
     def _head(self, status: int, headers: dict):
         self.h.send_response(status)
@@ -1395,6 +1705,12 @@ class _Exchange:
             self.h.wfile.write(data[: len(data) // 2])
             raise _Abort
         self.h.wfile.write(data)
+
+    def raw(self, reply: Raw):
+        self.record.status = reply.status
+        self.record.error = {"raw": reply.body.decode("utf-8", "replace")}
+        self._head(reply.status, {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body))})
+        self.h.wfile.write(reply.body)
 
     def malformed_json(self, obj):
         """Answer ``obj``'s JSON cut short, as a complete (and unparsable) body."""
@@ -1422,7 +1738,10 @@ class _Exchange:
         self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def event(self, event: dict):
-        event = {"type": event["type"], "sequence_number": self.seq} | event
+        if self.seq_first:
+            event = {"sequence_number": self.seq, "type": event["type"]} | event
+        else:
+            event = {"type": event["type"], "sequence_number": self.seq} | event
         self.seq += 1
         if event["type"] in ("response.completed", "response.incomplete", "response.failed"):
             self.record.response = event["response"]
@@ -1445,7 +1764,13 @@ class FakeResponsesAPI:
         latency: float = 0.0,
         registry: ItemRegistry | None = None,
         event_delay: float = 0.0,
+        dialect: str = "openai",
+        azure: bool = False,
     ):
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect is one of {DIALECTS}, not {dialect!r}")
+        self.dialect = dialect
+        self.azure = azure  # Azure OpenAI's URL shapes and `api-key` header (base_url is then the endpoint)
         self.require_store_false = require_store_false
         self.latency = latency
         self.event_delay = event_delay
@@ -1490,7 +1815,8 @@ class FakeResponsesAPI:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        origin = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return origin if self.azure else f"{origin}/v1"
 
     # -- scripting and inspection
 
@@ -1530,10 +1856,14 @@ class FakeResponsesAPI:
         record = RecordedRequest(path=h.path, headers={k.lower(): v for k, v in h.headers.items()}, raw=raw)
         with self._lock:
             self._requests.append(record)
-        x = _Exchange(h, record)
+        x = _Exchange(h, record, seq_first=self.dialect == GPT_OSS)
         if self.latency:
             self._stopping.wait(self.latency)
         if err := self._precheck(h.command, record):
+            if isinstance(err, list):  # gpt-oss: FastAPI's 422
+                record.error = {"detail": err}
+                x.json(422, {"detail": err})
+                return
             x.error(err)
             return
         reply = self._next_reply()
@@ -1546,10 +1876,21 @@ class FakeResponsesAPI:
             raise _Abort
         self._answer(x, record.body, reply)
 
-    def _precheck(self, method: str, record: RecordedRequest) -> RequestError | None:
-        if method != "POST" or record.path.split("?")[0].rstrip("/") != "/v1/responses":
+    def _precheck(self, method: str, record: RecordedRequest) -> RequestError | list | None:
+        if self.azure:
+            if err := _azure_precheck(method, record):
+                return err
+        elif method != "POST" or record.path.split("?")[0].rstrip("/") != "/v1/responses":
+            if self.dialect == GPT_OSS:
+                return RequestError(404, "Not Found")
             return RequestError(404, f"Invalid URL ({method} {record.path})")
-        if not record.headers.get("authorization", "").startswith("Bearer "):
+        if self.dialect == GPT_OSS:  # no key checked, nothing about replay: pydantic's models only
+            try:
+                record.body = orjson.loads(record.raw)
+            except orjson.JSONDecodeError:
+                return [{"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {}}]
+            return gpt_oss_detail(record.body)
+        if not self.azure and not record.headers.get("authorization", "").startswith("Bearer "):
             return RequestError(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -1576,6 +1917,9 @@ class FakeResponsesAPI:
         return validate_request(body, self.registry)
 
     def _answer(self, x: _Exchange, body: dict, reply) -> None:
+        if isinstance(reply, Raw):
+            x.raw(reply)
+            return
         if isinstance(reply, HttpError):
             default_message, default_type = _HTTP_DEFAULTS.get(
                 reply.status,
@@ -1588,6 +1932,9 @@ class FakeResponsesAPI:
             x.error(err, reply.headers)
             return
         stream = body.get("stream") is True
+        if self.dialect == GPT_OSS:
+            self._answer_gpt_oss(x, body, reply if isinstance(reply, Turn) else gpt_oss_turn(body), stream)
+            return
         if isinstance(reply, (Failed, ErrorEvent, Malformed)):
             self._answer_failure(x, body, reply, stream)
             return
@@ -1616,6 +1963,20 @@ class FakeResponsesAPI:
                 self._stopping.wait(self.event_delay)
         if isinstance(reply, Cut):
             raise _Abort  # no terminating chunk: the client sees the body end mid-stream
+        x.end_stream()
+
+    def _answer_gpt_oss(self, x: _Exchange, body: dict, turn: Turn, stream: bool) -> None:
+        response_id, created = _oss_id("resp"), int(time.time())
+        usage = _oss_usage(body, len(x.record.raw), turn)
+        if not stream:
+            output = [_oss_item(spec) for spec in turn.items]
+            obj = _oss_response(body, response_id, created, "completed", output, usage)
+            x.record.response = obj
+            x.json(200, obj)
+            return
+        x.start_stream()
+        for event in gpt_oss_events(body, turn, response_id, created, usage):
+            x.event(event)
         x.end_stream()
 
     def _answer_failure(self, x: _Exchange, body: dict, reply, stream: bool) -> None:
@@ -1661,6 +2022,31 @@ class FakeResponsesAPI:
         return _render(body, turn, self.registry, input_tokens, cached)
 
 
+def _azure_precheck(method: str, record: RecordedRequest) -> RequestError | None:
+    """Azure OpenAI: POST {endpoint}/openai/responses?api-version=... with the key in `api-key`,
+    or the v1 API, {endpoint}/openai/v1/responses (`api-key`, or the key as a Bearer token)."""
+    path, _, query = record.path.partition("?")
+    versions = [v for k, v in (p.partition("=")[::2] for p in query.split("&") if p) if k == "api-version"]
+    key = record.headers.get("api-key") or ""
+    if method == "POST" and path == "/openai/responses":
+        if not versions:
+            return RequestError(404, "Resource not found", None, "404")
+    elif method == "POST" and path == "/openai/v1/responses":
+        if record.headers.get("authorization", "").startswith("Bearer "):
+            key = key or record.headers["authorization"][7:]
+    else:
+        return RequestError(404, "Resource not found", None, "404")
+    if not key:
+        return RequestError(
+            401,
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
+            "for an active subscription and use a correct regional API endpoint for your resource.",
+            None,
+            "401",
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -1671,9 +2057,10 @@ def main(argv: list[str] | None = None) -> None:
         "--auto", action="store_true", help="answer with the auto responder (the default and only mode here)"
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--dialect", choices=DIALECTS, default="openai", help="answer as this server does")
     args = parser.parse_args(argv)
     _schemas()  # pay the openai import before announcing the URL, not on the first request
-    api = FakeResponsesAPI(args.port, latency=args.latency).start()
+    api = FakeResponsesAPI(args.port, latency=args.latency, dialect=args.dialect).start()
     print(api.base_url, flush=True)
     try:
         threading.Event().wait()
