@@ -8,7 +8,7 @@ LOCK   := requirements-dev.txt
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 SCRATCH := build/latest-sdk
 
-.PHONY: test test-thorough check demo bench schema lock check-latest-sdk clean
+.PHONY: test test-thorough check demo bench schema lock check-latest-sdk clean interop
 
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,5 +52,26 @@ check-latest-sdk:
 	$(SCRATCH)/bin/python -m pip --quiet --disable-pip-version-check install --upgrade openai orjson typing_extensions
 	PYTHONPATH=$(CURDIR) $(SCRATCH)/bin/python -m respctl.lint.generate --diff
 
+# A live conversation with OpenAI's reference Responses server (gpt-oss 0.0.9, Python 3.12+) driven
+# by a scripted token function; its tokenizer's o200k_base ranks come from the npm package js-tiktoken.
+INTEROP_PYTHON ?= $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+INTEROP_VENV   ?= .venv-interop
+JS_TIKTOKEN    ?= js-tiktoken@1.0.21
+
+$(INTEROP_VENV)/.installed:
+	@test -n "$(INTEROP_PYTHON)" || { echo "interop: gpt-oss needs Python 3.12+; set INTEROP_PYTHON" >&2; exit 2; }
+	$(INTEROP_PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet 'gpt-oss==0.0.9'
+	touch $@
+
+$(INTEROP_VENV)/tiktoken/o200k_base.tiktoken: interop/ranks.py | $(STAMP) $(INTEROP_VENV)/.installed
+	rm -rf $(INTEROP_VENV)/npm && mkdir -p $(INTEROP_VENV)/npm
+	cd $(INTEROP_VENV)/npm && npm pack --silent $(JS_TIKTOKEN) >/dev/null && tar xzf js-tiktoken-*.tgz
+	$(BIN)/python interop/ranks.py $(INTEROP_VENV)/npm/package/dist/ranks/o200k_base.js $(INTEROP_VENV)/tiktoken
+
+interop: $(STAMP) $(INTEROP_VENV)/.installed $(INTEROP_VENV)/tiktoken/o200k_base.tiktoken
+	$(BIN)/python interop/run.py --server-python $(INTEROP_VENV)/bin/python --encodings $(INTEROP_VENV)/tiktoken
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(INTEROP_VENV) build *.egg-info .pytest_cache .hypothesis
