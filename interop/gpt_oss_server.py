@@ -27,22 +27,23 @@ RETURN = encoding.encode("<|return|>", allowed_special="all")[0]
 queue: list[int] = []
 
 
+ANALYSIS = "<|channel|>analysis<|message|>{}<|end|><|start|>assistant"
+FINAL = "<|channel|>final<|message|>{}<|return|>"
+CALL = "<|channel|>commentary to=functions.{} <|constrain|>json<|message|>{}<|call|>"
+
+
 def reply(prompt: str) -> str:
     """The completion, in harmony text, for the prompt the server rendered."""
     messages = prompt.split("<|start|>")
     last = messages[-2] if len(messages) > 1 else ""  # the last message before "<|start|>assistant"
     body = last.split("<|message|>", 1)[-1].split("<|end|>", 1)[0]
     if last.startswith("functions."):
-        return f"<|channel|>analysis<|message|>Got the tool result.<|end|><|start|>assistant<|channel|>final<|message|>Tool said: {body}<|return|>"
+        return ANALYSIS.format("Got the tool result.") + FINAL.format(f"Tool said: {body}")
     tools = re.findall(r"type (\w+) = ", prompt)
     if tools and "weather" in body.lower():
         city = next((w.strip("?!.,").removesuffix("'s") for w in body.split()[1:] if w[:1].isupper()), "Paris")
-        args = json.dumps({"city": city})
-        return (
-            f"<|channel|>analysis<|message|>Need to call {tools[0]}.<|end|>"
-            f"<|start|>assistant<|channel|>commentary to=functions.{tools[0]} <|constrain|>json<|message|>{args}<|call|>"
-        )
-    return f"<|channel|>analysis<|message|>User said: {body}<|end|><|start|>assistant<|channel|>final<|message|>Echo: {body}<|return|>"
+        return ANALYSIS.format(f"Need to call {tools[0]}.") + CALL.format(tools[0], json.dumps({"city": city}))
+    return ANALYSIS.format(f"User said: {body}") + FINAL.format(f"Echo: {body}")
 
 
 def infer_next_token(tokens: list[int], temperature: float = 0.0, new_request: bool = False) -> int:

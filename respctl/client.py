@@ -239,7 +239,7 @@ def _from_events(events: Iterator[dict], cb: Callbacks) -> RawResponse:
 def _in_order(done: list[tuple[object, dict]]) -> list[dict]:
     """The streamed items by output_index when every one has its own (the OpenAI API's items may
     finish out of order), else as they arrived (gpt-oss sends -1, or repeats an index)."""
-    indexes = [i for i, _item in done]
-    if all(type(i) is int and i >= 0 for i in indexes) and len(set(indexes)) == len(indexes):
-        return [item for _i, item in sorted(done, key=lambda pair: pair[0])]
+    indexed = [(i, item) for i, item in done if type(i) is int and i >= 0]
+    if len(indexed) == len(done) and len({i for i, _item in indexed}) == len(indexed):
+        return [item for _i, item in sorted(indexed, key=lambda pair: pair[0])]
     return [item for _i, item in done]
