@@ -41,7 +41,7 @@ OUTPUT_CALL_TYPES = {out: call for call, out in CALL_OUTPUT_TYPES.items()}
 def clean_output_item(item: dict) -> dict:
     """Turn one raw output item (from output_item.done or a response body) into an input item."""
     kind = item.get("type") if isinstance(item.get("type"), str) else None  # another server may send anything
-    drop = DROP_ALWAYS | DROP_BY_TYPE.get(kind, frozenset())
+    drop = DROP_ALWAYS | DROP_BY_TYPE.get(kind or "", frozenset())
     accepted = _input_fields(kind)
     keep_null = _required_nullable(kind)
     cleaned: dict[str, Any] = {}
