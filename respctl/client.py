@@ -84,7 +84,8 @@ def _client(conn: Connection) -> openai.OpenAI:
     if not (conn.api_key.isascii() and conn.api_key.isprintable()) or any(c.isspace() for c in conn.api_key):
         # an HTTP header cannot carry it, and the HTTP library's error would quote it
         raise UsageError(
-            f"{key_name} holds a space, a control character (a stray newline?) or a non-ASCII character; the key itself is not shown"
+            f"{key_name} holds a space, a control character (a stray newline?) or a non-ASCII character; "
+            "the key itself is not shown"
         )
     kwargs: dict = {"api_key": conn.api_key}
     if conn.timeout is not None:
