@@ -217,6 +217,8 @@ def test_gpt_oss_refusing_the_developer_role_is_one_line_with_a_hint(oss, oss_cl
     assert r.code == 1 and len(r.err_lines) == 3 and r.err_lines[1] == "respctl: the server's whole answer:"
     body = orjson.loads(r.err_lines[2])
     assert len(body["detail"]) == 13 and body["detail"][1]["loc"][-1] == "role"
+    r = oss_cli("start", chat, "--instructions", "Be brief.", "hi", "-m", MODEL, "--no-stream", "--json")
+    assert r.code == 1 and r.err_lines[1:] == ["respctl: the server's whole answer:", orjson.dumps(body).decode()]
 
 
 # --------------------------------------------------------------------------- error bodies of other servers
