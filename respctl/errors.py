@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad flags or bad input; nothing written
     PENDING = 3  # the model asked for tool calls
     INCOMPLETE = 4  # incomplete response; complete items kept
-    INTERRUPTED = 130  # Ctrl-C; nothing written
+    INTERRUPTED = 130  # Ctrl-C; nothing written (SIGTERM: 143, SIGHUP: 129)
 
 
 class RespctlError(Exception):
@@ -42,3 +42,11 @@ class BusyError(RespctlError):
 
 class ApiError(RespctlError):
     exit_code = ExitCode.FAILED
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C: the code in between cleans up (tools are killed)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

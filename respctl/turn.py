@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,9 +200,9 @@ def _run(
         body = build_body(lines, settings.request) if send and not settings.no_send else None
         return TurnResult(ExitCode.OK, "dry-run", body=body)
     if not send or settings.no_send:
-        _write(conv, new_items, replace)
-        waiting = pending if pending is not None else it.pending_calls(conv.items)
+        waiting = pending if pending is not None else it.pending_calls(conv.items + new_items)
         code = ExitCode.PENDING if waiting else ExitCode.OK
+        _write(conv, new_items, replace, outcome=code)
         return TurnResult(code, "recorded", tool_calls=[it.call_summary(c) for c in waiting], appended=len(new_items))
     if not lines:
         raise UsageError(f"{conv.name}: nothing to send: the conversation is empty and no MESSAGE was given")
@@ -211,7 +212,6 @@ def _run(
 
     response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
     output = replayable_output([it.clean_output_item(item) for item in response.output], response.status)
-    _write(conv, new_items + output, replace)
     calls = [it.call_summary(item) for item in output if str(item.get("type")) in it.CALL_OUTPUT_TYPES]
     if response.status == "incomplete":
         code = ExitCode.INCOMPLETE
@@ -219,6 +219,7 @@ def _run(
         code = ExitCode.PENDING
     else:
         code = ExitCode.OK
+    _write(conv, new_items + output, replace, outcome=code)
     text = "\n\n".join(filter(None, (it.message_text(item) for item in output if item.get("type") == "message")))
     return TurnResult(
         code,
@@ -246,11 +247,12 @@ def replayable_output(output: list[dict], status: str) -> list[dict]:
     return kept
 
 
-def _write(conv: Conversation, new_items: list[dict], replace: bool) -> None:
+def _write(conv: Conversation, new_items: list[dict], replace: bool, outcome: ExitCode | None = None) -> None:
+    """`outcome`: the exit code the turn ends with once these items are on disk (None: more to come)."""
     if replace:
-        conv.replace(new_items)
+        conv.replace(new_items, outcome)
     else:
-        conv.append(new_items)
+        conv.append(new_items, outcome)
 
 
 def _lint_gate(conv: Conversation, target: str) -> None:
@@ -271,7 +273,8 @@ def _lint_gate(conv: Conversation, target: str) -> None:
 
 def _remove_if_empty(path: Path) -> None:
     try:
-        if path.stat().st_size == 0:
+        st = path.lstat()
+        if stat.S_ISREG(st.st_mode) and st.st_size == 0:  # never a device or a FIFO: their size is 0 too
             path.unlink()
     except OSError:
         pass

@@ -119,3 +119,74 @@ def unprivileged_prefix() -> list[str] | None:
     finally:
         os.chmod(probe, 0o755)
         os.rmdir(probe)
+
+
+class Hostile:
+    """A tiny HTTP server on a loopback address (127.0.0.1 or 127.0.0.2, nothing else) whose every
+    answer is written raw by `answer(handler, request)`: trickles, endless streams, redirects.
+    `requests` records (method, path, headers, body) of each request it read."""
+
+    def __init__(self, answer, host: str = "127.0.0.1"):
+        import http.server
+        import threading
+
+        assert host in ("127.0.0.1", "127.0.0.2"), "loopback only"
+        outer = self
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args):
+                pass
+
+            def _any(self):
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                request = (self.command, self.path, dict(self.headers), body)
+                outer.requests.append(request)
+                self.close_connection = True
+                try:
+                    answer(self, request)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = _any
+
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.origin = f"http://{host}:{self.server.server_address[1]}"
+        self.base_url = self.origin + "/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+
+def raw_response(handler, status: str, headers: dict, body: bytes = b"") -> None:
+    """Write one whole HTTP/1.1 response (Content-Length set from body unless given)."""
+    head = {"Content-Length": str(len(body)), "Connection": "close", **headers}
+    handler.wfile.write(f"HTTP/1.1 {status}\r\n".encode() + b"".join(f"{k}: {v}\r\n".encode() for k, v in head.items()))
+    handler.wfile.write(b"\r\n" + body)
+
+
+def response_json(output: list[dict]) -> bytes:
+    """A completed (non-streamed) response body with these output items."""
+    return orjson.dumps({"id": "resp_1", "object": "response", "status": "completed", "output": output})
+
+
+def assistant(text: str, **content_extra) -> dict:
+    return {
+        "type": "message",
+        "id": "msg_1",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": [], **content_extra}],
+    }
