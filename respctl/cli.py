@@ -14,6 +14,7 @@ import typer
 
 from respctl import __version__
 from respctl.errors import ExitCode, RespctlError
+from respctl.request import DEFAULT_TIMEOUT
 
 app = typer.Typer(
     name="respctl",
@@ -192,7 +193,7 @@ Timeout = Annotated[
         "--timeout",
         metavar="S",
         min=0.001,
-        help="Seconds to wait for the API (per attempt).",
+        help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
         rich_help_panel=TURN,
         show_default=False,
     ),
@@ -280,9 +281,10 @@ def _turn_settings(opts: dict):
     from respctl import target as tg
     from respctl.inputs import check_text
     from respctl.request import Connection, RequestOptions, load_schema, load_tools
-    from respctl.runner import parse_runners
+    from respctl.runner import keep_environment_private, parse_runners
     from respctl.turn import TurnSettings
 
+    keep_environment_private()  # before the key is needed: no same-user process reads it from /proc
     stream, json_out = opts["stream"], opts["json_out"]
     if stream is None:
         stream = sys.stdout.isatty() and not json_out
@@ -329,16 +331,69 @@ def _run(fn, *args, verbose: bool = False, **kwargs) -> None:
     from respctl import output
 
     try:
-        code = fn(*args, **kwargs)
+        try:
+            code = fn(*args, **kwargs)
+        finally:
+            _print_notes()
     except RespctlError as exc:
         output.error(str(exc))
         if verbose and exc.detail:
             output.block("the server's whole answer:", exc.detail)
         raise typer.Exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        output.error("interrupted; nothing was written")
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt as exc:
+        raise typer.Exit(_interrupted(exc)) from None
     raise typer.Exit(int(code))
+
+
+def _print_notes() -> None:
+    conversation = sys.modules.get("respctl.conversation")  # loaded only if a file was read
+    if conversation is not None:
+        from respctl import output
+
+        for line in conversation.notes():
+            output.note(line)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Say what is on disk after Ctrl-C (or SIGTERM, SIGHUP), and exit with the code that matches it:
+    128 + the signal when nothing, or nothing but tool outputs, was written; the turn's own code
+    when the interrupt came after the model's answer was saved."""
+    import signal
+
+    from respctl import output
+
+    signum = getattr(exc, "signum", signal.SIGINT)
+    what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    conversation = sys.modules.get("respctl.conversation")
+    saved = conversation.saved() if conversation is not None else None
+    if saved is None:
+        output.error(f"{what}; nothing was written")
+        return 128 + signum
+    if saved.outcome is None:
+        output.error(
+            f"{what} after {saved.items} new item(s) were saved to {saved.name}; the request that follows them "
+            f"was not answered: 'respctl say {saved.name}' sends it"
+        )
+        return 128 + signum
+    output.error(f"{what} after the turn was saved to {saved.name} ({saved.items} new items); do not send it again")
+    return int(saved.outcome)
+
+
+def _stop_on(signum: int, _frame) -> None:
+    from respctl.errors import Interrupted
+
+    raise Interrupted(signum)
+
+
+def _handle_stop_signals() -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so that every exit path stops the tools and says what was
+    written. A signal someone set to be ignored (nohup) stays ignored."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _stop_on)
 
 
 @app.command()
@@ -583,13 +638,13 @@ def main() -> None:
     """Entry point: usage errors become one `respctl: error: ...` line and exit 2."""
     from respctl import fastparams
 
+    _handle_stop_signals()
     command = typer.main.get_command(app)
     fastparams.install(command)
     try:
         code = command.main(args=sys.argv[1:], prog_name="respctl", standalone_mode=False)
-    except KeyboardInterrupt:
-        sys.stderr.write("respctl: error: interrupted; nothing was written\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt as exc:
+        sys.exit(_interrupted(exc))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
         from respctl import output
 

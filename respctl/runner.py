@@ -11,6 +11,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -25,6 +26,20 @@ STDERR_TAIL = 2000
 class Runner:
     name: str
     argv: tuple[str, ...]
+
+
+def keep_environment_private() -> None:
+    """Make this process non-dumpable (Linux: prctl PR_SET_DUMPABLE 0), so that processes of the same
+    user, a tool among them, can neither read /proc/PID/environ (which holds OPENAI_API_KEY) nor
+    attach a debugger, and no core dump holds the key. Elsewhere, or if refused, nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
 
 
 def parse_runners(specs: list[str]) -> dict[str, Runner]:
@@ -63,16 +78,20 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
     except OSError as exc:
         text = f"error: could not run the tool command {runner.argv[0]!r}: {exc.strerror or exc}"
         return text, text
-    # The limit is in characters; a UTF-8 character takes up to 4 bytes, so keep 4 bytes for each.
-    out, err = _Capped(proc.stdout, 4 * MAX_TOOL_OUTPUT), _Capped(proc.stderr, STDERR_TAIL, keep_tail=True)
-    _feed(proc, (arguments or "").encode("utf-8"))
     try:
-        status = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+        # The limit is in characters; a UTF-8 character takes up to 4 bytes, so keep 4 bytes for each.
+        out, err = _Capped(proc.stdout, 4 * MAX_TOOL_OUTPUT), _Capped(proc.stderr, STDERR_TAIL, keep_tail=True)
+        _feed(proc, (arguments or "").encode("utf-8"))
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out.join(), err.join()
+            text = f"error: the tool timed out after {timeout:g}s and was stopped"
+            return text, text
+    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP, anything: the tool's whole group goes with respctl
         _kill_group(proc)
-        out.join(), err.join()
-        text = f"error: the tool timed out after {timeout:g}s and was stopped"
-        return text, text
+        raise
     out.join(), err.join()
     stdout = out.text()
     if out.truncated or len(stdout) > MAX_TOOL_OUTPUT:  # the cut also drops a character split by the byte cap

@@ -236,3 +236,64 @@ def test_binary_and_nul_output_is_stored_as_valid_text(rcli, api, tmp_path):
 
 
 from test_reliability_support import rcli, zygote  # noqa: E402,F401
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_tool_never_outlives_respctl(api, env, tmp_path, signum):
+    """respctl stopped by a signal while a --run-tool command runs: the command's group goes too,
+    and the line says the first turn (its call waiting) is in the file."""
+    import subprocess
+
+    from fakeapi import Turn, function_call
+
+    pids = tmp_path / "pids"
+    tool = script(
+        tmp_path,
+        "lingers",
+        f"""
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+        time.sleep(60)
+    """,
+    )
+    api.script(Turn([function_call("get_weather", '{"city":"Rome"}', call_id="call_1")]))
+    chat = tmp_path / "c.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "respctl",
+            "start",
+            chat,
+            "Rome?",
+            "-m",
+            "gpt-5-mini",
+            "--run-tool",
+            f"get_weather={tool}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (pids.exists() and len(pids.read_text().split()) == 2) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signum)
+        code = proc.wait(timeout=10)
+        err = proc.stderr.read().decode()
+        assert code == 3 and len(err.splitlines()) == 1 and "do not send it again" in err, err
+        for pid in map(int, pids.read_text().split()):
+            deadline = time.monotonic() + 5
+            while not _gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _gone(pid), f"process {pid} of the tool outlived respctl"
+    finally:
+        proc.kill()
+        if pids.exists():
+            for pid in map(int, pids.read_text().split()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
