@@ -8,6 +8,8 @@ whose encrypted reasoning is truncated.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,7 +20,12 @@ import orjson
 
 from respctl import apierror
 from respctl.errors import ApiError, UsageError
-from respctl.request import Connection
+from respctl.output import redact_url
+from respctl.request import DEFAULT_TIMEOUT, Connection
+
+#: The most one answer may bring: bytes of the response body, a stream's events included. The API's
+#: own limits are far below (128k output tokens; an image generation result of a few MB).
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -70,9 +77,11 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
     except openai.APITimeoutError:
         raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)") from None
     except openai.APIConnectionError as exc:
-        raise ApiError(f"connection to the API at {str(client.base_url).rstrip('/')} failed: {_cause(exc)}") from None
+        raise ApiError(
+            f"connection to the API at {redact_url(str(client.base_url).rstrip('/'))} failed: {_cause(exc)}"
+        ) from None
     except httpx2.TimeoutException:
-        raise ApiError("the response stream timed out (--timeout)") from None
+        raise ApiError(f"the response took longer than {_timeout(conn):g}s (--timeout)") from None
     except httpx2.HTTPError as exc:
         raise ApiError(f"the response stream broke off: {_cause(exc)}") from None
 
@@ -87,19 +96,112 @@ def _client(conn: Connection) -> openai.OpenAI:
             f"{key_name} holds a space, a control character (a stray newline?) or a non-ASCII character; "
             "the key itself is not shown"
         )
-    kwargs: dict = {"api_key": conn.api_key}
-    if conn.timeout is not None:
-        kwargs["timeout"] = conn.timeout
+    guard = _GuardedClient(_timeout(conn))
+    kwargs: dict = {"api_key": conn.api_key, "timeout": _timeout(conn), "http_client": guard}
     if conn.max_retries is not None:
         kwargs["max_retries"] = conn.max_retries
     try:
         if conn.azure:
-            return _azure_client(conn, kwargs)
-        if conn.base_url:
-            kwargs["base_url"] = conn.base_url
-        return openai.OpenAI(**kwargs)
+            client = _azure_client(conn, kwargs)
+        else:
+            if conn.base_url:
+                kwargs["base_url"] = conn.base_url
+            client = openai.OpenAI(**kwargs)
+        guard.origin = _origin(client.base_url)  # where the SDK sends (it may read OPENAI_BASE_URL itself)
     except httpx2.InvalidURL as exc:
         raise UsageError(f"not a valid API URL (--base-url, OPENAI_BASE_URL): {exc}") from None
+    return client
+
+
+def _timeout(conn: Connection) -> float:
+    return DEFAULT_TIMEOUT if conn.timeout is None else conn.timeout
+
+
+def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+class _GuardedClient(openai.DefaultHttpxClient):
+    """The HTTP client under the SDK (its retries and error mapping stay the SDK's). Each attempt:
+    - must finish within `timeout` seconds, answer included: a deadline, not a per-read timeout, so
+      keep-alive comments or a body trickling in cannot hold respctl (SIGALRM in the main thread);
+    - may bring at most MAX_ANSWER_BYTES, read in pieces (nothing larger is ever held);
+    - never leaves the configured origin: a redirect elsewhere would carry the conversation."""
+
+    origin: tuple[str, str, int | None] = ("", "", None)
+
+    def __init__(self, timeout: float):
+        super().__init__(timeout=timeout)
+        self.attempt_timeout = timeout
+        self.event_hooks = {"request": [self._same_origin], "response": []}
+
+    def _same_origin(self, request: httpx2.Request) -> None:
+        if _origin(request.url) != self.origin:
+            scheme, host, port = self.origin
+            raise ApiError(
+                f"the API at {scheme}://{host}:{port} redirected the request to {redact_url(str(request.url))}; "
+                "not followed (a conversation is never sent to another origin)"
+            )
+
+    def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs) -> httpx2.Response:
+        deadline = _Deadline(self.attempt_timeout)
+        try:
+            response = super().send(request, stream=True, **kwargs)
+        except BaseException:
+            deadline.cancel()
+            raise
+        response.stream = _Bounded(response.stream, deadline)
+        if not stream:
+            try:
+                response.read()
+            except BaseException:
+                response.close()
+                raise
+        return response
+
+
+class _Deadline:
+    """Raise httpx2.ReadTimeout in the main thread `seconds` from now, unless cancelled first."""
+
+    def __init__(self, seconds: float):
+        self.armed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, self._expire)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def _expire(self, _signum, _frame) -> None:
+        self.cancel()
+        raise httpx2.ReadTimeout("the attempt passed its deadline (--timeout)")
+
+    def cancel(self) -> None:
+        if self.armed:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+
+class _Bounded(httpx2.SyncByteStream):
+    """A response body read under the attempt's deadline and the cap on one answer."""
+
+    def __init__(self, inner, deadline: _Deadline):
+        self.inner, self.deadline, self.size = inner, deadline, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.inner:
+                self.size += len(chunk)
+                if self.size > MAX_ANSWER_BYTES:
+                    raise ApiError(
+                        f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MB, the cap on one answer; "
+                        "nothing was written"
+                    )
+                yield chunk
+        finally:
+            self.deadline.cancel()
+
+    def close(self) -> None:
+        self.deadline.cancel()
+        self.inner.close()
 
 
 def _azure_client(conn: Connection, kwargs: dict) -> openai.OpenAI:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import orjson
@@ -11,11 +12,33 @@ from respctl.errors import ExitCode
 
 
 def redact(text: str) -> str:
-    """Never show the API key, whatever quoted it (a proxy echoing the Authorization header, say)."""
+    """Never show the API key, whatever quoted it (a proxy echoing the Authorization header, say),
+    nor the credentials of any URL in the text."""
     for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"):
         key = os.environ.get(name, "").strip()
         text = text.replace(key, "[the API key]") if len(key) >= 8 else text
-    return text
+    return _URL.sub(lambda m: redact_url(m.group(0)), text) if "://" in text else text
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_url(url: str) -> str:
+    """`scheme://user:password@host/path?key=value` as `scheme://***@host/path?key=***`: a proxy's
+    password or an `?api_key=` in OPENAI_BASE_URL is never shown."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    path, q, query = tail.partition("?")
+    if q:
+        query, hash_, fragment = query.partition("#")
+        query = "&".join(part.partition("=")[0] + ("=***" if "=" in part else "") for part in query.split("&"))
+        query += hash_ + fragment
+    return f"{scheme}://{authority}{path}{q}{query}"
 
 
 def silence_stdout() -> None:

@@ -43,13 +43,18 @@ class RequestOptions:
     extra: dict = field(default_factory=dict)
 
 
+#: --timeout when none is given: seconds one attempt may take, from sending the request to the last
+#: byte of the answer (a deadline; the SDK's own 600 s applied to each read, so it never ended).
+DEFAULT_TIMEOUT = 600.0
+
+
 @dataclass
 class Connection:
     """Where and how to send a turn. The key is kept out of repr, so no traceback shows it."""
 
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    timeout: float | None = None
+    timeout: float | None = None  # None: DEFAULT_TIMEOUT
     max_retries: int | None = None
     azure: bool = False  # base_url is an Azure OpenAI endpoint (respctl.target.azure_endpoint)
     api_version: str | None = None  # OPENAI_API_VERSION, for Azure

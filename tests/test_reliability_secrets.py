@@ -8,8 +8,11 @@ Authorization header back in an error are simulated: respctl masks the key in wh
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import CANARY_KEY
@@ -207,3 +210,77 @@ def test_a_disk_full_rescue_and_a_changed_file_hold_no_key(rcli, api, tmp_path):
     assert result["r"].code == 1 and "changed by another program" in result["r"].err
     assert list(tmp_path.glob("c.jsonl.unsaved-*.jsonl"))
     assert_no_key_anywhere(tmp_path, api, result["r"])
+
+
+@pytest.mark.parametrize(
+    "url, secret",
+    [
+        ("http://user:s3cr3tpw@127.0.0.1:9/v1", "s3cr3tpw"),
+        ("http://127.0.0.1:9/v1?api_key=q5ecr3tq", "q5ecr3tq"),
+        ("http://tok3nuser@127.0.0.1:9/v1", "tok3nuser"),
+    ],
+    ids=["password", "query", "user-only"],
+)
+def test_credentials_in_the_base_url_are_never_shown(rcli, api, tmp_path, chat, url, secret):
+    r = rcli(
+        "tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": url}
+    )
+    assert r.code == 1 and len(r.err_lines) == 1, r.err
+    assert secret not in r.err and "127.0.0.1:9" in r.err  # the line still says where it tried
+    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", url.replace("127.0.0.1:9", "[::1"))
+    assert r.code == 2 and secret not in r.err, r.err
+
+
+def _as_a_plain_user() -> tuple[list[str], dict]:
+    """A command prefix and environment running respctl as an ordinary user: as root, uid 1000 through
+    setpriv, with a system python of the same version reading this checkout and its packages."""
+    import shutil
+    import sysconfig
+
+    if os.geteuid() != 0:
+        return [sys.executable], {}
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if shutil.which("setpriv") is None or python is None:
+        pytest.skip("needs setpriv and a system python to run respctl as an ordinary user")
+    same = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+    if same.stdout.strip() != str(sys.version_info[:2]):
+        pytest.skip("the system python is another version than the test's")
+    import respctl
+
+    root = str(Path(respctl.__file__).resolve().parents[1])  # the respctl under test
+    return ["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", python], {
+        "PYTHONPATH": f"{root}:{sysconfig.get_paths()['purelib']}:{sysconfig.get_paths()['platlib']}"
+    }
+
+
+def test_a_tool_cannot_read_the_key_from_respctls_proc_environ(api, env):
+    """respctl is non-dumpable: a tool running as the same user cannot read /proc/$PPID/environ,
+    where the key is (its own environment is clean already)."""
+    import tempfile
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_DUMPABLE is Linux's")
+    prefix, extra = _as_a_plain_user()
+    folder = Path(tempfile.mkdtemp(prefix="respctl-environ-"))
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, 1000, 1000)
+        chat = folder / "c.jsonl"
+        peek = (
+            f'{prefix[-1]} -c "import os, sys\n'
+            "try: print(open(f'/proc/{os.getppid()}/environ', 'rb').read().decode(errors='replace'))\n"
+            'except OSError as e: print(e.strerror)"'
+        )
+        api.script(Turn([function_call("peek", "{}", call_id="call_p")]), Turn([message("Seen.")]))
+        p = subprocess.run(
+            [*prefix, "-m", "respctl", "start", chat, "peek", "-m", MODEL, "--run-tool", f"peek={peek}"],
+            cwd=folder,
+            env={**env, **extra},
+            capture_output=True,
+            timeout=60,
+        )
+        assert p.returncode == 0, p.stderr
+        assert b"Permission denied" in chat.read_bytes()
+        assert CANARY_KEY.encode() not in chat.read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
