@@ -56,6 +56,7 @@ def run(
     """Lint files (globs and folders expanded); print diagnostics; 0 clean, 1 findings, 2 could not run.
     `target` is (target, why it was chosen): only its rules are checked, and the output says which."""
     from respctl import output
+    from respctl.conversation import read_bytes
     from respctl.lint import report
     from respctl.lint.check import Result, check_file
 
@@ -74,7 +75,7 @@ def run(
                 fixed += len(outcome.applied)
                 result = outcome.result
             else:
-                result = check_file(path, Path(path).read_bytes(), target[0])
+                result = check_file(path, read_bytes(Path(path)), target[0])
         except OSError as exc:
             output.error(f"{path}: cannot read: {exc.strerror}")
             failed = True
@@ -126,14 +127,21 @@ def _rule_set(target: tuple[str, str]) -> str:
 
 def _fix_locked(path: str, target: str):
     """--fix reads and rewrites the file under the same lock a turn takes, so no turn is lost."""
-    from respctl.conversation import exclusive_lock
+    from respctl.conversation import exclusive_lock, read_bytes
     from respctl.lint.fix import fix_file
 
     with exclusive_lock(path, lock_timeout=FIX_LOCK_TIMEOUT):
-        return fix_file(path, Path(path).read_bytes(), target)
+        before = os.stat(path)  # before reading: a program that appends without the lock is seen
+        return fix_file(path, read_bytes(Path(path)), target, expect=before)
 
 
 def _fix_notes(path: str, outcome) -> list[str]:
+    from respctl.output import escape_controls  # a file name is untrusted: no raw controls on a terminal
+
+    return [escape_controls(note) for note in _notes(path, outcome)]
+
+
+def _notes(path: str, outcome) -> list[str]:
     if outcome.refused:
         return [f"{path}: not fixed: {outcome.refused}"]
     notes = [

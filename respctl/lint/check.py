@@ -182,6 +182,8 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
             )
             result.readable = False
             continue
+        if _may_change_on_rewrite(line, item):
+            diags.extend(_inexact_values(number, line))
         raw.append(line)
         result.items.append(item)
         result.line_numbers.append(number)
@@ -209,6 +211,56 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
     diags.extend(more)
     diags.sort(key=lambda d: (d.line, d.column))
     return result
+
+
+_LONG_NUMBER = re.compile(rb"\d{19,}")
+_KEY = re.compile(rb'"\s*:')
+
+
+def _may_change_on_rewrite(line: bytes, item: dict) -> bool:
+    """Cheap filter: can the line hold a duplicate key, or an integer orjson reads as a float? A
+    duplicate key shows as more `":` in the line than in orjson's rewrite of what it parsed."""
+    if _LONG_NUMBER.search(line):
+        return True
+    spaced = b'" ' in line or b'"\t' in line or b'"\r' in line
+    keys = len(_KEY.findall(line)) if spaced else line.count(b'":')
+    return keys > orjson.dumps(item).count(b'":')
+
+
+def _inexact_values(number: int, line: bytes) -> list[Diagnostic]:
+    """Duplicate keys (RSP009) and integers beyond 64 bits (RSP010), found by an exact reading."""
+    import json
+
+    found: list[Diagnostic] = []
+
+    def pairs(items: list[tuple]) -> dict:
+        keys = [k for k, _v in items]
+        for key in sorted({k for k in keys if keys.count(k) > 1}):
+            found.append(
+                Diagnostic("RSP009", number, _column_of(line, key), f"key {key!r} appears twice in one object")
+            )
+        return dict(items)
+
+    def integer(text: str) -> int:
+        value = int(text)
+        if not -(2**63) <= value < 2**64:
+            found.append(
+                Diagnostic(
+                    "RSP010", number, _column_of(line, text), f"integer {text} is beyond 64 bits: read as a float"
+                )
+            )
+        return value
+
+    try:
+        json.loads(line, object_pairs_hook=pairs, parse_int=integer)
+    except (ValueError, RecursionError):
+        pass
+    return found
+
+
+def _column_of(line: bytes, text: str) -> int:
+    at = line.find(text.encode("utf-8", "replace"))
+    return len(line[: max(at, 0)].decode("utf-8", "replace")) + 1
 
 
 def _bad_line(number: int, line: bytes, exc: orjson.JSONDecodeError) -> Diagnostic:

@@ -9,6 +9,7 @@ values are never edited, so `encrypted_content` stays byte for byte.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +35,18 @@ class Outcome:
     refused: str | None = None  # why the file was not touched at all
 
 
-def fix_file(path: str, data: bytes, target: str = OPENAI) -> Outcome:
+def fix_file(path: str, data: bytes, target: str = OPENAI, expect: os.stat_result | None = None) -> Outcome:
+    """Fix `data` (the bytes of `path`) and write the result, unless the file no longer is the one
+    `expect` describes (another program appended or edited meanwhile): then nothing is written."""
     result = check_file(path, data, target)
     if not result.readable:
         bad = next(d for d in result.diagnostics if d.code in ("RSP001", "RSP002", "RSP003"))
         return Outcome(
             result, [], refused=f"line {bad.line} is not a JSON object; mend it by hand, then run --fix again"
         )
+    kept = next((d for d in result.diagnostics if d.code in ("RSP009", "RSP010")), None)
+    if kept is not None:  # a rewrite would keep one of two values, or round a number
+        return Outcome(result, [], refused=f"line {kept.line}: {kept.message}; a rewrite would change a value")
     applied: list[Applied] = []
     origin = list(result.line_numbers)  # the original line of each item, through the rounds
     current = data
@@ -60,7 +66,7 @@ def fix_file(path: str, data: bytes, target: str = OPENAI) -> Outcome:
         current = _serialize(result.items)
     if current == data:
         return Outcome(result, [])
-    write_atomic(Path(path), current)
+    write_atomic(Path(path), current, expect=expect)
     if not applied:  # same items, other bytes (and columns)
         result = check_file(path, current, target)
     return Outcome(result, applied, _normalized(data, current, origin, applied))

@@ -123,6 +123,31 @@ _RULES = [
         example="(an empty file)",
         mend="Start the conversation with `respctl start FILE`, or restore the file.",
     ),
+    Rule(
+        "RSP009",
+        "duplicate-key",
+        WARNING,
+        "an object has the same key twice",
+        None,
+        what='A JSON object in which one key appears twice (`"role":"user","role":"assistant"`).',
+        why="JSON parsers disagree on which value wins (most keep the last, silently), so the file may not say "
+        "what its author meant. respctl sends the line as it is; `--fix` does not rewrite a file holding one, "
+        "since rewriting would keep one value and drop the other.",
+        example='{"type":"message","role":"user","role":"assistant","content":"hi"}',
+        mend="Remove the key that is wrong, by hand.",
+    ),
+    Rule(
+        "RSP010",
+        "inexact-integer",
+        WARNING,
+        "an integer beyond 64 bits",
+        None,
+        what="An integer below -2^63 or from 2^64 up.",
+        why="Most JSON libraries, respctl's included, read it as a float and would write it back rounded. respctl "
+        "sends the line as it is; `--fix` does not rewrite a file holding one.",
+        example='{"type":"function_call","call_id":"c1","name":"f","arguments":"{}","n":18446744073709551616}',
+        mend="Write the number as a string, or fix the file by hand.",
+    ),
     # --- RSP1xx: one item's shape -------------------------------------------------------------
     Rule(
         "RSP101",

@@ -1,0 +1,56 @@
+"""`lint --fix` under pressure: another program appending meanwhile, values a rewrite would change
+(duplicate keys, integers past 64 bits), and file names that carry terminal control characters."""
+
+from __future__ import annotations
+
+import pytest
+from test_reliability_support import developer, line, rcli, user, zygote  # noqa: F401
+
+import respctl.lint as lint
+import respctl.lint.fix as fix
+
+
+def test_an_append_during_the_fix_is_never_dropped(tmp_path, monkeypatch, capsys):
+    """Another program (no lock) appends while --fix works: the fix must not replace the file."""
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(line(developer("Be brief.")).replace(b"\n", b"\r\n") + line(user("hi")))
+    appended = line(user("appended meanwhile"))
+    real = fix.check_file
+
+    def check_then_someone_appends(name, data):
+        result = real(name, data)
+        if appended not in path.read_bytes():
+            with open(path, "ab") as f:
+                f.write(appended)
+        return result
+
+    monkeypatch.setattr(fix, "check_file", check_then_someone_appends)
+    code = lint.run([str(path)], fix=True)
+    err = capsys.readouterr().err
+    assert path.read_bytes().endswith(appended)
+    assert code == 2 and "changed by another program" in err, err
+
+
+DUPLICATE = b'{"type":"message","role":"user","role":"assistant","content":"hi"}\n'
+BIG = b'{"type":"function_call","call_id":"c1","name":"f","arguments":"{}","n":18446744073709551616}\n'
+
+
+@pytest.mark.parametrize("bad, code", [(DUPLICATE, "RSP009"), (BIG, "RSP010")], ids=["duplicate-key", "big-int"])
+def test_lint_flags_values_a_rewrite_would_change_and_fix_keeps_them(rcli, tmp_path, bad, code):
+    path = tmp_path / "c.jsonl"
+    data = line(developer("Be brief.")).replace(b"\n", b"\r\n") + bad  # a CRLF: something --fix would rewrite
+    path.write_bytes(data)
+    r = rcli("lint", path)
+    assert code in r.out, r.out
+    r = rcli("lint", "--fix", path)
+    assert path.read_bytes() == data, "--fix changed a value"
+    assert "not fixed" in r.out + r.err
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "github"])
+def test_fix_notes_never_carry_control_characters(rcli, tmp_path, output_format):
+    path = tmp_path / "evil\x1b]0;pwned\x07\x1b[2J.jsonl"
+    path.write_bytes(line(developer("Be brief.")).replace(b"\n", b"\r\n"))
+    r = rcli("lint", "--fix", "--format", output_format, path)
+    assert "fixed" in r.out + r.err  # the note was printed
+    assert "\x1b" not in r.out + r.err and "\x07" not in r.out + r.err
