@@ -97,7 +97,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="respctl-bench-") as tmpdir:
         tmp = Path(tmpdir)
         rows += bench_startup(tmp, runs)
-        for module in ("bench_lint", "bench_show", "bench_turn"):
+        for module in ("bench_lint", "bench_show", "bench_turn", "bench_memory"):
             try:
                 mod = __import__(module)
             except ImportError:

@@ -81,7 +81,7 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
             f"connection to the API at {redact_url(str(client.base_url).rstrip('/'))} failed: {_cause(exc)}"
         ) from None
     except httpx2.TimeoutException:
-        raise ApiError(f"the response took longer than {_timeout(conn):g}s (--timeout)") from None
+        raise ApiError("the response stream timed out (--timeout)") from None
     except httpx2.HTTPError as exc:
         raise ApiError(f"the response stream broke off: {_cause(exc)}") from None
 

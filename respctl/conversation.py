@@ -123,11 +123,14 @@ class Conversation:
     """A conversation file as read under its lock."""
 
     path: Path
-    data: bytes
+    data: bytes  # the file as read
     lines: list[bytes]
     items: list[dict]
     _stat: os.stat_result | None = field(default=None, repr=False)
     _lock: FileLock | None = field(default=None, repr=False)  # the lock held on the file, if any
+    #: What this invocation wrote after `data`, in pieces: the file is `data` + these, never joined
+    #: into one more copy of a large file.
+    _added: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def name(self) -> str:
@@ -138,27 +141,34 @@ class Conversation:
         new_lines = [dumps_item(item) for item in new_items]
         if not new_lines:
             return
-        head = self.data if not self.data or self.data.endswith(b"\n") else self.data + b"\n"
         self._check_unchanged(new_lines)
-        body = head + b"\n".join(new_lines) + b"\n"
-        self._write(body, new_lines, new_items, outcome, rescue=new_lines)
+        unterminated = self.data and not self._added and not self.data.endswith(b"\n")
+        added = [b"\n"] if unterminated else []
+        added.append(b"\n".join(new_lines) + b"\n")
+        self._write([self.data, *self._added, *added], added, new_lines, new_items, outcome, rescue=new_lines)
 
     def replace(self, new_items: list[dict], outcome: ExitCode | None = None) -> None:
         """Replace the whole file (start, and start --force)."""
         new_lines = [dumps_item(item) for item in new_items]
         self._check_unchanged(new_lines)
         body = b"".join(line + b"\n" for line in new_lines)
-        self.lines, self.items = [], []
-        self._write(body, new_lines, new_items, outcome)
+        self.lines, self.items, self.data, self._added = [], [], b"", []
+        self._write([body], [body], new_lines, new_items, outcome)
 
     def _write(
-        self, body: bytes, new_lines: list[bytes], new_items: list[dict], outcome: ExitCode | None, rescue=None
+        self,
+        parts: list[bytes],
+        added: list[bytes],
+        new_lines: list[bytes],
+        new_items: list[dict],
+        outcome: ExitCode | None,
+        rescue=None,
     ) -> None:
         # An interrupt while the file is replaced waits until the write and its record are done,
         # so that what respctl then says ("saved", "nothing was written") is what is on disk.
         with signals_deferred():
             try:
-                held = write_atomic(self.path, body, rescue=rescue, keep_lock=self._lock is not None)
+                held = write_atomic(self.path, parts, rescue=rescue, keep_lock=self._lock is not None)
             except RespctlError as exc:
                 exc.exit_code = ExitCode.FAILED  # like a failed request: the file is unchanged, try again later
                 raise
@@ -166,7 +176,7 @@ class Conversation:
                 # After the rename the path names a new inode: hold the lock on that one from now on
                 # (the runner writes several times in one turn; a waiter must not walk in between).
                 self._lock.move_to(held)
-            self.data = body
+            self._added += added
             self.lines.extend(new_lines)
             self.items.extend(new_items)
             self._stat = _stat_or_none(self.path)
@@ -450,13 +460,14 @@ def signals_deferred() -> Iterator[None]:
 
 def write_atomic(
     path: Path,
-    data: bytes,
+    data: bytes | list[bytes],
     *,
     rescue: list[bytes] | None = None,
     keep_lock: bool = False,
     expect: os.stat_result | None = None,
 ) -> int | None:
-    """Replace path with data: temp file in the same folder, fsync, rename, fsync folder.
+    """Replace path with data (bytes, or pieces written one after another): temp file in the same
+    folder, fsync, rename, fsync folder.
 
     If the write fails and `rescue` lines are given, they are saved beside the file so
     that a paid-for answer is never silently lost; the error names where. With `keep_lock`,
@@ -482,7 +493,8 @@ def write_atomic(
                 os.close(fd)
                 raise
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                for part in [data] if isinstance(data, bytes) else data:
+                    out.write(part)
                 out.flush()
                 os.fsync(out.fileno())
             if expect is not None and _identity(_stat_or_none(path)) != _identity(expect):

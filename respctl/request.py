@@ -103,7 +103,10 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
         raise UsageError(
             f"cannot write the request as JSON ({exc}): is the --tools or --schema file nested too deeply?"
         ) from None
-    return options[:-1] + b',"input":[' + b",".join(lines) + b"]}"
+    start, end = options[:-1] + b',"input":[', b"]}"
+    if len(lines) < 2:
+        return start + b"".join(lines) + end
+    return b",".join([start + lines[0], *lines[1:-1], lines[-1] + end])  # one join: no second copy of the file
 
 
 def load_tools(path: str) -> list:

@@ -172,6 +172,8 @@ TRIGGERS = {
     "RSP006": BOM + jsonl(USER),
     "RSP007": dumps(USER),
     "RSP008": b"",
+    "RSP009": b'{"role":"user","role":"assistant","content":"hi"}\n',
+    "RSP010": b'{"role":"user","content":"hi","n":18446744073709551616}\n',
     "RSP101": jsonl({**RS, "type": "reasonning"}),
     "RSP102": jsonl(USER, RS, {k: v for k, v in FC.items() if k != "arguments"}, FCO),
     "RSP103": jsonl({**USER, "statuz": "completed"}),

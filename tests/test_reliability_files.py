@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import read_items
-from fakeapi import Turn, function_call, message, reasoning
+from fakeapi import Turn, function_call, reasoning
 from test_reliability_disk import SAVED, _disk_full_run, plain  # noqa: F401 - the unprivileged zygote
 from test_reliability_support import (
     MODEL,

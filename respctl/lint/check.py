@@ -224,7 +224,10 @@ def _may_change_on_rewrite(line: bytes, item: dict) -> bool:
         return True
     spaced = b'" ' in line or b'"\t' in line or b'"\r' in line
     keys = len(_KEY.findall(line)) if spaced else line.count(b'":')
-    return keys > orjson.dumps(item).count(b'":')
+    try:
+        return keys > orjson.dumps(item).count(b'":')
+    except TypeError:  # nested deeper than orjson writes: read it exactly
+        return True
 
 
 def _inexact_values(number: int, line: bytes) -> list[Diagnostic]:
