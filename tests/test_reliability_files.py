@@ -177,7 +177,10 @@ def test_sigint_in_a_tool_round_after_the_first_turn_says_what_was_saved(zygote,
 
 def test_a_deeply_nested_answer_is_kept(rcli, tmp_path):
     depth = 300
-    text = b'{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":"deep","annotations":[],"logprobs":DEEP}]}'
+    text = (
+        b'{"type":"message","id":"msg_1","role":"assistant","status":"completed",'
+        b'"content":[{"type":"output_text","text":"deep","annotations":[],"logprobs":DEEP}]}'
+    )
     item = text.replace(b"DEEP", b"[" * depth + b"1" + b"]" * depth)
     body = b'{"id":"resp_1","object":"response","status":"completed","output":[' + item + b"]}"
     path = tmp_path / "c.jsonl"

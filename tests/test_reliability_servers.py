@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from conftest import clean_env, CANARY_KEY
+from conftest import CANARY_KEY, clean_env
 from test_reliability_support import (
     MODEL,
     Hostile,
