@@ -27,6 +27,7 @@ from test_reliability_disk import SAVED, _disk_full_run, plain  # noqa: F401 - t
 from test_reliability_support import (
     MODEL,
     Hostile,
+    Zygote,
     alive,
     developer,
     line,
@@ -225,6 +226,27 @@ def test_owner_group_and_xattrs_survive_a_turn(rcli, api, tmp_path):
     st = path.stat()
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 33, 0o660)
     assert os.getxattr(path, "user.origin") == b"notes"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_an_owner_that_cannot_be_kept_is_said_in_a_note(api, env, tmp_path):
+    """Without CAP_CHOWN the new file cannot go back to its owner: the turn is written all the same
+    (it was paid for), and a note on stderr says what was lost."""
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(line(developer("Be brief.")))
+    os.chown(path, 1000, 1000)
+    path.chmod(0o666)
+    z = Zygote(["setpriv", "--bounding-set", "-chown", "--inh-caps", "-chown"])
+    try:
+        code, _out, err = z.run("say", path, "hi", "-m", MODEL, cwd=tmp_path, env=env)
+    finally:
+        z.close()
+    assert code == 0, err
+    assert read_items(path)[:2] == [developer("Be brief."), user("hi")]
+    notes = [x for x in err.splitlines() if "rewritten without its owner" in x]
+    assert notes == [
+        f"respctl: {path}: rewritten without its owner and group (uid 1000, gid 1000): this process may not set them"
+    ]
 
 
 # --- 9 and 14. anything but a regular file is refused, before any request, without blocking ------
