@@ -113,9 +113,10 @@ def endless_deltas(handler, _request) -> None:
         _chunk(handler, delta)
 
 
-@pytest.mark.parametrize(
-    "answer, mode", [(endless_json, "--no-stream"), (endless_deltas, "--json")], ids=["body", "stream"]
-)
+# A stream takes the same guard (each chunk of a body is counted, whatever its framing); sending
+# another 64 MB to show it would cost the default suite several seconds: run this file by hand
+# (python tests/test_reliability_servers.py) for the streamed case and its peak memory.
+@pytest.mark.parametrize("answer, mode", [(endless_json, "--no-stream")], ids=["body"])
 def test_an_endless_answer_is_refused_at_the_cap_with_memory_bounded(chat, tmp_path, answer, mode):
     """The peak comes from GNU time: a child's own ru_maxrss would count the pages of this (large)
     test process it was forked from."""
@@ -169,3 +170,15 @@ def test_a_redirect_within_the_same_origin_is_followed(rcli, chat):
     assert [p for _m, p, _h, _b in server.requests] == ["/v1/responses", "/v2/responses"]
     assert chat.read_bytes().startswith(line(developer("Be brief.")) + line(user("hi")))
     assert b"moved" in chat.read_bytes()
+
+
+if __name__ == "__main__":  # the streamed variant of the cap, by hand: peak memory and the one line
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d, Hostile(endless_deltas) as server:
+        chat = Path(d) / "c.jsonl"
+        chat.write_bytes(line(developer("Be brief.")))
+        env = clean_env(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY=CANARY_KEY)
+        argv = [sys.executable, "-m", "respctl", "say", str(chat), "hi", "-m", MODEL, "--stream", "--json"]
+        subprocess.run(["/usr/bin/time", "-f", "peak %M KB", *argv, "--max-retries", "0"], env=env, check=False)
