@@ -17,8 +17,8 @@ def test_an_append_during_the_fix_is_never_dropped(tmp_path, monkeypatch, capsys
     appended = line(user("appended meanwhile"))
     real = fix.check_file
 
-    def check_then_someone_appends(name, data):
-        result = real(name, data)
+    def check_then_someone_appends(*args, **kwargs):
+        result = real(*args, **kwargs)
         if appended not in path.read_bytes():
             with open(path, "ab") as f:
                 f.write(appended)
