@@ -13,8 +13,41 @@ from typing import Annotated
 import typer
 
 from respctl import __version__
-from respctl.errors import ExitCode, RespctlError
+from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.request import DEFAULT_TIMEOUT
+
+
+class PlainCommand(typer.core.TyperCommand):
+    """Help with plain metavars: `FILE [MESSAGE]`, `FILE...`, never `{FILE}` or `FILE <str>`."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = _plain_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((_plain_name(param), record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _plain_name(param) -> str:
+    name = param.metavar or param.name.upper()
+    return f"{name}..." if param.nargs != 1 else name
+
 
 app = typer.Typer(
     name="respctl",
@@ -22,7 +55,7 @@ app = typer.Typer(
     "every turn stateless (store: false), encrypted reasoning replayed byte for byte.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -72,10 +105,23 @@ class ShowFormat(str, Enum):
 
 
 TURN = "Turn options"
+
+
+def _complete_path(incomplete: str) -> list[str]:
+    """Shell completion of a FILE: the paths that start with what was typed (folders end in /)."""
+    import glob
+
+    found = sorted(glob.glob(glob.escape(os.path.expanduser(incomplete)) + "*"))
+    return [p + "/" if os.path.isdir(p) else p for p in found if p.endswith(".jsonl") or os.path.isdir(p)]
+
+
 File = Annotated[
     str,
     typer.Argument(
-        metavar="FILE", help="The conversation file (JSON Lines, one input item per line).", show_default=False
+        metavar="FILE",
+        help="The conversation file (JSON Lines, one input item per line).",
+        show_default=False,
+        autocompletion=_complete_path,
     ),
 ]
 Message = Annotated[
@@ -181,12 +227,6 @@ TargetOpt = Annotated[
         show_default=False,
     ),
 ]
-Verbose = Annotated[
-    bool,
-    typer.Option(
-        "--verbose", "-v", help="On an API error, also print the server's whole answer.", rich_help_panel=TURN
-    ),
-]
 Timeout = Annotated[
     float | None,
     typer.Option(
@@ -275,12 +315,39 @@ Attach = Annotated[
 ]
 
 
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No notes on stderr (usage, retries, tools run); errors only.")
+]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also say what respctl does (the URL, request size, retries, lock waits, timings) and, on an API "
+        "error, print the server's whole answer.",
+    ),
+]
+Color = Annotated[
+    ColorChoice,
+    typer.Option(
+        "--color",
+        help="Colour and attributes (bold, dim...): auto follows the terminal, NO_COLOR and FORCE_COLOR.",
+    ),
+]
+
+
 def _turn_settings(opts: dict):
     """TurnSettings from a command's parameters (its locals())."""
     from respctl import output
     from respctl import target as tg
     from respctl.inputs import check_text
-    from respctl.request import Connection, RequestOptions, load_schema, load_tools
+    from respctl.request import Connection, RequestOptions, check_base_url, load_schema, load_tools, tool_names
     from respctl.runner import keep_environment_private, parse_runners
     from respctl.turn import TurnSettings
 
@@ -289,9 +356,13 @@ def _turn_settings(opts: dict):
     if stream is None:
         stream = sys.stdout.isatty() and not json_out
     value = lambda enum: enum.value if enum else None  # noqa: E731
+    if opts["base_url"] and not opts["no_send"]:
+        check_base_url(opts["base_url"])
+    name, _why = tg.resolve(value(opts["target"]), opts["base_url"])
+    tools = load_tools(opts["tools"], shapes=tg.applies(tg.TOOL_SHAPES, name)) if opts["tools"] else None
     request = RequestOptions(
         model=check_text(opts["model"], "model name") if opts["model"] else opts["model"],
-        tools=load_tools(opts["tools"]) if opts["tools"] else None,
+        tools=tools,
         effort=value(opts["effort"]),
         summary=value(opts["summary"]),
         max_output_tokens=opts["max_output_tokens"],
@@ -299,7 +370,6 @@ def _turn_settings(opts: dict):
         reasoning_context=value(opts["reasoning_context"]),
         stream=stream,
     )
-    name, _why = tg.resolve(value(opts["target"]), opts["base_url"])
     azure = tg.azure_endpoint(opts["base_url"])
     request.model_names = tg.applies(tg.MODEL_NAMES, name) and not azure  # a deployment name says nothing
     connection = Connection(
@@ -314,20 +384,22 @@ def _turn_settings(opts: dict):
         request=request,
         target=name,
         connection=connection,
-        callbacks=output.stream_callbacks(json_out) if stream else None,
+        callbacks=output.turn_callbacks(json_out=json_out, stream=stream),
         lock_timeout=opts["lock_timeout"],
         dry_run=opts["dry_run"],
         no_send=opts["no_send"],
-        runners=parse_runners(opts["run_tool"] or []),
+        runners=parse_runners(opts["run_tool"] or [], tool_names(tools) if tools is not None else None),
         max_tool_rounds=opts["max_tool_rounds"],
         tool_timeout=opts["tool_timeout"],
         on_tool_run=output.tool_ran,
+        on_lock_wait=output.lock_wait,
     )
 
 
-def _run(fn, *args, verbose: bool = False, **kwargs) -> None:
+def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> None:
     """Call the core once and turn what it returns or raises into output and an exit code.
-    With `verbose`, an error's whole story (a server's error body) follows its one line."""
+    With `verbose`, an error's whole story (a server's error body) follows its one line; with
+    --json, a failure is one JSON object on stdout too (the error line stays on stderr)."""
     from respctl import output
 
     try:
@@ -339,10 +411,21 @@ def _run(fn, *args, verbose: bool = False, **kwargs) -> None:
         output.error(str(exc))
         if verbose and exc.detail:
             output.block("the server's whole answer:", exc.detail)
-        raise typer.Exit(int(exc.exit_code))
+        if json_out:
+            output.failure_json(exc, int(exc.exit_code))
+        raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt as exc:
-        raise typer.Exit(_interrupted(exc)) from None
+        code = _interrupted(exc)
+        if json_out:
+            output.failure_json(exc, code)
+        raise typer.Exit(code) from None
     raise typer.Exit(int(code))
+
+
+def _configure(opts: dict) -> None:
+    from respctl import output
+
+    output.configure(quiet=opts.get("quiet", False), verbose=opts.get("verbose", False), color=opts["color"].value)
 
 
 def _print_notes() -> None:
@@ -396,7 +479,7 @@ def _handle_stop_signals() -> None:
             signal.signal(signum, _stop_on)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def start(
     file: File,
     message: Message = None,
@@ -438,24 +521,29 @@ def start(
     run_tool: RunTool = None,
     max_tool_rounds: MaxToolRounds = 8,
     tool_timeout: ToolTimeout = 120.0,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
 ) -> None:
     """Create FILE with the instructions and, given MESSAGE, run the first turn as `say` does."""
 
     opts = dict(locals())
+    _configure(opts)
 
     def go() -> int:
         from respctl import inputs, output, turn
 
         text = inputs.instructions_text(instructions, instructions_file)
-        item = inputs.message_item(message, image or [], attach or [])
+        item = inputs.message_item(message, image or [], attach or [], stdin_unasked=inputs.stdin_is_data())
+        if text is None and item is None:
+            raise UsageError(f"{file}: nothing to start: give --instructions, a MESSAGE, or both")
         settings = _turn_settings({**opts, "no_send": no_send or item is None})  # no message: no turn, no model needed
         result = turn.start(file, instructions=text, role=role.value, message_item=item, force=force, settings=settings)
-        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
+        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, verbose=verbose or json_out)
+    _run(go, json_out=json_out, verbose=verbose or json_out)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def say(
     file: File,
     message: Message = None,
@@ -481,23 +569,44 @@ def say(
     run_tool: RunTool = None,
     max_tool_rounds: MaxToolRounds = 8,
     tool_timeout: ToolTimeout = 120.0,
+    as_is: Annotated[
+        bool,
+        typer.Option(
+            "--as-is",
+            help="No message: run a turn on the file as it is, even when it ends in an answer; stdin is not read.",
+        ),
+    ] = False,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
 ) -> None:
-    """Append a user message to FILE and run one turn. With no MESSAGE, run a turn on the file as it is."""
+    """Append a user message to FILE and run one turn.
+
+    MESSAGE '-', or no MESSAGE while standard input is not a terminal, reads the message from
+    standard input. With no message, run a turn on the file as it is when it has something new
+    to answer (a user message, tool outputs); --as-is runs one in any case.
+    """
 
     opts = dict(locals())
+    _configure(opts)
 
     def go() -> int:
         from respctl import inputs, output, turn
 
-        item = inputs.message_item(message, image or [], attach or [])
+        if as_is and message is not None:
+            raise UsageError("--as-is runs a turn without a message; give a MESSAGE or --as-is, not both")
+        item = inputs.message_item(
+            message, image or [], attach or [], stdin_unasked=not as_is and inputs.stdin_is_data()
+        )
+        if as_is and item is not None:
+            raise UsageError("--as-is runs a turn without a message; --image and --attach need a MESSAGE")
         settings = _turn_settings(opts)
-        result = turn.say(file, message_item=item, settings=settings)
-        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
+        result = turn.say(file, message_item=item, settings=settings, as_is=as_is)
+        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, verbose=verbose or json_out)
+    _run(go, json_out=json_out, verbose=verbose or json_out)
 
 
-@app.command("tool-result")
+@app.command("tool-result", cls=PlainCommand)
 def tool_result(
     file: File,
     call_id: Annotated[
@@ -531,10 +640,13 @@ def tool_result(
     run_tool: RunTool = None,
     max_tool_rounds: MaxToolRounds = 8,
     tool_timeout: ToolTimeout = 120.0,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
 ) -> None:
     """Append the output for CALL_ID; when no call is left waiting, run the next turn (unless --no-send)."""
 
     opts = dict(locals())
+    _configure(opts)
 
     def go() -> int:
         from respctl import inputs, output, turn
@@ -542,17 +654,20 @@ def tool_result(
         text = inputs.tool_output_text(output_text, output_file)
         settings = _turn_settings(opts)
         result = turn.tool_result(file, call_id=call_id, output=text, settings=settings)
-        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream)
+        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, verbose=verbose or json_out)
+    _run(go, json_out=json_out, verbose=verbose or json_out)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def lint(
     files: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="FILE", help="Conversation files, glob patterns or folders (their *.jsonl).", show_default=False
+            metavar="FILE",
+            help="Conversation files, glob patterns or folders (their *.jsonl); '-' reads standard input.",
+            show_default=False,
+            autocompletion=_complete_path,
         ),
     ] = None,
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
@@ -581,13 +696,7 @@ def lint(
     _run(lint_.run, files, output_format=output_format.value, fix=fix, target=chosen)
 
 
-class ShowColor(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
-
-
-@app.command()
+@app.command(cls=PlainCommand)
 def show(
     file: File,
     output_format: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.text,
@@ -598,15 +707,25 @@ def show(
     ] = None,
     full: Annotated[bool, typer.Option("--full", help="Show long tool outputs and arguments whole.")] = False,
     color: Annotated[
-        ShowColor, typer.Option("--color", help="Colour and terminal layout: auto follows the terminal and NO_COLOR.")
-    ] = ShowColor.auto,
+        ColorChoice,
+        typer.Option(
+            "--color", help="Colour and terminal layout: auto follows the terminal, NO_COLOR and FORCE_COLOR."
+        ),
+    ] = ColorChoice.auto,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when lines are damaged (for git's textconv).")
     ] = False,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Never page (on a terminal, long output goes through $PAGER or less).")
+    ] = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Print the conversation for people (text, markdown) or scripts (json). Damaged lines are shown and make the exit status 2."""
+    """Print the conversation for people (text, markdown) or scripts (json); FILE '-' reads standard input.
+
+    Damaged lines are shown and make the exit status 2."""
     from respctl.show import run as run_show
 
+    _configure(dict(locals()))
     _run(
         run_show,
         file,
@@ -616,6 +735,7 @@ def show(
         full=full,
         color=color.value,
         exit_zero=exit_zero,
+        pager=not no_pager,
     )
 
 
@@ -641,8 +761,13 @@ def main() -> None:
     _handle_stop_signals()
     command = typer.main.get_command(app)
     fastparams.install(command)
+    args = sys.argv[1:]
+    if not args and "_RESPCTL_COMPLETE" not in os.environ:  # bare `respctl`: the help, as --help prints it, and exit 2
+        with command.make_context("respctl", ["--help"], resilient_parsing=True) as ctx:
+            sys.stderr.write(command.get_help(ctx) + "\n")
+        sys.exit(int(ExitCode.USAGE))
     try:
-        code = command.main(args=sys.argv[1:], prog_name="respctl", standalone_mode=False)
+        code = command.main(args=args, prog_name="respctl", standalone_mode=False)
     except KeyboardInterrupt as exc:
         sys.exit(_interrupted(exc))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
@@ -654,8 +779,16 @@ def main() -> None:
                 raise
             usage = f"internal error, a bug in respctl (RESPCTL_TRACEBACK=1 shows where): {type(exc).__name__}: {exc}"
         output.error(usage)
+        if _wants_json(args):
+            output.failure_json(UsageError(usage), int(ExitCode.USAGE))
         sys.exit(int(ExitCode.USAGE))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _wants_json(args: list[str]) -> bool:
+    """--json on a turn command whose own parsing failed: its one object is still wanted."""
+    head = args[: args.index("--")] if "--" in args else args
+    return "--json" in head and any(command in head for command in ("start", "say", "tool-result"))
 
 
 def _usage_error_text(exc: Exception) -> str | None:

@@ -8,9 +8,12 @@ whose encrypted reasoning is truncated.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -46,12 +49,68 @@ class Callbacks:
     text: Callable[[str], None] = lambda _s: None
     reasoning: Callable[[str], None] = lambda _s: None
     reasoning_break: Callable[[], None] = lambda: None
+    #: (why, seconds to wait, retry number, retries allowed): the SDK is about to retry
+    retry: Callable[[str, float, int, int], None] = lambda _why, _wait, _n, _of: None
+    #: what respctl does, for -v
+    detail: Callable[[str], None] = lambda _s: None
+
+
+class _RetryWatch(logging.Handler):
+    """Hears the SDK's own log of its retries (it has no hook for them): the reason it logs
+    first ("Encountered an HTTP status error: 500"), then "Retrying request in S seconds (retry N
+    of M)". Should the SDK word these differently one day, retries just go unreported."""
+
+    def __init__(self, callback: Callable[[str, float, int, int], None]):
+        super().__init__(logging.DEBUG)
+        self.callback = callback
+        self.why = "the request failed"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg, args = record.msg, record.args
+        if not isinstance(msg, str) or not isinstance(args, tuple):
+            return
+        if msg.startswith("Encountered an HTTP status error") and args:
+            self.why = f"HTTP {args[0]}"
+        elif msg.startswith("Encountered a timeout exception"):
+            self.why = "no answer within --timeout"
+        elif msg.startswith("Encountered exception"):
+            self.why = "the connection failed"
+        elif msg.startswith("Retrying request in") and len(args) == 3:
+            wait, number, allowed = args
+            if isinstance(wait, (int, float)) and isinstance(number, int) and isinstance(allowed, int):
+                self.callback(self.why, float(wait), number, allowed)
+
+
+@contextmanager
+def _watching_retries(callback):
+    logger = logging.getLogger("openai._base_client")
+    handler = _RetryWatch(callback)
+    level = logger.level
+    if logger.getEffectiveLevel() > logging.DEBUG:
+        logger.setLevel(logging.DEBUG)  # records below WARNING reach no other handler (none is set up)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | None = None) -> RawResponse:
     """POST /responses with `body`; return the response, or raise ApiError with one clear line."""
     callbacks = callbacks or Callbacks()
     client = _client(conn)
+    url = redact_url(str(client.base_url).rstrip("/")) + "/responses"
+    callbacks.detail(f"POST {url}: {len(body):,} bytes, {'streamed' if stream else 'not streamed'}")
+    began = time.monotonic()
+    try:
+        with _watching_retries(callbacks.retry):
+            return _send(client, conn, body, stream, callbacks)
+    finally:
+        callbacks.detail(f"the API took {time.monotonic() - began:.2f}s")
+
+
+def _send(client: openai.OpenAI, conn: Connection, body: bytes, stream: bool, callbacks: Callbacks) -> RawResponse:
     try:
         response = client.post(
             "/responses",
@@ -73,17 +132,20 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
             response.close()
     except openai.APIStatusError as exc:
         text = _body_text(exc)
-        raise ApiError(apierror.status_line(exc.status_code, text, body), detail=text) from None
+        raise ApiError(
+            apierror.status_line(exc.status_code, text, body), detail=text, kind="http", http_status=exc.status_code
+        ) from None
     except openai.APITimeoutError:
-        raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)") from None
+        raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)", kind="timeout") from None
     except openai.APIConnectionError as exc:
         raise ApiError(
-            f"connection to the API at {redact_url(str(client.base_url).rstrip('/'))} failed: {_cause(exc)}"
+            f"connection to the API at {redact_url(str(client.base_url).rstrip('/'))} failed: {_cause(exc)}",
+            kind="connection",
         ) from None
     except httpx2.TimeoutException:
-        raise ApiError("the response stream timed out (--timeout)") from None
+        raise ApiError("the response stream timed out (--timeout)", kind="timeout") from None
     except httpx2.HTTPError as exc:
-        raise ApiError(f"the response stream broke off: {_cause(exc)}") from None
+        raise ApiError(f"the response stream broke off: {_cause(exc)}", kind="stream") from None
 
 
 def _client(conn: Connection) -> openai.OpenAI:
@@ -299,9 +361,9 @@ def _event(data: list[str]) -> dict:
     try:
         event = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise ApiError("the API sent a malformed event (not JSON) in the stream") from None
+        raise ApiError("the API sent a malformed event (not JSON) in the stream", kind="stream") from None
     if not isinstance(event, dict):
-        raise ApiError("the API sent a malformed event (not an object) in the stream")
+        raise ApiError("the API sent a malformed event (not an object) in the stream", kind="stream")
     return event
 
 
@@ -336,7 +398,7 @@ def _from_events(events: Iterator[dict], cb: Callbacks) -> RawResponse:
             raise ApiError(f"the response failed: {_error_text((event.get('response') or {}).get('error'))}")
         elif kind == "error":
             raise ApiError(f"the API sent an error event: {_error_text(event.get('error') or event)}")
-    raise ApiError("the response stream ended before the response was complete")
+    raise ApiError("the response stream ended before the response was complete", kind="stream")
 
 
 def _in_order(done: list[tuple[object, dict]]) -> list[dict]:

@@ -193,6 +193,7 @@ class Conversation:
             raise RespctlError(
                 f"{self.name}: changed by another program during the turn; not overwritten. {where}",
                 ExitCode.FAILED,
+                kind="write",
             )
 
     def check_writable(self) -> None:
@@ -368,19 +369,27 @@ class FileLock:
         self.fd = fd
 
 
+def _no_wait_report(_event: str, _name: str, _seconds: float) -> None:
+    pass
+
+
 @contextmanager
-def exclusive_lock(path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False) -> Iterator[FileLock]:
+def exclusive_lock(
+    path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False, on_wait=_no_wait_report
+) -> Iterator[FileLock]:
     """Hold an exclusive lock on the file itself (no lock file), waiting up to lock_timeout.
 
     Because respctl replaces the file by rename, a waiter that finally gets the lock checks
     that the path still names the inode it locked, and starts over on the new file if not.
+    `on_wait(event, path, seconds)` hears of a wait: "busy" when it begins, "waiting" once it has
+    lasted a second, "got" when the lock came after one.
     """
     p = Path(path)
     deadline = time.monotonic() + max(lock_timeout, 0.0)
     while True:
         fd = open_regular(p, create=create, missing="no such file (create it with 'respctl start')")
         try:
-            _flock(fd, p, deadline, lock_timeout)
+            _flock(fd, p, deadline, lock_timeout, on_wait)
             if _same_file(fd, p):
                 break
         except BaseException:
@@ -396,26 +405,41 @@ def exclusive_lock(path: str | os.PathLike, *, lock_timeout: float = 30.0, creat
 
 @contextmanager
 def locked_conversation(
-    path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False
+    path: str | os.PathLike, *, lock_timeout: float = 30.0, create: bool = False, on_wait=_no_wait_report
 ) -> Iterator[Conversation]:
     """The conversation as read under its lock, which is held for the whole turn."""
     p = Path(path)
-    with exclusive_lock(p, lock_timeout=lock_timeout, create=create) as lock:
+    with exclusive_lock(p, lock_timeout=lock_timeout, create=create, on_wait=on_wait) as lock:
         before = _stat_or_none(p)  # before reading: an edit in between then shows as a change, never as none
         data = read_bytes(p)
         lines, items = parse_lines(data, str(p))
         yield Conversation(p, data, lines, items, before, lock)
 
 
-def _flock(fd: int, path: Path, deadline: float, timeout: float) -> None:
+#: A lock wait longer than this is reported (a person at a terminal should not sit on a blank line).
+LOCK_WAIT_NOTICE = 1.0
+
+
+def _flock(fd: int, path: Path, deadline: float, timeout: float, on_wait=_no_wait_report) -> None:
     delay = 0.005
+    began = None
+    noticed = False
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if began is not None:
+                on_wait("got", str(path), time.monotonic() - began)
             return
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 raise BadFileError(f"{path}: cannot lock: {exc.strerror}") from None
+        now = time.monotonic()
+        if began is None:
+            began = now
+            on_wait("busy", str(path), 0.0)
+        elif not noticed and now - began >= LOCK_WAIT_NOTICE:
+            noticed = True
+            on_wait("waiting", str(path), now - began)
         if time.monotonic() >= deadline:
             raise BusyError(
                 f"{path}: conversation is busy (another respctl holds it); gave up after {timeout:g}s (--lock-timeout)"
@@ -498,7 +522,7 @@ def write_atomic(
                 out.flush()
                 os.fsync(out.fileno())
             if expect is not None and _identity(_stat_or_none(path)) != _identity(expect):
-                raise RespctlError(f"{path}: changed by another program meanwhile; not overwritten")
+                raise RespctlError(f"{path}: changed by another program meanwhile; not overwritten", kind="write")
             os.replace(tmp, target)
             tmp = None
             _fsync_dir(folder)
@@ -515,7 +539,7 @@ def write_atomic(
                 where = (
                     f"; the new items were saved to {saved}" if saved else "; the new items could not be saved anywhere"
                 )
-            raise RespctlError(f"{path}: cannot write: {exc.strerror or exc}{where}") from None
+            raise RespctlError(f"{path}: cannot write: {exc.strerror or exc}{where}", kind="write") from None
     return held
 
 

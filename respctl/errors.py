@@ -18,12 +18,29 @@ class RespctlError(Exception):
     """An error shown to the user as one line, mapped to an exit code."""
 
     exit_code: ExitCode = ExitCode.USAGE
+    #: What went wrong, for `--json`: usage, bad_input, busy, write, http, connection, timeout, stream, response.
+    kind: str = "usage"
+    http_status: int | None = None
+    #: Lines written before the failure (a --run-tool round's, which stay in the file).
+    appended: int = 0
 
-    def __init__(self, message: str, exit_code: ExitCode | None = None, *, detail: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        exit_code: ExitCode | None = None,
+        *,
+        detail: str | None = None,
+        kind: str | None = None,
+        http_status: int | None = None,
+    ):
         super().__init__(message)
         self.detail = detail  # the whole story (a server's error body), shown only on request
         if exit_code is not None:
             self.exit_code = exit_code
+        if kind is not None:
+            self.kind = kind
+        if http_status is not None:
+            self.http_status = http_status
 
 
 class UsageError(RespctlError):
@@ -34,14 +51,17 @@ class BadFileError(RespctlError):
     """The conversation file (or another input file) cannot be used."""
 
     exit_code = ExitCode.USAGE
+    kind = "bad_input"
 
 
 class BusyError(RespctlError):
     exit_code = ExitCode.FAILED
+    kind = "busy"
 
 
 class ApiError(RespctlError):
     exit_code = ExitCode.FAILED
+    kind = "response"
 
 
 class Interrupted(KeyboardInterrupt):

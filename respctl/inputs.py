@@ -11,8 +11,9 @@ from pathlib import Path
 from respctl import items as it
 from respctl.errors import BadFileError, UsageError
 
-#: The API's limit on one tool output, in characters.
-MAX_TOOL_OUTPUT = 10_485_760
+#: The API's limit on one string of input (a message's text, a tool output), in characters; the one
+#: limit for every text respctl takes.
+MAX_TEXT = 10_485_760
 #: The largest file embedded into the conversation (the API takes at most 50 MB per request).
 MAX_EMBED = 50 * 1024 * 1024
 
@@ -33,11 +34,29 @@ def read_text_arg(value: str, what: str) -> str:
     """The value itself, or standard input for '-'."""
     if value != "-":
         return check_text(value, what)
+    if sys.stdin.isatty():
+        from respctl import output
+
+        output.note(f"reading the {what} from standard input (end it with Ctrl-D)")
     data = sys.stdin.buffer.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 text (byte {exc.start + 1}) for the {what}") from None
+
+
+def stdin_is_data() -> bool:
+    """Standard input is a pipe or a file (not a terminal, and open)."""
+    try:
+        return sys.stdin is not None and not sys.stdin.isatty()
+    except (AttributeError, ValueError):  # closed
+        return False
+
+
+def check_size(text: str, what: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"the {what} has {len(text):,} characters; the API takes at most {MAX_TEXT:,}")
+    return text
 
 
 def read_text_file(path: str, what: str) -> str:
@@ -49,22 +68,41 @@ def read_text_file(path: str, what: str) -> str:
 
 
 def instructions_text(text: str | None, path: str | None) -> str | None:
+    """The instructions; from a file without its trailing newlines (as `$(cat FILE)` gives them).
+    Blank instructions are refused, as a blank message is."""
     if text is not None and path is not None:
         raise UsageError("use --instructions or --instructions-file, not both")
     if path is not None:
-        return read_text_file(path, "instructions file")
-    return check_text(text, "instructions") if text is not None else None
+        text = read_text_file(path, "instructions file").rstrip("\n")
+    elif text is None:
+        return None
+    if not text.strip():
+        raise UsageError(f"the instructions{' file' if path else ''} {'holds' if path else 'are'} only blank space")
+    return check_size(check_text(text, "instructions"), "instructions")
 
 
-def message_item(message: str | None, images: list[str], attachments: list[str]) -> dict | None:
-    """The user message item, or None when there is nothing to say."""
+def message_item(
+    message: str | None, images: list[str], attachments: list[str], *, stdin_unasked: bool = False
+) -> dict | None:
+    """The user message item, or None when there is nothing to say. With no MESSAGE and
+    `stdin_unasked` (standard input a pipe or a file), the message is read from standard input,
+    as `llm` does: `echo question | respctl say c.jsonl`; empty input there is no message. A
+    message read from standard input loses its trailing newlines, as `$(...)` drops them. A MESSAGE
+    that is blank, or '-' reading blank input, is refused."""
+    implicit = message is None and stdin_unasked
+    if implicit:
+        message = "-"
     text = read_text_arg(message, "message") if message is not None else None
+    if message == "-" and text is not None:
+        text = text.rstrip("\n")
     parts = [image_part(src) for src in images] + [attachment_part(path) for path in attachments]
+    if implicit and not (text or "").strip():
+        text = None
     if text is not None and not text.strip() and not parts:
-        raise UsageError("the message is empty")
+        raise UsageError("the message is empty" + (" (standard input was empty)" if message == "-" else ""))
     if not text and not parts:
         return None
-    return it.user_message(text, parts)
+    return it.user_message(check_size(text, "message") if text else text, parts)
 
 
 def image_part(src: str) -> dict:
@@ -96,9 +134,7 @@ def tool_output_text(output: str | None, path: str | None) -> str:
     if output is None and path is None:
         raise UsageError("missing OUTPUT: give it as an argument, '-' for standard input, or --output-file PATH")
     text = read_text_file(path, "output file") if path is not None else read_text_arg(output, "tool output")
-    if len(text) > MAX_TOOL_OUTPUT:
-        raise UsageError(f"the tool output has {len(text):,} characters; the API takes at most {MAX_TOOL_OUTPUT:,}")
-    return text
+    return check_size(text, "tool output")
 
 
 def _read(path: str, what: str) -> bytes:

@@ -37,6 +37,28 @@ CALL_OUTPUT_TYPES = {
 }
 OUTPUT_CALL_TYPES = {out: call for call, out in CALL_OUTPUT_TYPES.items()}
 
+#: Items a client sends to answer the model (besides user, developer and system messages).
+ANSWER_TYPES = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "computer_call_output",
+        "local_shell_call_output",
+        "shell_call_output",
+        "apply_patch_call_output",
+        "mcp_approval_response",
+    }
+)
+
+
+def is_client_input(item: dict) -> bool:
+    """A message of the user's (or developer's, system's) or an answer to the model: something a
+    next turn answers, where an item the model produced (its message, reasoning, a call) is not."""
+    kind = item.get("type")
+    if kind == "message" or (kind is None and "role" in item):
+        return item.get("role") != "assistant"
+    return isinstance(kind, str) and kind in ANSWER_TYPES
+
 
 def clean_output_item(item: dict) -> dict:
     """Turn one raw output item (from output_item.done or a response body) into an input item."""

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 
 import orjson
 
-from respctl.errors import ExitCode
+from respctl import terminal
+from respctl.errors import ExitCode, RespctlError
+
+#: -q: errors only; -v: also what respctl does (URL, request size, retries, lock waits, timings).
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+_verbosity = NORMAL
+_color = "auto"
+
+
+def configure(*, quiet: bool = False, verbose: bool = False, color: str = "auto") -> None:
+    """Set once per invocation, from -q/-v and --color."""
+    global _verbosity, _color
+    _verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
+    _color = color
+
+
+def stderr_colour() -> bool:
+    return terminal.colour_wanted(_color, sys.stderr)
 
 
 def redact(text: str) -> str:
@@ -54,9 +72,17 @@ def silence_stdout() -> None:
 
 def error(message: str) -> None:
     """One line, always: newlines in a message (from an API, say) are folded, and control
-    characters (in a file name, or an API's text) are shown escaped, never sent to the terminal."""
-    sys.stderr.write(f"respctl: error: {escape_controls(' '.join(redact(message).split()))}\n")
+    characters (in a file name, or an API's text) are shown escaped, never sent to the terminal.
+    A streamed answer or summary cut short is ended first (attributes reset, line ended)."""
+    end_stream()
+    sys.stderr.write(f"respctl: error: {error_text(message)}\n")
     sys.stderr.flush()
+
+
+def error_text(message: str) -> str:
+    """An error message as its line shows it (and --json's `error.message`): one line, redacted,
+    controls and what is not text (a lone surrogate from undecodable argv bytes) escaped."""
+    return escape_controls(" ".join(redact(message).split()))
 
 
 def escape_controls(text: str) -> str:
@@ -65,7 +91,12 @@ def escape_controls(text: str) -> str:
     )
 
 
-def note(message: str) -> None:
+def note(message: str, *, level: int = NORMAL) -> None:
+    """A line for people on stderr: shown from `level` up (-q shows none, -v all)."""
+    if _verbosity < level:
+        return
+    if _current is not None:
+        _current.break_line()
     sys.stderr.write(f"respctl: {escape_controls(redact(message))}\n")  # names and arguments come from the model
     sys.stderr.flush()
 
@@ -77,26 +108,41 @@ def block(title: str, text: str) -> None:
     sys.stderr.flush()
 
 
+def detail(message: str) -> None:
+    """A line only -v shows."""
+    note(message, level=VERBOSE)
+
+
 class _Stream:
-    """Streams text to stdout and reasoning summaries (dimmed on a terminal) to stderr."""
+    """Streams text to stdout and reasoning summaries (dimmed on a terminal) to stderr.
+
+    On a terminal the answer is cleaned as `show` cleans it (escape sequences removed, other
+    controls shown as U+FFFD; newlines and tabs kept); piped, it is the model's exact text."""
 
     def __init__(self, text_to_stdout: bool):
         self.text_to_stdout = text_to_stdout
-        self.last = "\n"
+        self.last = "\n"  # the last character written to stdout
+        self.err_last = "\n"  # ... and to stderr
         self.reasoning_open = False
-        self.dim = sys.stderr.isatty()
+        self.dim = stderr_colour()
+        self.cleaner = terminal.StreamCleaner() if terminal.isatty(sys.stdout) else None
 
     def text(self, delta: str) -> None:
         self._close_reasoning()
-        if self.text_to_stdout and delta:
+        if self.cleaner is not None:
+            delta = self.cleaner.feed(delta)
+        self._out(delta)
+
+    def _out(self, text: str) -> None:
+        if self.text_to_stdout and text:
             try:
-                sys.stdout.write(delta)
+                sys.stdout.write(text)
                 sys.stdout.flush()
             except BrokenPipeError:  # the turn goes on: the answer is still written to the file
                 self.text_to_stdout = False
                 silence_stdout()
                 return
-            self.last = delta[-1]
+            self.last = text[-1]
 
     def reasoning(self, delta: str) -> None:
         if not self.reasoning_open:
@@ -104,35 +150,88 @@ class _Stream:
             if self.dim:
                 sys.stderr.write("\x1b[2m")
         # the summary is for people, on their terminal: no escape sequence of the model's gets through
-        sys.stderr.write("\n".join(escape_controls(part) for part in delta.split("\n")))
+        text = "\n".join(escape_controls(part) for part in delta.split("\n"))
+        sys.stderr.write(text)
         sys.stderr.flush()
+        self.err_last = text[-1:] or self.err_last
 
     def reasoning_break(self) -> None:
         if self.reasoning_open:
             sys.stderr.write("\n\n")
+            self.err_last = "\n"
 
     def _close_reasoning(self) -> None:
         if self.reasoning_open:
             self.reasoning_open = False
-            sys.stderr.write("\x1b[0m" if self.dim else "")
+            sys.stderr.write(terminal.RESET if self.dim else "")
             sys.stderr.flush()
+
+    def break_line(self) -> None:
+        """Before a line of respctl's own: attributes off, and the summary's line ended."""
+        self._close_reasoning()
+        if self.err_last != "\n":
+            sys.stderr.write("\n")
+            self.err_last = "\n"
+        if self.last != "\n" and terminal.isatty(sys.stdout) and _same_terminal():
+            self._out("\n")
 
     def finish(self) -> None:
         self._close_reasoning()
+        if self.cleaner is not None:
+            self._out(self.cleaner.flush())
+        if self.err_last != "\n":
+            sys.stderr.write("\n")
+            self.err_last = "\n"
         if self.text_to_stdout and self.last != "\n":
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+            self._out("\n")
+
+
+def _same_terminal() -> bool:
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno()))
+    except (OSError, ValueError):
+        return False
 
 
 _current: _Stream | None = None
 
 
-def stream_callbacks(json_out: bool):
+def turn_callbacks(*, json_out: bool, stream: bool):
+    """What a turn reports while it runs: streamed text and summaries, retries, -v details."""
     from respctl.client import Callbacks
 
     global _current
-    _current = _Stream(text_to_stdout=not json_out)
-    return Callbacks(text=_current.text, reasoning=_current.reasoning, reasoning_break=_current.reasoning_break)
+    callbacks = Callbacks(retry=retrying, detail=detail)
+    if stream:
+        _current = _Stream(text_to_stdout=not json_out)
+        callbacks.text, callbacks.reasoning = _current.text, _current.reasoning
+        callbacks.reasoning_break = _current.reasoning_break
+    return callbacks
+
+
+def retrying(why: str, seconds: float, number: int, allowed: int) -> None:
+    note(f"{why}; retrying in {seconds:.1f}s (retry {number} of {allowed}, --max-retries)")
+
+
+def end_stream() -> None:
+    """After an abnormal end (Ctrl-C, a broken stream): reset the terminal's attributes and end
+    the lines the stream left open, so that the error line starts on a line of its own."""
+    if _current is not None:
+        try:
+            _current.break_line()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def lock_wait(event: str, name: str, seconds: float) -> None:
+    """Another respctl holds the file: said once the wait passes a second, in full with -v."""
+    if event == "busy":
+        detail(f"{name}: another respctl holds the file; waiting for it (--lock-timeout)")
+    elif event == "waiting":
+        note(f"{name}: waiting for another respctl that holds the file (--lock-timeout)")
+    else:
+        detail(f"{name}: got the lock after {seconds:.1f}s")
 
 
 def tool_ran(call: dict, line: str) -> None:
@@ -153,36 +252,64 @@ def usage_line(usage: dict | None) -> str | None:
     return line
 
 
-def turn_result(result, *, json_out: bool, streamed: bool) -> int:
+def turn_result(result, *, json_out: bool, streamed: bool, file: str) -> int:
     """Print a TurnResult the contract's way and return its exit code."""
     try:
-        return _print_result(result, json_out=json_out, streamed=streamed)
+        return _print_result(result, json_out=json_out, streamed=streamed, file=file)
     except BrokenPipeError:  # the file is written: the exit status still tells the turn's outcome
         silence_stdout()
         return int(ExitCode.OK) if result.status == "dry-run" else int(result.exit_code)
 
 
-def _print_result(result, *, json_out: bool, streamed: bool) -> int:
+def _print_result(result, *, json_out: bool, streamed: bool, file: str) -> int:
     if _current is not None:
         _current.finish()
+    on_terminal = terminal.isatty(sys.stdout)
     if result.status == "dry-run":
         if result.body is None:
             note("--dry-run: nothing would be sent (no turn runs)")
-        else:
-            sys.stdout.buffer.write(result.body + b"\n")
+        else:  # the exact body, but on a terminal the raw C1 and bidi characters a file may hold escaped
+            sys.stdout.buffer.write((terminal.escaped_json(result.body) if on_terminal else result.body) + b"\n")
             sys.stdout.flush()
         return int(ExitCode.OK)
     if json_out:
-        sys.stdout.buffer.write(orjson.dumps(result.as_json()) + b"\n")
-        sys.stdout.flush()
+        write_json({**result.as_json(), "exit_code": int(result.exit_code), "error": None})
     elif result.text and not streamed:
-        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+        text = terminal.clean(result.text) if on_terminal else result.text
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
-    _people_lines(result)
+    _people_lines(result, file)
     return int(result.exit_code)
 
 
-def _people_lines(result) -> None:
+def write_json(obj: dict) -> None:
+    sys.stdout.buffer.write(terminal.escaped_json(orjson.dumps(obj)) + b"\n")
+    sys.stdout.flush()
+
+
+def failure_json(exc: BaseException, code: int) -> None:
+    """--json: a failed turn is one object too, of the success object's keys, with its error."""
+    if isinstance(exc, RespctlError):
+        error = {"kind": exc.kind, "message": error_text(str(exc)), "http_status": exc.http_status}
+    else:
+        error = {"kind": "interrupted", "message": "interrupted", "http_status": None}
+    obj: dict[str, object] = {
+        "status": "error",
+        "text": "",
+        "tool_calls": [],
+        "usage": None,
+        "response_id": None,
+        "appended": exc.appended if isinstance(exc, RespctlError) else 0,
+        "exit_code": code,
+        "error": error,
+    }
+    try:
+        write_json(obj)
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def _people_lines(result, file: str) -> None:
     line = usage_line(result.usage)
     if line:
         note(line)
@@ -193,4 +320,5 @@ def _people_lines(result) -> None:
     if result.exit_code == ExitCode.PENDING:
         for call in result.tool_calls:
             note(f"tool call waiting: {call['name']} {call['call_id']} {call['arguments']}")
-        note("answer with 'respctl tool-result FILE CALL_ID OUTPUT' (see 'respctl show FILE --pending')")
+        name = shlex.quote(file)
+        note(f"answer with 'respctl tool-result {name} CALL_ID OUTPUT' (see 'respctl show {name} --pending')")

@@ -1,6 +1,6 @@
 """show's text, markdown and json output; the only place in show with colour.
 
-Everything a model, a tool or a user wrote is untrusted. `clean` removes terminal escape sequences
+Everything a model, a tool or a user wrote is untrusted. `clean` (respctl.terminal) removes terminal escape sequences
 and replaces every other control character (C0 but newline and tab, DEL, C1, bidirectional
 overrides) with U+FFFD before anything is laid out, and a last pass over the output (`_net`) lets
 nothing through but newline, tab and, in colour, the SGR codes rich writes. JSON escapes what
@@ -21,6 +21,9 @@ import orjson
 
 from respctl import items as it
 from respctl.show import Calls, Entry, Hidden, content_parts, describe
+from respctl.terminal import REPLACEMENT as _REPLACEMENT
+from respctl.terminal import UNSAFE as _UNSAFE  # noqa: F401  (the tests check clean() against it)
+from respctl.terminal import clean, colour_wanted, escaped_json, isatty
 
 #: Tool payloads (outputs, arguments, attached text files) longer than this are shortened...
 LONG_LINES, LONG_CHARS = 24, 2400
@@ -39,27 +42,6 @@ PRETTY_LIMIT = 200_000
 
 # -- terminal safety ------------------------------------------------------------------------------
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SEQUENCE = (
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement, erasing
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: window title, hyperlinks, clipboard; to BEL or ST
-    r"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC strings
-    r"|\x1b[ -/]*[0-~]"  # every other escape sequence
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # CSI, 8-bit form
-    r"|\x9d[^\x07\x9c]*[\x07\x9c]"  # OSC, 8-bit form
-)
-_REPLACEMENT = "\ufffd"
-
-
-def clean(text: str) -> str:
-    """Untrusted text made safe for a terminal: sequences removed, other controls shown as U+FFFD."""
-    if not _UNSAFE.search(text):
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(_SEQUENCE, "", text)  # compiled on first use (re caches it): most text never needs it
-    return _UNSAFE.sub(_REPLACEMENT, text)
-
-
 _NET_PLAIN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NET_COLOUR = re.compile("(\x1b\\[[0-9;]*m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -69,10 +51,6 @@ def _net(text: str, colour: bool) -> str:
     if colour:
         return _NET_COLOUR.sub(lambda m: m.group(1) or _REPLACEMENT, text)
     return _NET_PLAIN.sub(_REPLACEMENT, text)
-
-
-#: DEL, C1 controls and bidi overrides in UTF-8: orjson escapes C0 controls but writes these raw.
-_JSON_UNSAFE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
 # -- facts shared by the text and markdown views --------------------------------------------------
@@ -329,6 +307,13 @@ STYLES = {
 }
 
 
+def section_title(section: int, entries: list[Entry]) -> str:
+    """`Turn N`; before turn 1, `Instructions` when some are there (a damaged line alone is not)."""
+    if section:
+        return f"Turn {section}"
+    return "Instructions" if any(e.turn == 0 for e in entries) else "Before turn 1"
+
+
 class TextView:
     """Turns entries into blocks; the markdown view reads the same blocks."""
 
@@ -343,7 +328,7 @@ class TextView:
         for entry in entries:
             if entry.section != section:
                 section = entry.section
-                out.append(Rule("Instructions" if section == 0 else f"Turn {section}"))
+                out.append(Rule(section_title(section, entries)))
             out.append(self.block(entry))
         return out
 
@@ -479,14 +464,31 @@ VIEWS = {
 }
 
 
+@dataclass
+class Screen:
+    """Where the text view goes: a terminal (drawn with rich), in colour or not, and how wide."""
+
+    terminal: bool = False
+    rich: bool = False
+    colour: bool = False
+    columns: int = WIDTH
+
+    @classmethod
+    def of_stdout(cls, color: str = "auto") -> Screen:
+        rich, colour = terminal_mode(color)
+        terminal = isatty(sys.stdout)
+        return cls(terminal, rich, colour, terminal_columns() if rich else WIDTH)
+
+
 def write_text(
-    entries, calls: Calls, *, pending: bool, hidden: Hidden | None, full: bool, color: str, empty: bool
+    entries, calls: Calls, *, pending: bool, hidden: Hidden | None, full: bool, screen: Screen, empty: bool
 ) -> None:
     if empty and not pending:
-        sys.stderr.write("respctl: the conversation is empty\n")
+        from respctl import output
+
+        output.note("the conversation is empty")
     gutter = len(str(max((e.line for e in entries), default=1)))
-    rich, colour = terminal_mode(color)
-    columns = terminal_columns() if rich else WIDTH
+    rich, colour, columns = screen.rich, screen.colour, screen.columns
     view = TextView(calls, full, width=columns - gutter - 2)
     if pending:
         blocks: list = [view.block(e) for e in entries] or [Note("No tool calls are waiting for output.")]
@@ -513,13 +515,14 @@ def terminal_columns() -> int:
 
 
 def terminal_mode(color: str) -> tuple[bool, bool]:
-    """(draw with rich, in colour): auto draws on a terminal or with FORCE_COLOR, in colour unless NO_COLOR."""
+    """(draw with rich, in colour): auto draws on a terminal or with FORCE_COLOR, in colour unless
+    NO_COLOR, which turns off every attribute (bold, dim, italic too), not only colours."""
     if color in ("never", "always"):
         return color == "always", color == "always"
     no_color = bool(os.environ.get("NO_COLOR"))
     forced = bool(os.environ.get("FORCE_COLOR")) and not no_color
-    terminal = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
-    return terminal or forced, (terminal or forced) and not no_color
+    terminal = isatty(sys.stdout) and os.environ.get("TERM") != "dumb"
+    return terminal or forced, colour_wanted(color, sys.stdout)
 
 
 class _PlainWriter:
@@ -563,7 +566,7 @@ class _RichWriter:
         self.console = Console(
             file=self.buffer,
             force_terminal=True,
-            no_color=not colour,
+            color_system="auto" if colour else None,  # None: no attribute at all, as NO_COLOR asks
             width=columns,
             theme=Theme(STYLES),
             highlight=False,
@@ -590,6 +593,7 @@ class _RichWriter:
     def renderables(self, block):
         from rich.padding import Padding
         from rich.rule import Rule as RichRule
+        from rich.table import Table
         from rich.text import Text
 
         if isinstance(block, Rule):
@@ -600,8 +604,7 @@ class _RichWriter:
         if isinstance(block, Note):
             yield Text(block.text, style="note")
             return
-        header = Text(f"{block.line:>{self.width}}  ", style="gutter")
-        header.append(block.label, style=block.style)
+        header = Text(block.label, style=block.style)
         for index, name in enumerate(block.names):
             header.append(" · ", style="details")
             header.append(name, style="name" if index == 0 and len(block.names) > 1 else "id")
@@ -610,7 +613,13 @@ class _RichWriter:
         if block.flag:
             header.append(" · ", style="details")
             header.append(block.flag, style=block.flag_style)
-        yield header
+        # the line number in a column of its own: a header too long for the terminal (a long call id)
+        # wraps under itself, not back to column 0
+        row = Table.grid()
+        row.add_column(width=self.width + 2, no_wrap=True)
+        row.add_column(ratio=1, overflow="fold")
+        row.add_row(Text(f"{block.line:>{self.width}}  ", style="gutter"), header)
+        yield row
         for kind, text in block.body:
             indent = self.width + (4 if kind == "file" else 2)
             if kind == "gap":
@@ -698,7 +707,7 @@ class MarkdownView:
         for entry in entries:
             if not pending and entry.section != section:
                 section = entry.section
-                chunks.append("## Instructions" if section == 0 else f"## Turn {section}")
+                chunks.append(f"## {section_title(section, entries)}")
             chunks.append(self.item(entry))
         return "\n\n".join(chunks) + "\n" if chunks else ""
 
@@ -755,11 +764,6 @@ def write_markdown(entries, calls: Calls, *, pending: bool, hidden: Hidden | Non
 # -- json -----------------------------------------------------------------------------------------
 
 
-def escaped(data: bytes) -> bytes:
-    """orjson's output with the control characters it leaves raw (DEL, C1, bidi) escaped too."""
-    return _JSON_UNSAFE.sub(lambda m: b"\\u%04x" % ord(m.group().decode("utf-8")), data)
-
-
 def write_json(entries, calls: Calls, *, pending: bool) -> None:
     """One array, one object per line: `[` and `]` on lines of their own, so that it greps and diffs."""
     if pending:
@@ -768,4 +772,4 @@ def write_json(entries, calls: Calls, *, pending: bool) -> None:
         objects = [describe(e, calls) for e in entries]
     dumps = orjson.dumps
     data = b"[\n" + b",\n".join([dumps(o) for o in objects]) + b"\n]\n" if objects else b"[]\n"
-    sys.stdout.buffer.write(escaped(data))
+    sys.stdout.buffer.write(escaped_json(data))

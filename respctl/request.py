@@ -60,6 +60,30 @@ class Connection:
     api_version: str | None = None  # OPENAI_API_VERSION, for Azure
 
 
+def check_base_url(url: str) -> str:
+    """A base URL the SDK can send to, or exit 2 at once: a malformed URL is bad input, not a
+    network failure to retry (a CI job that retries on exit 1 would loop)."""
+    from urllib.parse import urlsplit
+
+    shown = re.sub(r"//[^/@]*@", "//…@", url)  # a user:password in the URL is never shown
+    problem = None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        if url != url.strip() or any(not c.isprintable() for c in url):
+            problem = "it holds spaces or control characters"
+        elif parts.scheme.lower() not in ("http", "https"):
+            problem = "it must start with http:// or https://"
+        elif not parts.hostname:
+            problem = "it names no host"
+    if problem:
+        raise UsageError(f"not a valid API URL (--base-url, OPENAI_BASE_URL): {shown!r}: {problem}")
+    return url
+
+
 def prompt_cache_key(first_line: bytes) -> str:
     """Stable for one conversation (and its forks): derived from its first item."""
     return "respctl-" + hashlib.sha256(first_line).hexdigest()[:32]
@@ -109,8 +133,10 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
     return b",".join([start + lines[0], *lines[1:-1], lines[-1] + end])  # one join: no second copy of the file
 
 
-def load_tools(path: str) -> list:
+def load_tools(path: str, shapes: bool = True) -> list:
     """A JSON file holding the `tools` array; checked before any request."""
+    from respctl.lint.shapes import tool_problems
+
     tools = _load_json(path, "tools file")
     if not isinstance(tools, list):
         raise BadFileError(f"{path}: tools file must hold a JSON array of tool definitions")
@@ -126,7 +152,21 @@ def load_tools(path: str) -> list:
                 )
         if tool["type"] == "function" and "parameters" in tool and not isinstance(tool["parameters"], dict):
             raise BadFileError(f'{where}: "parameters" must be a JSON Schema object')
+        problems = tool_problems(tool) if shapes else []  # the OpenAI API's shapes (--target openai)
+        if problems:
+            raise BadFileError(f"{where}: {problems[0]}")
     return tools
+
+
+def tool_names(tools: list) -> set[str]:
+    """The names a model may call: function and custom tools, also inside namespaces."""
+    names: set[str] = set()
+    for tool in tools:
+        if tool.get("type") in ("function", "custom") and isinstance(tool.get("name"), str):
+            names.add(tool["name"])
+        elif tool.get("type") == "namespace" and isinstance(tool.get("tools"), list):
+            names |= tool_names([t for t in tool["tools"] if isinstance(t, dict)])
+    return names
 
 
 def load_schema(path: str) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from respctl.errors import UsageError
-from respctl.inputs import MAX_TOOL_OUTPUT
+from respctl.inputs import MAX_TEXT
 
 #: How much of a failing command's stderr the model gets to see.
 STDERR_TAIL = 2000
@@ -42,8 +43,10 @@ def keep_environment_private() -> None:
         pass
 
 
-def parse_runners(specs: list[str]) -> dict[str, Runner]:
-    """`NAME=COMMAND` flags into runners, checked before anything is sent."""
+def parse_runners(specs: list[str], tool_names: set[str] | None = None) -> dict[str, Runner]:
+    """`NAME=COMMAND` flags into runners, checked before anything is sent (or paid for): COMMAND
+    must be a program that exists and may be run, and NAME one of `tool_names` (the tools
+    given with --tools, when they are given)."""
     runners: dict[str, Runner] = {}
     for spec in specs:
         name, sep, command = spec.partition("=")
@@ -56,8 +59,23 @@ def parse_runners(specs: list[str]) -> dict[str, Runner]:
             raise UsageError(f"--run-tool {name}: cannot split COMMAND: {exc}") from None
         if name in runners:
             raise UsageError(f"--run-tool {name}: given twice")
+        if not argv:
+            raise UsageError(f"--run-tool {spec!r}: expected NAME=COMMAND")
+        _check_program(name, argv[0])
+        if tool_names is not None and name not in tool_names:
+            known = ", ".join(sorted(tool_names)) or "none"
+            raise UsageError(f"--run-tool {name}: no tool of that name in --tools (function and custom tools: {known})")
         runners[name] = Runner(name, argv)
     return runners
+
+
+def _check_program(name: str, program: str) -> None:
+    if shutil.which(program) is not None:
+        return
+    if os.sep in program and os.path.isfile(program):
+        raise UsageError(f"--run-tool {name}: {program!r} is not executable (chmod +x {shlex.quote(program)}?)")
+    where = "no such file" if os.sep in program else "not found on PATH"
+    raise UsageError(f"--run-tool {name}: command {program!r}: {where}")
 
 
 def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
@@ -80,7 +98,7 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
         return text, text
     try:
         # The limit is in characters; a UTF-8 character takes up to 4 bytes, so keep 4 bytes for each.
-        out, err = _Capped(proc.stdout, 4 * MAX_TOOL_OUTPUT), _Capped(proc.stderr, STDERR_TAIL, keep_tail=True)
+        out, err = _Capped(proc.stdout, 4 * MAX_TEXT), _Capped(proc.stderr, STDERR_TAIL, keep_tail=True)
         _feed(proc, (arguments or "").encode("utf-8"))
         try:
             status = proc.wait(timeout=timeout)
@@ -94,8 +112,8 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
         raise
     out.join(), err.join()
     stdout = out.text()
-    if out.truncated or len(stdout) > MAX_TOOL_OUTPUT:  # the cut also drops a character split by the byte cap
-        stdout = stdout[: MAX_TOOL_OUTPUT - 200] + f"\n[output cut at {MAX_TOOL_OUTPUT:,} characters]"
+    if out.truncated or len(stdout) > MAX_TEXT:  # the cut also drops a character split by the byte cap
+        stdout = stdout[: MAX_TEXT - 200] + f"\n[output cut at {MAX_TEXT:,} characters]"
     if status != 0:
         tail = err.text().strip()
         text = f"error: the tool exited with status {status}" + (f"\nstderr:\n{tail}" if tail else "")

@@ -4,8 +4,9 @@ Reading is forgiving where the other commands are strict: every line that can be
 each damaged line is marked in place with its number and its problem, and the exit status is 2 at
 the end (0 with `--exit-zero`, which git's textconv needs: any other status fails the whole diff).
 
-Turns. A turn is what one request added: its input (a user message, tool outputs answering calls,
-or both) and then the model's items, up to the next input that follows model output. Instructions
+Turns. A turn starts with a message (the user's, usually) that follows model output, and holds
+what came of it: the model's items, its tool calls with their outputs, and the model's items after
+those, up to the next such message. Instructions
 (developer or system messages at the start of the file) are turn 0. `--last N` keeps the last N
 turns, without the instructions, which are not a turn (all of the file when it has no more than N).
 
@@ -53,7 +54,13 @@ and, by type (text is given in full, never shortened; encrypted content and embe
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,18 +73,6 @@ from respctl.output import silence_stdout
 
 BOM = b"\xef\xbb\xbf"
 
-#: Items a client sends to answer the model; after model output, they open a new turn.
-ANSWER_TYPES = frozenset(
-    {
-        "function_call_output",
-        "custom_tool_call_output",
-        "computer_call_output",
-        "local_shell_call_output",
-        "shell_call_output",
-        "apply_patch_call_output",
-        "mcp_approval_response",
-    }
-)
 INSTRUCTION_ROLES = frozenset({"developer", "system"})
 
 
@@ -127,8 +122,10 @@ def run(
     full: bool = False,
     color: str = "auto",
     exit_zero: bool = False,
+    pager: bool = False,
 ) -> int:
-    """Print FILE in the chosen format; damaged lines are shown, then reported (exit 2)."""
+    """Print FILE ('-': standard input) in the chosen format; damaged lines are shown, then
+    reported (exit 2). On a terminal, with `pager`, the output goes through a pager as git's does."""
     if output_format not in ("text", "markdown", "json"):
         raise RespctlError(f"unknown format {output_format!r}")
     entries = read_entries(file)
@@ -139,15 +136,19 @@ def run(
         shown = [e for e in shown if e.item is not None and calls.pending(e)]
     from respctl import render
 
+    screen = render.Screen.of_stdout(color)  # decided before a pager takes stdout over
     try:
-        if output_format == "json":
-            render.write_json(shown, calls, pending=pending)
-        elif output_format == "markdown":
-            render.write_markdown(shown, calls, pending=pending, hidden=hidden, full=full)
-        else:
-            render.write_text(shown, calls, pending=pending, hidden=hidden, full=full, color=color, empty=not entries)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `show | head`: the reader has all it wanted
+        with paged(pager and screen.terminal):
+            if output_format == "json":
+                render.write_json(shown, calls, pending=pending)
+            elif output_format == "markdown":
+                render.write_markdown(shown, calls, pending=pending, hidden=hidden, full=full)
+            else:
+                render.write_text(
+                    shown, calls, pending=pending, hidden=hidden, full=full, screen=screen, empty=not entries
+                )
+            sys.stdout.flush()
+    except BrokenPipeError:  # `show | head`, or the pager quit early: the reader has all it wanted
         silence_stdout()
         return 0
     damaged = [e.line for e in entries if e.problem]
@@ -161,9 +162,41 @@ def run(
     return 0
 
 
+@contextmanager
+def paged(wanted: bool) -> Iterator[None]:
+    """Send stdout through a pager while the body runs, as git does: $RESPCTL_PAGER, else $PAGER,
+    else `less` (with LESS=FRX when LESS is unset: quit when it fits one screen, keep colours, leave
+    the screen as it is). An empty pager, or `cat`, means none."""
+    command = os.environ.get("RESPCTL_PAGER", os.environ.get("PAGER", "less")) if wanted else ""
+    if command.strip() in ("", "cat") or (command == "less" and shutil.which("less") is None):
+        yield
+        return
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    sys.stdout.flush()
+    try:
+        proc = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        yield
+        return
+    real = sys.stdout
+    sys.stdout = io.TextIOWrapper(proc.stdin, encoding="utf-8", errors="surrogateescape")
+    try:
+        yield
+        sys.stdout.flush()
+    finally:
+        try:
+            sys.stdout.close()
+        except OSError:  # the pager quit before reading everything
+            pass
+        sys.stdout = real
+        proc.wait()
+
+
 def read_entries(path: str) -> list[Entry]:
-    """Every line of the file, read one by one: a bad line is marked, never fatal."""
-    data = read_bytes(Path(path))
+    """Every line of the file ('-': standard input), read one by one: a bad line is marked, never fatal."""
+    data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path))
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -207,9 +240,7 @@ def item_type(item: dict) -> str | None:
 
 def is_answer(entry: Entry) -> bool:
     """Input a client sends: a user (or developer/system) message, or a tool output."""
-    if entry.kind == "message":
-        return entry.item.get("role") != "assistant"
-    return entry.kind in ANSWER_TYPES
+    return entry.item is not None and it.is_client_input(entry.item)
 
 
 def is_instructions(entry: Entry) -> bool:
@@ -230,7 +261,7 @@ def assign_turns(entries: list[Entry]) -> int:
             entry.turn = entry.section = 0
             continue
         in_header = False
-        if turn == 0 or (answer and after_model):
+        if turn == 0 or (answer and after_model and entry.kind == "message"):  # tool outputs stay with their calls
             turn += 1
         after_model = not answer
         entry.turn = entry.section = turn

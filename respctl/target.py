@@ -49,6 +49,8 @@ PORTABLE = frozenset(
 
 #: The request-side rule: model names tell which models take `include` and reasoning options.
 MODEL_NAMES = "model-names"
+#: --tools checked against the SDK's tool shapes (other servers may know other tool types).
+TOOL_SHAPES = "tool-shapes"
 
 _AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from respctl import items as it
 from respctl import target as tg
 from respctl.conversation import Conversation, dumps_item, locked_conversation
-from respctl.errors import BadFileError, ExitCode, UsageError
+from respctl.errors import BadFileError, ExitCode, RespctlError, UsageError
 from respctl.request import Connection, RequestOptions, build_body
 
 
@@ -27,6 +27,7 @@ class TurnSettings:
     max_tool_rounds: int = 8
     tool_timeout: float = 120.0
     on_tool_run: Callable[[dict, str], None] = lambda _call, _line: None
+    on_lock_wait: Callable[[str, str, float], None] = lambda _event, _name, _seconds: None
 
 
 @dataclass
@@ -63,10 +64,11 @@ def start(
     if settings.dry_run and not existed:
         return _run(Conversation(p, b"", [], []), new_items, settings, send=message_item is not None, replace=True)
     try:
-        with locked_conversation(p, lock_timeout=settings.lock_timeout, create=True) as conv:
+        with _locked(path, settings, create=True) as conv:
             if conv.data and not force:
                 raise UsageError(
-                    f"{p}: already holds a conversation ({len(conv.items)} items); use 'respctl say', or --force to start over"
+                    f"{p}: already holds a conversation ({len(conv.items)} items); "
+                    "use 'respctl say', or --force to start over"
                 )
             conv.lines, conv.items = [], []  # --force starts from nothing; the file is replaced at the end
             return _converse(conv, new_items, settings, send=message_item is not None, replace=True)
@@ -76,9 +78,10 @@ def start(
         raise
 
 
-def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> TurnResult:
-    """Append a user message (if any) and run one turn on the whole file."""
-    with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
+def say(path: str, *, message_item: dict | None, settings: TurnSettings, as_is: bool = False) -> TurnResult:
+    """Append a user message (if any) and run one turn on the whole file. With no message, the
+    file must have something new to answer (a user message, tool outputs) unless `as_is`."""
+    with _locked(path, settings) as conv:
         _lint_gate(conv, settings.target)
         resumable = message_item is None and not (settings.dry_run or settings.no_send)
         if resumable and _runnable(it.pending_calls(conv.items), settings):
@@ -86,12 +89,21 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings) -> Turn
                 conv, [], settings, send=True, resume=True
             )  # a rerun after a crash: continue the tool loop
         _refuse_pending(conv)
+        if message_item is None and not as_is and conv.items and not it.is_client_input(conv.items[-1]):
+            raise UsageError(
+                f"{conv.name}: nothing new to answer: the file ends in the model's answer and no MESSAGE was given "
+                "(give one, as an argument or on standard input; --as-is runs a turn on the file as it is)"
+            )
         return _converse(conv, [message_item] if message_item else [], settings, send=True)
+
+
+def _locked(path: str, settings: TurnSettings, create: bool = False):
+    return locked_conversation(path, lock_timeout=settings.lock_timeout, create=create, on_wait=settings.on_lock_wait)
 
 
 def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings) -> TurnResult:
     """Answer one pending call; when none is left waiting, run the next turn."""
-    with locked_conversation(path, lock_timeout=settings.lock_timeout) as conv:
+    with _locked(path, settings) as conv:
         _lint_gate(conv, settings.target)
         pending = it.pending_calls(conv.items)
         call = _pending_call(conv, call_id, pending)
@@ -114,7 +126,8 @@ def _refuse_pending(conv: Conversation) -> None:
     if pending:
         ids = ", ".join(str(c.get("call_id")) for c in pending)
         raise UsageError(
-            f"{conv.name}: {len(pending)} tool call(s) waiting for output ({ids}); answer them with 'respctl tool-result' first"
+            f"{conv.name}: {len(pending)} tool call(s) waiting for output ({ids}); "
+            "answer them with 'respctl tool-result' first"
         )
 
 
@@ -149,7 +162,11 @@ def _tool_round(conv: Conversation, settings: TurnSettings, previous: TurnResult
     each write atomic, so a crash leaves a file that replays and no tool runs twice."""
     outputs = _run_tools(it.pending_calls(conv.items), settings)
     _write(conv, outputs, replace=False)
-    result = _run(conv, [], settings, send=True)
+    try:
+        result = _run(conv, [], settings, send=True)
+    except RespctlError as exc:  # the rounds before stay in the file: say how many lines they added
+        exc.appended = len(outputs) + (previous.appended if previous else 0)
+        raise
     result.appended += len(outputs) + (previous.appended if previous else 0)
     result.usage = _add_usage(previous.usage if previous else None, result.usage)
     return result

@@ -26,7 +26,7 @@ while [ "$rc" -eq 3 ] && [ "$rounds" -lt 8 ]; do
   done < "$chat.pending"
   rm -f "$chat.pending"
   [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || exit "$rc"
-  respctl say "$chat" --no-stream   # every call answered: run the next turn on the file as it is
+  respctl say "$chat" --no-stream --as-is   # every call answered: the next turn on the file as it is (stdin unread)
   rc=$?
 done
 exit "$rc"

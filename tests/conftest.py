@@ -227,6 +227,7 @@ def run_fresh(args, *, cwd, env, input: bytes | str | None = None, timeout: floa
         cwd=cwd,
         env=env,
         input=input,
+        stdin=subprocess.DEVNULL if input is None else None,  # as in a script: no message waits on stdin
         capture_output=True,
         timeout=timeout,
     )
@@ -279,3 +280,73 @@ def turn_lines(record) -> bytes:
 
 def read_items(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def run_in_pty(
+    args, *, env: dict, cwd=None, columns: int = 100, stdin: bytes | None = None, during=None, timeout: float = 60
+) -> tuple[int, str]:
+    """Run `respctl ARGS...` with a pseudo-terminal as stdout and stderr, as a person at a terminal
+    does; `stdin` bytes are typed on that terminal (standard input is the terminal too), else
+    standard input is /dev/null. Returns (exit code, what the terminal received).
+
+    Forked from the zygote, with the terminal's device as its stdout and stderr; with `during`,
+    a fresh interpreter of its own session instead (signals to the real process are the point),
+    and `during(proc, screen)` runs while it does, `screen()` being what the terminal got so far."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    def screen() -> str:
+        return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    if during is not None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "respctl", *map(str, args)],
+            stdin=terminal if stdin is not None else subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=terminal,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        os.close(terminal)
+        if stdin is not None:
+            os.write(controller, stdin)
+        during(proc, screen)
+        code = proc.wait(timeout=timeout)
+    else:
+        device = Path(os.ttyname(terminal))
+        zygote = shared_zygote()
+        pid = zygote.start(
+            args, cwd=Path(cwd or os.getcwd()), env=env, out=device, err=device, stdin=device if stdin else None
+        )
+        os.close(terminal)
+        if stdin is not None:
+            os.write(controller, stdin)
+        deadline = time.monotonic() + timeout
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if alive(pid):
+            os.killpg(pid, 9)
+        code = zygote.wait(pid)
+    reader.join(timeout=10)
+    os.close(controller)
+    return code, screen()

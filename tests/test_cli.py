@@ -43,6 +43,10 @@ def respctl(*args, env=None, python_flags=()):
             ["say", "f", "--bogus"],
             "respctl: error: No such option: --bogus (Possible options: --verbose) (see 'respctl say --help')",
         ),
+        (
+            ["say", "f", "--verbos"],
+            "respctl: error: No such option: --verbos (Possible options: --verbose) (see 'respctl say --help')",
+        ),
         (["frobnicate"], "respctl: error: No such command 'frobnicate'. (see 'respctl --help')"),
     ],
 )

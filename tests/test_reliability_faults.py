@@ -12,6 +12,8 @@ counts, tool-result, and the faults it does not inject.)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import CANARY_KEY
 from fakeapi import (
@@ -85,7 +87,8 @@ def test_retries_exhausted_exit_1_file_unchanged(rcli, api, chat, fault):
     seen = len(api.requests)
     api.script(*([fault] * (1 if isinstance(fault, HttpError) else 2)))
     r = rcli("say", chat, "Second question", "-m", MODEL, "--timeout", "0.5", "--max-retries", "1")
-    assert r.code == 1 and len(r.err_lines) == 1 and r.err.startswith("respctl: error: ")
+    assert r.code == 1 and len(r.err_lines) == 2 and r.err_lines[1].startswith("respctl: error: ")
+    assert re.fullmatch(r"respctl: .+; retrying in \d+\.\ds \(retry 1 of 1, --max-retries\)", r.err_lines[0])
     assert len(api.requests) - seen == 2  # the first try and one retry, as --max-retries says
     assert chat.read_bytes() == before
 

@@ -19,7 +19,7 @@ from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from respctl.inputs import MAX_TOOL_OUTPUT
+from respctl.inputs import MAX_TEXT
 from respctl.runner import STDERR_TAIL, parse_runners, run_call
 
 SHELLISH = st.lists(
@@ -177,8 +177,8 @@ def test_output_is_cut_at_the_api_limit(tmp_path):
         )
     )
     text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 60)
-    assert len(text) <= MAX_TOOL_OUTPUT
-    assert text.endswith(f"\n[output cut at {MAX_TOOL_OUTPUT:,} characters]")
+    assert len(text) <= MAX_TEXT
+    assert text.endswith(f"\n[output cut at {MAX_TEXT:,} characters]")
     assert text.startswith("0123456789" * 1000)
 
 
@@ -189,11 +189,11 @@ def test_the_output_limit_counts_characters_not_bytes(tmp_path, count):
     r = runner("t=" + script(tmp_path, "accents", f'sys.stdout.write("é" * {count})'))
     text, line = run_call(r, {"type": "function_call", "call_id": "c", "name": "t", "arguments": "{}"}, 60)
     assert "\ufffd" not in text
-    if count <= MAX_TOOL_OUTPUT:
+    if count <= MAX_TEXT:
         assert text == "é" * count and line == f"exit 0, {count:,} characters"
     else:
-        note = f"\n[output cut at {MAX_TOOL_OUTPUT:,} characters]"
-        assert text == "é" * (MAX_TOOL_OUTPUT - 200) + note
+        note = f"\n[output cut at {MAX_TEXT:,} characters]"
+        assert text == "é" * (MAX_TEXT - 200) + note
 
 
 def test_a_failing_tool_reports_only_the_tail_of_its_stderr(tmp_path):

@@ -205,6 +205,11 @@ def test_raw_reasoning_streams_to_stderr_escaped(oss, oss_cli, tmp_path):
     assert "think \\x1b]0;pwned\\x07 \\x1b[31mred" in r.err and "\x1b" not in r.err
 
 
+def without_progress(lines: list[str]) -> list[str]:
+    """stderr without the lines -v adds about the request itself (its URL and size, its time)."""
+    return [line for line in lines if not line.startswith(("respctl: POST ", "respctl: the API took "))]
+
+
 def test_gpt_oss_refusing_the_developer_role_is_one_line_with_a_hint(oss, oss_cli, tmp_path):
     chat = tmp_path / "chat.jsonl"
     r = oss_cli("start", chat, "--instructions", "Be brief.", "hi", "-m", MODEL, "--no-stream")
@@ -214,8 +219,9 @@ def test_gpt_oss_refusing_the_developer_role_is_one_line_with_a_hint(oss, oss_cl
         "(and 12 more); the server refuses the developer role: try --role system"
     ]
     r = oss_cli("start", chat, "--instructions", "Be brief.", "hi", "-m", MODEL, "--no-stream", "-v")
-    assert r.code == 1 and len(r.err_lines) == 3 and r.err_lines[1] == "respctl: the server's whole answer:"
-    body = orjson.loads(r.err_lines[2])
+    errs = without_progress(r.err_lines)
+    assert r.code == 1 and len(errs) == 3 and errs[1] == "respctl: the server's whole answer:"
+    body = orjson.loads(errs[2])
     assert len(body["detail"]) == 13 and body["detail"][1]["loc"][-1] == "role"
     r = oss_cli("start", chat, "--instructions", "Be brief.", "hi", "-m", MODEL, "--no-stream", "--json")
     assert r.code == 1 and r.err_lines[1:] == ["respctl: the server's whole answer:", orjson.dumps(body).decode()]
@@ -274,7 +280,8 @@ def test_gateway_error_bodies_become_one_line_and_whole_with_verbose(
     assert (r.code, r.err_lines) == (1, [f"respctl: error: HTTP {status}: {shown}"])
     api.script(Raw(status, body, content_type))
     r = cli("say", chat, "-m", "gpt-5-mini", "--no-stream", "--max-retries", "0", "--verbose")
-    assert r.code == 1 and r.err_lines[1:] == ["respctl: the server's whole answer:", *body.decode().splitlines()]
+    errs = without_progress(r.err_lines)
+    assert r.code == 1 and errs[1:] == ["respctl: the server's whole answer:", *body.decode().splitlines()]
     assert chat.read_bytes() == line(user("hi"))  # nothing written
 
 

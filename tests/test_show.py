@@ -109,8 +109,6 @@ POTATO_TEXT = """\
 5  tool call · get_capital · call_LabG58Uhrq9kZvR52BYKjToD
    {"country": "PotatoLand"}
 
-── Turn 2 ────────────────────────────────────────────────────────────────────
-
 6  tool output · get_capital · call_LabG58Uhrq9kZvR52BYKjToD
    Potato City
 
@@ -302,7 +300,7 @@ def turns_of(path: Path) -> list:
     return [(o["line"], o["turn"]) for o in orjson.loads(show(path, "--format", "json").stdout)]
 
 
-def test_a_turn_is_what_one_request_added(tmp_path):
+def test_a_turn_runs_from_a_message_to_the_next_and_keeps_tool_outputs_with_their_calls(tmp_path):
     path = write(
         tmp_path / "c.jsonl",
         [
@@ -312,10 +310,10 @@ def test_a_turn_is_what_one_request_added(tmp_path):
             reasoning("**Two calls**"),  # 4
             call("call_p"),  # 5
             call("call_r"),  # 6
-            output("call_p", "18 C"),  # 7: tool outputs open turn 2
+            output("call_p", "18 C"),  # 7: tool outputs stay in the turn of their calls
             output("call_r", "21 C"),  # 8: ...both of them
             assistant("Paris 18, Rome 21."),  # 9
-            user("And Oslo?"),  # 10: turn 3
+            user("And Oslo?"),  # 10: turn 2
             user("In Fahrenheit."),  # 11: sent with it (say --no-send, then say): same turn
             developer("Answer in one word."),  # 12: input too: same turn
             assistant("50."),  # 13
@@ -328,20 +326,19 @@ def test_a_turn_is_what_one_request_added(tmp_path):
         (4, 1),
         (5, 1),
         (6, 1),
-        (7, 2),
-        (8, 2),
-        (9, 2),
-        (10, 3),
-        (11, 3),
-        (12, 3),
-        (13, 3),
+        (7, 1),
+        (8, 1),
+        (9, 1),
+        (10, 2),
+        (11, 2),
+        (12, 2),
+        (13, 2),
     ]
     text = show(path).stdout
     assert [line for line in text.splitlines() if line.startswith("──")] == [
         "── Instructions " + "─" * 62,
         "── Turn 1 " + "─" * 68,
         "── Turn 2 " + "─" * 68,
-        "── Turn 3 " + "─" * 68,
     ]
 
 
@@ -357,17 +354,15 @@ def test_last_shows_the_last_turns_and_says_what_it_left_out():
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[:5] == [
-        "[... the instructions and 2 earlier turns not shown (lines 1-10)]",
+        "[... the instructions and 1 earlier turn not shown (lines 1-10)]",
         "",
-        "── Turn 3 " + "─" * 68,
+        "── Turn 2 " + "─" * 68,
         "",
         "11  user",
     ]
-    assert "Turn 2" not in result.stdout
-    md = show(SAMPLES / "rome-trip.jsonl", "--last", "2", "--format", "markdown").stdout
-    assert md.startswith(
-        "*... the instructions and 1 earlier turn not shown (lines 1-6)*\n\n## Turn 2\n\n**Tool output**"
-    )
+    assert "Turn 1" not in result.stdout
+    md = show(SAMPLES / "rome-trip.jsonl", "--last", "1", "--format", "markdown").stdout
+    assert md.startswith("*... the instructions and 1 earlier turn not shown (lines 1-10)*\n\n## Turn 2\n\n**User**")
     data = orjson.loads(show(SAMPLES / "rome-trip.jsonl", "--last", "1", "--format", "json").stdout)
     assert [o["line"] for o in data] == [11, 12, 13]
     everything = show(SAMPLES / "rome-trip.jsonl", "--last", "99").stdout
@@ -406,8 +401,6 @@ I’ll check the capital lookup tool for “PotatoLand.”
 ```json
 {"country": "PotatoLand"}
 ```
-
-## Turn 2
 
 **Tool output** · `get_capital` · `call_LabG58Uhrq9kZvR52BYKjToD`
 
@@ -553,7 +546,7 @@ def test_json_describes_every_line(tmp_path):
         },
         {
             "line": 6,
-            "turn": 2,
+            "turn": 1,
             "type": "function_call_output",
             "role": None,
             "id": None,
@@ -565,7 +558,7 @@ def test_json_describes_every_line(tmp_path):
         },
         {
             "line": 7,
-            "turn": 2,
+            "turn": 1,
             "type": "custom_tool_call",
             "role": None,
             "id": "ctc_1",
@@ -576,7 +569,7 @@ def test_json_describes_every_line(tmp_path):
             "pending": True,
             "output_line": None,
         },
-        {"line": 8, "turn": 2, "type": "web_search_call", "role": None, "id": "ws_1", "call_id": None},
+        {"line": 8, "turn": 1, "type": "web_search_call", "role": None, "id": "ws_1", "call_id": None},
         {
             "line": 9,
             "turn": None,
@@ -734,7 +727,10 @@ def run_in_terminal(args: list, env: dict, columns: int = 100) -> str:
 
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "respctl", "show", *map(str, args)], stdout=terminal, stderr=subprocess.PIPE, env=env
+        [sys.executable, "-m", "respctl", "show", *map(str, args), "--no-pager"],
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     os.close(terminal)
     chunks = []

@@ -51,10 +51,10 @@ def git(work: Path, *args: str, home: Path | None = None) -> str:
 def test_git_diff_shows_an_appended_turn_as_text(repo):
     lines = ROME.read_bytes().splitlines(keepends=True)
     chat = repo / "rome.jsonl"
-    chat.write_bytes(b"".join(lines[:10]))  # instructions and turns 1-2
+    chat.write_bytes(b"".join(lines[:10]))  # instructions and turn 1 (with its tool round)
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "two turns")
-    chat.write_bytes(b"".join(lines))  # `respctl say` appended turn 3
+    chat.write_bytes(b"".join(lines))  # `respctl say` appended turn 2
 
     diff = git(repo, "diff", "--no-color")
     body = diff.split("\n@@", 1)[1].splitlines()[1:]
@@ -62,7 +62,7 @@ def test_git_diff_shows_an_appended_turn_as_text(repo):
     assert [line for line in body if line.startswith("-")] == []  # an appended turn only adds lines
     assert added[:9] == [
         "",
-        "## Turn 3",
+        "## Turn 2",
         "",
         "**User**",
         "",
@@ -80,9 +80,9 @@ def test_git_diff_shows_an_appended_turn_as_text(repo):
     raw = git(repo, "diff", "--no-color", "--no-textconv")
     assert '+{"type":"message","role":"user"' in raw  # without the driver: JSON lines
 
-    git(repo, "commit", "-q", "-am", "turn 3")
+    git(repo, "commit", "-q", "-am", "turn 2")
     log = git(repo, "log", "-p", "--no-color", "-1")
-    assert "+## Turn 3" in log
+    assert "+## Turn 2" in log
 
 
 def test_git_diff_of_a_conflicted_file_still_works(repo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -108,6 +109,8 @@ def test_json_output_describes_the_turn(cli, api, tmp_path):
         "usage": resp["usage"],
         "response_id": resp["id"],
         "appended": 3,
+        "exit_code": 0,
+        "error": None,
     }
     assert r.out.count("\n") == 1  # exactly one JSON object, nothing streamed around it
     assert "tokens:" in r.err
@@ -118,7 +121,7 @@ def test_message_from_stdin(cli, api, tmp_path):
     assert cli("start", chat, "--instructions", "Be brief.").code == 0
     r = cli("say", chat, "-", "-m", MODEL, input="What is in question.txt?\nTwo lines.\n")
     assert r.code == 0
-    assert api.requests[-1].body["input"][-1] == user("What is in question.txt?\nTwo lines.\n")
+    assert api.requests[-1].body["input"][-1] == user("What is in question.txt?\nTwo lines.")  # newlines cut, as $(...)
 
 
 def test_start_refuses_a_conversation_unless_forced(cli, api, tmp_path):
@@ -141,7 +144,7 @@ def test_start_with_system_role_and_instructions_file(cli, tmp_path):
     r = cli("start", "c.jsonl", "--instructions-file", "inst.txt", "--role", "system")
     assert r.code == 0
     assert read_items(tmp_path / "c.jsonl") == [
-        {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "Rules:\n- short\n"}]}
+        {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "Rules:\n- short"}]}
     ]
 
 
@@ -235,8 +238,12 @@ def test_rate_limit_is_retried_then_succeeds(cli, api, tmp_path):
 def test_retries_exhausted_names_the_status(cli, api, tmp_path):
     api.script(HttpError(503, count=5))
     r = cli("start", "c.jsonl", "hi", "-m", MODEL, "--max-retries", "1")
-    assert r.code == 1 and r.err_lines == ["respctl: error: HTTP 503: The server is overloaded or not ready yet."]
+    assert r.code == 1 and r.err_lines[-1] == "respctl: error: HTTP 503: The server is overloaded or not ready yet."
+    assert re.fullmatch(r"respctl: HTTP 503; retrying in \d\.\ds \(retry 1 of 1, --max-retries\)", r.err_lines[0])
+    assert len(r.err_lines) == 2  # one line per retry, even without -v
     assert len(api.requests) == 2 and not (tmp_path / "c.jsonl").exists()
+    quiet = cli("start", "c.jsonl", "hi", "-m", MODEL, "--max-retries", "1", "-q")
+    assert quiet.err_lines == ["respctl: error: HTTP 503: The server is overloaded or not ready yet."]
 
 
 def test_empty_completed_output_uses_the_streamed_items(cli, api, tmp_path):

@@ -69,7 +69,13 @@ def run(
     fixed = 0
     for path in files:
         try:
-            if fix:
+            if path == "-":  # `git show HEAD:c.jsonl | respctl lint -`
+                if fix:
+                    output.error("-: --fix cannot rewrite standard input; fix a file")
+                    failed = True
+                    continue
+                result = check_file(path, sys.stdin.buffer.read())
+            elif fix:
                 outcome = _fix_locked(path, target[0])
                 notes += _fix_notes(path, outcome)
                 fixed += len(outcome.applied)
@@ -145,12 +151,14 @@ def _notes(path: str, outcome) -> list[str]:
     if outcome.refused:
         return [f"{path}: not fixed: {outcome.refused}"]
     notes = [
-        f"{path}:{a.diagnostic.line}:{a.diagnostic.column}: {a.diagnostic.code} fixed: {a.title} ({a.diagnostic.message})"
+        f"{path}:{a.diagnostic.line}:{a.diagnostic.column}: {a.diagnostic.code} fixed: {a.title} "
+        f"({a.diagnostic.message})"
         for a in outcome.applied
     ]
     if outcome.normalized:
         notes.append(
-            f"{path}: rewrote {outcome.normalized} line{'s' if outcome.normalized != 1 else ''} in canonical form (compact JSON)"
+            f"{path}: rewrote {outcome.normalized} line{'s' if outcome.normalized != 1 else ''} "
+            "in canonical form (compact JSON)"
         )
     return notes
 
@@ -162,7 +170,9 @@ def _expand(patterns: list[str]) -> tuple[list[str], bool]:
     files: dict[str, None] = {}  # ordered, each once
     failed = False
     for pattern in patterns:
-        if os.path.isdir(pattern):
+        if pattern == "-":
+            found = ["-"]
+        elif os.path.isdir(pattern):
             found = sorted(str(p) for p in Path(pattern).rglob("*.jsonl") if p.is_file())
             if not found:
                 output.error(f"{pattern}: no .jsonl files in this folder")

@@ -473,3 +473,18 @@ def _unknown_type(item: dict) -> Finding:
     if type(kind) is not str:
         return Finding("RSP104", ("type",), f"field 'type' must be a string, not {json_kind(kind)}")
     return Finding("RSP101", ("type",), f"unknown item type '{kind}'{_did_you_mean(kind, ITEM_TYPES)}")
+
+
+# --- the `tools` option -----------------------------------------------------------------------
+
+#: The tool definitions the SDK knows (`tools` of an additional_tools item is the same union as
+#: the request's `tools`).
+_TOOLS = _table.SHAPES["AdditionalTools"]["tools"][1][1]
+
+
+def tool_problems(tool: Any) -> list[str]:
+    """What is wrong with one entry of `--tools`, by the SDK's tool shapes: an unknown `type` (with
+    a suggestion), an unknown field, a value of the wrong type. A field the SDK's types require is
+    not asked for: the API takes function tools without `strict` or `parameters` (reference
+    responses-replay.md, "Where the API is more lenient than the SDK's types")."""
+    return [f.message for f in _explain_member(tool, _TOOLS, ()) if f.code != "RSP102"]

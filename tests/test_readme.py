@@ -1,0 +1,50 @@
+"""The README's shell examples, run as scripts under `set -euo pipefail` against the loopback API."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+BLOCKS = re.findall(r"^```bash\n(.*?)^```", (ROOT / "README.md").read_text(), re.S | re.M)
+
+
+def test_the_readme_has_shell_examples_and_each_runs_under_strict_mode():
+    assert len(BLOCKS) >= 2
+    for block in BLOCKS:
+        assert "set -euo pipefail" in block.splitlines()[:3], block[:200]
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.splitlines()[3][:40])
+def test_readme_shell_example_runs_as_a_script(env, api, tmp_path, block):
+    for name in ("get_weather.py", "tools.json"):
+        shutil.copy(ROOT / "samples" / name, tmp_path / name)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "hello.sh").write_text("#!/bin/sh\necho hello\n")
+    git_env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    script = tmp_path / "example.sh"
+    script.write_text(block)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    r = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env={**env, **git_env, "PATH": path, "RESPCTL_MODEL": "gpt-5-mini", "HOME": str(tmp_path)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert api.requests and all(req.error is None for req in api.requests)

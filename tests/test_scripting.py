@@ -1,0 +1,301 @@
+"""Predictable in a script: --json on every outcome, stdin, bad URLs, checks before paying, -q/-v."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+from conftest import CANARY_KEY, clean_env, line, read_items, run_cli, shared_zygote, user
+from fakeapi import HttpError, Turn, function_call, message, reasoning
+
+MAX_TEXT = 10_485_760  # respctl.inputs.MAX_TEXT, the API's limit for one string
+
+MODEL = "gpt-5-mini"
+ANSWER = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Done."}]}
+
+
+def chat_with(tmp_path, *items: dict):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"".join(line(i) for i in items))
+    return path
+
+
+# -- --json: one object for every outcome -----------------------------------------------------------
+
+
+def test_json_on_an_http_failure_is_one_object_with_the_error(cli, api, tmp_path):
+    chat = chat_with(tmp_path, user("hi"))
+    api.script(HttpError(400, "Bad thing.", code="bad"))
+    r = cli("say", chat, "more", "-m", MODEL, "--json")
+    assert r.code == 1 and r.out.count("\n") == 1
+    assert r.json() == {
+        "status": "error",
+        "text": "",
+        "tool_calls": [],
+        "usage": None,
+        "response_id": None,
+        "appended": 0,
+        "exit_code": 1,
+        "error": {"kind": "http", "message": "HTTP 400: Bad thing.", "http_status": 400},
+    }
+    assert r.err_lines[:2] == ["respctl: error: HTTP 400: Bad thing.", "respctl: the server's whole answer:"]
+
+
+@pytest.mark.parametrize(
+    "args, kind, code",
+    [
+        (["say", "missing.jsonl", "hi", "-m", MODEL, "--json"], "bad_input", 2),
+        (["say", "c.jsonl", "hi", "--json"], "usage", 2),  # no model
+        (["say", "c.jsonl", "hi", "-m", MODEL, "--json", "--effort", "huge"], "usage", 2),  # click's own parsing
+    ],
+)
+def test_json_on_usage_errors(cli, api, tmp_path, args, kind, code):
+    chat_with(tmp_path, user("hi"))
+    r = cli(*args)
+    assert r.code == code
+    obj = r.json()
+    assert obj["status"] == "error" and obj["exit_code"] == code and obj["error"]["kind"] == kind
+    assert obj["error"]["http_status"] is None and len(r.err_lines) == 1 and api.requests == []
+
+
+def test_json_of_a_failure_after_a_runner_round_counts_the_lines_that_stay(cli, api, tmp_path):
+    (tmp_path / "tools.json").write_text('[{"type": "function", "name": "f", "parameters": {}}]')
+    chat = chat_with(tmp_path, user("hi"))
+    api.script(Turn([reasoning(), function_call("f", "{}", call_id="call_1")]), HttpError(400, "No."))
+    r = cli("say", chat, "go", "-m", MODEL, "--json", "--tools", "tools.json", "--run-tool", "f=true")
+    assert r.code == 1 and r.json()["appended"] == 4  # message, reasoning, call, then the tool's output
+    assert len(read_items(chat)) == 5
+
+
+def test_json_status_of_a_failure_in_a_pipeline(env, api, tmp_path):
+    chat_with(tmp_path, user("hi"))
+    api.script(HttpError(500, count=3))
+    script = f"""
+        set -uo pipefail
+        status=$({sys.executable} -m respctl say c.jsonl more -m {MODEL} --json --max-retries 0 </dev/null |
+                 {sys.executable} -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+        echo "status=$status rc=$?"
+    """
+    r = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.stdout == "status=error rc=1\n"
+
+
+# -- a malformed base URL is bad input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "ftp://x/v1", "http://:8080/v1", "http://host:port/v1"])
+def test_malformed_base_url_is_exit_2_at_once_without_a_request(tmp_path, url):
+    chat_with(tmp_path, user("hi"))
+    env = clean_env(OPENAI_API_KEY=CANARY_KEY, OPENAI_BASE_URL=url)
+    shared_zygote()  # started before the clock runs
+    began = time.monotonic()
+    r = run_cli(["say", "c.jsonl", "more", "-m", MODEL], cwd=tmp_path, env=env)
+    assert r.code == 2 and time.monotonic() - began < 1  # no retry (the SDK's would wait 0.5 s and more)
+    assert r.err.startswith("respctl: error: not a valid API URL (--base-url, OPENAI_BASE_URL): ")
+    assert len(r.err_lines) == 1 and r.out == ""
+
+
+def test_a_bad_url_does_not_stop_what_sends_nothing(cli, tmp_path):
+    r = cli("start", "c.jsonl", "--instructions", "Be brief.", extra_env={"OPENAI_BASE_URL": "not-a-url"})
+    assert r.code == 0
+
+
+# -- standard input as the message; nothing new to answer -------------------------------------------
+
+
+def test_piped_standard_input_is_the_message(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    api.script(Turn([reasoning(), message("Food.")]))
+    r = cli("say", "c.jsonl", "-m", MODEL, input="What about food?\n\n")
+    assert r.code == 0 and r.out == "Food.\n"
+    assert api.requests[-1].body["input"][-1] == user("What about food?")  # trailing newlines dropped, as $(...)
+
+
+def test_a_turn_with_nothing_new_to_answer_is_refused_unless_asked_for(cli, api, tmp_path):
+    chat = chat_with(tmp_path, user("hi"), ANSWER)
+    before = chat.read_bytes()
+    r = cli("say", "c.jsonl", "-m", MODEL)  # stdin is /dev/null: empty, no message
+    assert r.code == 2 and api.requests == [] and chat.read_bytes() == before
+    assert r.err_lines == [
+        "respctl: error: c.jsonl: nothing new to answer: the file ends in the model's answer and no MESSAGE was "
+        "given (give one, as an argument or on standard input; --as-is runs a turn on the file as it is)"
+    ]
+    api.script(Turn([reasoning(), message("Again.")]))
+    r = cli("say", "c.jsonl", "-m", MODEL, "--as-is", input="ignored")
+    assert r.code == 0 and len(api.requests) == 1
+    assert api.requests[0].body["input"][-1]["role"] == "assistant"  # stdin was not read
+
+
+def test_a_file_ending_in_a_user_message_or_tool_output_runs_without_a_message(cli, api, tmp_path):
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    output = {"type": "function_call_output", "call_id": "call_1", "output": "1"}
+    chat_with(tmp_path, user("hi"), call, output)
+    api.script(Turn([reasoning(), message("Done.")]))
+    assert cli("say", "c.jsonl", "-m", MODEL).code == 0
+
+
+# -- empty input, one size limit ---------------------------------------------------------------------
+
+
+def test_start_with_nothing_is_refused_and_creates_no_file(cli, tmp_path):
+    r = cli("start", "x.jsonl")
+    assert r.code == 2 and not (tmp_path / "x.jsonl").exists()
+    assert r.err_lines == ["respctl: error: x.jsonl: nothing to start: give --instructions, a MESSAGE, or both"]
+
+
+def test_blank_instructions_are_refused_like_a_blank_message(cli, tmp_path):
+    r = cli("start", "x.jsonl", "--instructions", "  \n")
+    assert r.code == 2 and r.err_lines == ["respctl: error: the instructions are only blank space"]
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_instructions_file_loses_its_trailing_newlines(cli, tmp_path):
+    (tmp_path / "i.txt").write_text("Be brief.\n\n")
+    assert cli("start", "x.jsonl", "--instructions-file", "i.txt").code == 0
+    assert read_items(tmp_path / "x.jsonl")[0]["content"][0]["text"] == "Be brief."
+
+
+def test_one_size_limit_for_messages_and_tool_outputs(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    big = "x" * (MAX_TEXT + 1)
+    r = cli("say", "c.jsonl", "-", "-m", MODEL, input=big)
+    assert r.code == 2 and api.requests == []
+    assert r.err_lines == [
+        f"respctl: error: the message has {MAX_TEXT + 1:,} characters; the API takes at most {MAX_TEXT:,}"
+    ]
+
+
+# -- checks before paying ----------------------------------------------------------------------------
+
+
+def test_run_tool_command_and_name_are_checked_before_any_request(cli, api, tmp_path):
+    (tmp_path / "tools.json").write_text('[{"type": "function", "name": "get_weather", "parameters": {}}]')
+    (tmp_path / "plain.sh").write_text("echo hi\n")
+    chat_with(tmp_path, user("hi"), ANSWER)
+    cases = [
+        ("get_weather=./nope.sh", "--run-tool get_weather: command './nope.sh': no such file"),
+        ("get_weather=no-such-command-xyz", "--run-tool get_weather: command 'no-such-command-xyz': not found on PATH"),
+        ("get_weather=./plain.sh", "--run-tool get_weather: './plain.sh' is not executable (chmod +x ./plain.sh?)"),
+        (
+            "get_wether=true",
+            "--run-tool get_wether: no tool of that name in --tools (function and custom tools: get_weather)",
+        ),
+    ]
+    for spec, message_ in cases:
+        r = cli("say", "c.jsonl", "q", "-m", MODEL, "--tools", "tools.json", "--run-tool", spec)
+        assert (r.code, r.err_lines) == (2, [f"respctl: error: {message_}"])
+    assert api.requests == []
+
+
+def test_tools_file_checked_against_the_sdk_tool_shapes(cli, api, tmp_path):
+    (tmp_path / "tools.json").write_text('[{"type": "functon", "name": "get_weather"}]')
+    chat_with(tmp_path, user("hi"), ANSWER)
+    r = cli("say", "c.jsonl", "q", "-m", MODEL, "--tools", "tools.json", "--target", "openai")
+    assert r.code == 2 and api.requests == []
+    assert r.err_lines[0].startswith("respctl: error: tools.json: tool [0]: field 'type' is 'functon'; expected one of")
+    assert r.err_lines[0].endswith("(did you mean 'function'?)")
+    # what the API takes although the SDK's types ask for more: a function tool without strict or parameters
+    (tmp_path / "tools.json").write_text('[{"type": "function", "name": "get_weather"}, {"type": "web_search"}]')
+    api.script(Turn([reasoning(), message("ok")]))
+    assert cli("say", "c.jsonl", "q", "-m", MODEL, "--tools", "tools.json", "--target", "openai").code == 0
+    # another server may know other tool types: the OpenAI API's shapes are not its rule
+    (tmp_path / "tools.json").write_text('[{"type": "vllm_special"}]')
+    api.script(Turn([reasoning(), message("ok")]))
+    assert cli("say", "c.jsonl", "q", "-m", MODEL, "--tools", "tools.json", "--target", "compatible").code == 0
+
+
+# -- quiet, verbose, waits ---------------------------------------------------------------------------
+
+
+def test_verbose_says_what_respctl_does_and_quiet_only_errors(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    api.script(Turn([reasoning(), message("ok")]))
+    r = cli("say", "c.jsonl", "q", "-m", MODEL, "-v")
+    assert r.code == 0
+    assert re.search(r"^respctl: POST http://127\.0\.0\.1:\d+/v1/responses: [\d,]+ bytes, not streamed$", r.err, re.M)
+    assert re.search(r"^respctl: the API took \d+\.\d\ds$", r.err, re.M)
+    api.script(Turn([reasoning(), message("ok")]))
+    r = cli("say", "c.jsonl", "q", "-m", MODEL, "-q")
+    assert r.code == 0 and r.err == ""
+
+
+def test_a_lock_wait_longer_than_a_second_gets_one_line(env, api, tmp_path):
+    from respctl.conversation import exclusive_lock
+
+    chat = chat_with(tmp_path, user("hi"), ANSWER)
+    api.script(Turn([reasoning(), message("ok")]))
+    with exclusive_lock(chat):  # another respctl holds the file until the waiter says it waits
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "respctl", "say", "c.jsonl", "q", "-m", MODEL],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        first = proc.stderr.readline()
+        waited_at = time.monotonic()
+    out, rest = proc.communicate(timeout=30)
+    assert first == "respctl: c.jsonl: waiting for another respctl that holds the file (--lock-timeout)\n"
+    assert proc.returncode == 0 and out == "ok\n" and api.accepted[0].received >= waited_at
+
+
+# -- show - and lint - -------------------------------------------------------------------------------
+
+
+def test_show_and_lint_read_standard_input(cli, tmp_path):
+    data = line(user("from a pipe")) + line(ANSWER)
+    r = cli("show", "-", input=data)
+    assert r.code == 0 and "from a pipe" in r.out and "Done." in r.out
+    r = cli("lint", "-", input=data)
+    assert r.code == 0 and "All checks passed!" in r.out
+    r = cli("lint", "-", input=b"not json\n")
+    assert r.code == 1 and r.out.startswith("-:1:1: RSP001")
+
+
+def test_json_answer_escapes_what_orjson_leaves_raw(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"))
+    api.script(Turn([reasoning(), message("a\x9b2Jb\u202e")]))
+    r = cli("say", "c.jsonl", "q", "-m", MODEL, "--json")
+    assert b"\xc2\x9b" not in r.stdout and b"\\u009b" in r.stdout and r.json()["text"] == "a\x9b2Jb\u202e"
+
+
+def test_bare_respctl_prints_the_help(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "respctl"], capture_output=True, text=True, env=clean_env())
+    assert r.returncode == 2 and r.stderr.startswith("Usage: respctl [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\nCommands:\n" in r.stderr and "respctl: error" not in r.stderr
+
+
+def test_help_shows_plain_metavars():
+    say = subprocess.run([sys.executable, "-m", "respctl", "say", "--help"], capture_output=True, text=True)
+    lint = subprocess.run([sys.executable, "-m", "respctl", "lint", "--help"], capture_output=True, text=True)
+    assert say.stdout.startswith("Usage: respctl say [OPTIONS] FILE [MESSAGE]\n")
+    assert lint.stdout.startswith("Usage: respctl lint [OPTIONS] [FILE...]\n")
+    for out in (say.stdout, lint.stdout):
+        assert "<str>" not in out and "<list[str]>" not in out and "{FILE}" not in out
+    assert "\n  FILE...  " in lint.stdout
+
+
+@pytest.mark.parametrize(
+    "shell, expect",
+    [("bash", "complete -o default"), ("zsh", "#compdef respctl"), ("fish", "complete --command respctl")],
+)
+def test_shell_completion_scripts_and_completions(tmp_path, shell, expect):
+    script = run_cli([], cwd=tmp_path, env=clean_env(_RESPCTL_COMPLETE=f"source_{shell}"))
+    assert script.code == 0 and expect in script.out
+    (tmp_path / "chat.jsonl").write_text("")
+    env = clean_env(_RESPCTL_COMPLETE="complete_bash", COMP_WORDS="respctl sh", COMP_CWORD="1")
+    assert run_cli([], cwd=tmp_path, env=env).out == "show\n"
+    env = clean_env(_RESPCTL_COMPLETE="complete_bash", COMP_WORDS="respctl show ch", COMP_CWORD="2")
+    assert run_cli([], cwd=tmp_path, env=env).out == "chat.jsonl\n"
+
+
+def test_json_with_pending_calls_and_the_set_e_idiom(cli, api, tmp_path):
+    api.script(Turn([reasoning(), function_call("f", "{}", call_id="call_1")]))
+    r = cli("start", "c.jsonl", "q", "-m", MODEL, "--json")
+    assert r.code == 3 and orjson.loads(r.stdout)["exit_code"] == 3
