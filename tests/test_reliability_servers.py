@@ -83,7 +83,9 @@ def test_timeout_is_a_deadline_for_each_attempt(rcli, chat, answer, mode, attemp
             extra_env={"OPENAI_BASE_URL": server.base_url}, timeout=30,
         )  # fmt: skip
         took = time.monotonic() - started
-    assert r.code == 1 and len(r.err_lines) == 1 and "--timeout" in r.err, r.err
+    errors = [line for line in r.err_lines if "; retrying in " not in line]  # a retry gets a line of its own
+    assert r.code == 1 and len(errors) == 1 and "--timeout" in errors[0], r.err
+    assert len(r.err_lines) - 1 == attempts - 1
     assert len(server.requests) == attempts  # each cut at 1 s
     assert took < 6, f"took {took:.1f}s"
     assert chat.read_bytes() == before
