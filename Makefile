@@ -8,7 +8,7 @@ LOCK   := requirements-dev.txt
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 SCRATCH := build/latest-sdk
 
-.PHONY: test test-thorough check demo bench schema lock check-latest-sdk clean interop
+.PHONY: test test-thorough check demo bench schema lock check-latest-sdk clean interop FORCE
 
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,8 +59,15 @@ INTEROP_PYTHON ?= $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions
 INTEROP_VENV   ?= .venv-interop
 JS_TIKTOKEN    ?= js-tiktoken@1.0.21
 
-$(INTEROP_VENV)/.installed:
+# The interpreter the venv was made with, as a file that changes when INTEROP_PYTHON does: another
+# Python rebuilds the venv.
+$(INTEROP_VENV)/.python: FORCE
+	@mkdir -p $(INTEROP_VENV)
+	@echo '$(INTEROP_PYTHON)' | cmp -s - $@ || echo '$(INTEROP_PYTHON)' > $@
+
+$(INTEROP_VENV)/.installed: $(INTEROP_VENV)/.python
 	@test -n "$(INTEROP_PYTHON)" || { echo "interop: gpt-oss needs Python 3.12+; set INTEROP_PYTHON" >&2; exit 2; }
+	rm -rf $(INTEROP_VENV)/bin $(INTEROP_VENV)/lib $(INTEROP_VENV)/lib64 $(INTEROP_VENV)/include $(INTEROP_VENV)/pyvenv.cfg
 	$(INTEROP_PYTHON) -m venv $(INTEROP_VENV)
 	$(INTEROP_VENV)/bin/python -m pip install --quiet 'gpt-oss==0.0.9'
 	touch $@
@@ -75,3 +82,5 @@ interop: $(STAMP) $(INTEROP_VENV)/.installed $(INTEROP_VENV)/tiktoken/o200k_base
 
 clean:
 	rm -rf $(VENV) $(INTEROP_VENV) build *.egg-info .pytest_cache .hypothesis
+
+FORCE:

@@ -217,14 +217,32 @@ BaseUrl = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _target_help(default: str) -> str:
+    return (
+        "Which server's rules apply: openai (every lint rule) or compatible (portable rules only, for "
+        f"gpt-oss, vLLM, Ollama, gateways) [default: {default}]."
+    )
+
+
+#: --target: one definition; only where each command takes its default from differs.
+_TARGET: dict = {"envvar": "RESPCTL_TARGET", "case_sensitive": False, "show_default": False}
 TargetOpt = Annotated[
     Target | None,
     typer.Option(
+        "--target", help=_target_help("openai for api.openai.com, Azure or no base URL, else compatible"), **_TARGET
+    ),
+]
+LintTargetOpt = Annotated[
+    Target | None,
+    typer.Option(
         "--target",
-        envvar="RESPCTL_TARGET",
-        help="Which server's rules apply: openai (every lint rule) or compatible (portable rules only, for "
-        "gpt-oss, vLLM, Ollama, gateways) [default: openai for api.openai.com, Azure or no base URL, else compatible].",
-        show_default=False,
+        help=_target_help(
+            "from OPENAI_BASE_URL and AZURE_OPENAI_ENDPOINT, as a turn's: openai when OPENAI_BASE_URL is unset or "
+            "api.openai.com or Azure, else compatible"
+        ),
+        **_TARGET,
     ),
 ]
 Timeout = Annotated[
@@ -358,8 +376,9 @@ def _turn_settings(opts: dict):
     value = lambda enum: enum.value if enum else None  # noqa: E731
     if opts["base_url"] and not opts["no_send"]:
         check_base_url(opts["base_url"])
-    name, _why = tg.resolve(value(opts["target"]), opts["base_url"])
-    tools = load_tools(opts["tools"], shapes=tg.applies(tg.TOOL_SHAPES, name)) if opts["tools"] else None
+    route = tg.route(value(opts["target"]), opts["base_url"])
+    route.check_url(opts["base_url"])
+    tools = load_tools(opts["tools"], shapes=tg.applies(tg.TOOL_SHAPES, route.target)) if opts["tools"] else None
     request = RequestOptions(
         model=check_text(opts["model"], "model name") if opts["model"] else opts["model"],
         tools=tools,
@@ -370,19 +389,18 @@ def _turn_settings(opts: dict):
         reasoning_context=value(opts["reasoning_context"]),
         stream=stream,
     )
-    azure = tg.azure_endpoint(opts["base_url"])
-    request.model_names = tg.applies(tg.MODEL_NAMES, name) and not azure  # a deployment name says nothing
+    request.model_names = route.model_names
     connection = Connection(
-        azure or opts["base_url"],
-        os.environ.get("AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY"),
+        route.azure or opts["base_url"],
+        os.environ.get("AZURE_OPENAI_API_KEY" if route.azure else "OPENAI_API_KEY"),
         opts["timeout"],
         opts["max_retries"],
-        azure=bool(azure),
+        azure=bool(route.azure),
         api_version=os.environ.get("OPENAI_API_VERSION") or None,
     )
     return TurnSettings(
         request=request,
-        target=name,
+        route=route,
         connection=connection,
         callbacks=output.turn_callbacks(json_out=json_out, stream=stream),
         lock_timeout=opts["lock_timeout"],
@@ -540,7 +558,7 @@ def start(
         result = turn.start(file, instructions=text, role=role.value, message_item=item, force=force, settings=settings)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, json_out=json_out, verbose=verbose or json_out)
+    _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
 
 
 @app.command(cls=PlainCommand)
@@ -603,7 +621,7 @@ def say(
         result = turn.say(file, message_item=item, settings=settings, as_is=as_is)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, json_out=json_out, verbose=verbose or json_out)
+    _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
 
 
 @app.command("tool-result", cls=PlainCommand)
@@ -656,7 +674,7 @@ def tool_result(
         result = turn.tool_result(file, call_id=call_id, output=text, settings=settings)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, json_out=json_out, verbose=verbose or json_out)
+    _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
 
 
 @app.command(cls=PlainCommand)
@@ -672,7 +690,7 @@ def lint(
     ] = None,
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
     fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes, atomically, and report each.")] = False,
-    target: TargetOpt = None,
+    target: LintTargetOpt = None,
     explain: Annotated[
         str | None,
         typer.Option(

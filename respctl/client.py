@@ -23,6 +23,7 @@ import orjson
 
 from respctl import apierror
 from respctl.errors import ApiError, UsageError
+from respctl.items import message_text
 from respctl.output import redact_url
 from respctl.request import DEFAULT_TIMEOUT, Connection
 
@@ -127,14 +128,18 @@ def _send(client: openai.OpenAI, conn: Connection, body: bytes, stream: bool, ca
         if not stream:
             return _from_body(_json(response.read()))
         try:
+            kind = _media_type(response)
+            if kind == "application/json" or kind.endswith("+json"):  # a server that does not stream
+                return _shown(_from_body(_json(response.read())), callbacks)
+            if kind not in ("", "text/event-stream"):  # no Content-Type at all: read it as events
+                raise ApiError(f"the server answered {kind}, not an event stream (try --no-stream)")
             return _from_events(_sse_events(response), callbacks)
         finally:
             response.close()
     except openai.APIStatusError as exc:
         text = _body_text(exc)
-        raise ApiError(
-            apierror.status_line(exc.status_code, text, body), detail=text, kind="http", http_status=exc.status_code
-        ) from None
+        line = apierror.status_line(exc.status_code, text, exc.response.headers.get("content-type"))
+        raise ApiError(line, detail=text, kind="http", http_status=exc.status_code) from None
     except openai.APITimeoutError:
         raise ApiError(f"request timed out after {_retries(conn)} (--timeout, --max-retries)", kind="timeout") from None
     except openai.APIConnectionError as exc:
@@ -296,10 +301,22 @@ def _cause(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _shown(resp: RawResponse, cb: Callbacks) -> RawResponse:
+    """A whole response where a stream was asked for: its text goes where streamed text would."""
+    cb.text("\n\n".join(filter(None, (message_text(item) for item in resp.output if item.get("type") == "message"))))
+    return resp
+
+
+def _media_type(response: httpx2.Response) -> str:
+    """`text/event-stream` from `text/event-stream; charset=utf-8`: the server's word, made safe to quote."""
+    kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return kind if kind.isascii() and kind.isprintable() and len(kind) <= 100 else "an unknown content type"
+
+
 def _body_text(exc: openai.APIStatusError) -> str:
     try:
         return exc.response.text
-    except Exception:  # a streamed request's body, not read: what the SDK parsed from it
+    except httpx2.ResponseNotRead:  # a streamed request's body, not read: what the SDK parsed from it
         body = exc.body
         return body if isinstance(body, str) else "" if body is None else orjson.dumps(body).decode()
 

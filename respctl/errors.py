@@ -34,7 +34,8 @@ class RespctlError(Exception):
         http_status: int | None = None,
     ):
         super().__init__(message)
-        self.detail = detail  # the whole story (a server's error body), shown only on request
+        # The whole story (a server's error body): printed with -v, and kept here for --json's failure object.
+        self.detail = detail
         if exit_code is not None:
             self.exit_code = exit_code
         if kind is not None:

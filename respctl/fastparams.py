@@ -67,8 +67,9 @@ def _coerce(annotation, info, value):
     if annotation is bool:
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "y", "on")
     if isinstance(annotation, type) and issubclass(annotation, Enum):
+        fold = not getattr(info, "case_sensitive", True)  # --target openai|compatible: any case
         for member in annotation:
-            if value == member or value == member.value:
+            if value in (member, member.value) or (fold and str(value).casefold() == str(member.value).casefold()):
                 return member
         choices = ", ".join(repr(m.value) for m in annotation)
         raise ValueError(f"{value!r} is not one of {choices}.")

@@ -121,18 +121,24 @@ def tool_output(call: dict, output: str) -> dict:
     return {"type": CALL_OUTPUT_TYPES[call["type"]], "call_id": call["call_id"], "output": output}
 
 
+def item_type(item: dict) -> str | None:
+    """The item's `type`, or None when it has none or one that is not a string: a file sent to a
+    server whose rules respctl does not check (--target compatible) may hold anything there."""
+    kind = item.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def pending_calls(items: list[dict]) -> list[dict]:
     """The function/custom tool calls that have no output yet, in file order."""
-    # `type` may be anything in a file sent to a server whose rules respctl does not check (--target compatible)
     answered = {
         item.get("call_id")
         for item in items
-        if str(item.get("type")) in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)
+        if item_type(item) in OUTPUT_CALL_TYPES and isinstance(item.get("call_id"), str)
     }
     return [
         item
         for item in items
-        if str(item.get("type")) in CALL_OUTPUT_TYPES
+        if item_type(item) in CALL_OUTPUT_TYPES
         and isinstance(item.get("call_id"), str)
         and item["call_id"] not in answered
     ]

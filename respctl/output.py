@@ -290,9 +290,9 @@ def write_json(obj: dict) -> None:
 def failure_json(exc: BaseException, code: int) -> None:
     """--json: a failed turn is one object too, of the success object's keys, with its error."""
     if isinstance(exc, RespctlError):
-        error = {"kind": exc.kind, "message": error_text(str(exc)), "http_status": exc.http_status}
+        error = {"kind": exc.kind, "message": error_text(str(exc)), "http_status": exc.http_status, "body": exc.detail}
     else:
-        error = {"kind": "interrupted", "message": "interrupted", "http_status": None}
+        error = {"kind": "interrupted", "message": "interrupted", "http_status": None, "body": None}
     obj: dict[str, object] = {
         "status": "error",
         "text": "",

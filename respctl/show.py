@@ -232,10 +232,8 @@ def _damaged_entry(path: str, number: int, line: bytes) -> Entry:
 
 
 def item_type(item: dict) -> str | None:
-    kind = item.get("type")
-    if kind is None and "role" in item:
-        return "message"
-    return kind if isinstance(kind, str) else None
+    """The item's type; an untyped item with a role is a message."""
+    return "message" if item.get("type") is None and "role" in item else it.item_type(item)
 
 
 def is_answer(entry: Entry) -> bool:

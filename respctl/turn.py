@@ -10,14 +10,14 @@ from pathlib import Path
 from respctl import items as it
 from respctl import target as tg
 from respctl.conversation import Conversation, dumps_item, locked_conversation
-from respctl.errors import BadFileError, ExitCode, RespctlError, UsageError
+from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.request import Connection, RequestOptions, build_body
 
 
 @dataclass
 class TurnSettings:
     request: RequestOptions = field(default_factory=RequestOptions)
-    target: str = "openai"  # respctl.target: which lint rules the gate applies
+    route: tg.Route = field(default_factory=tg.route_default)  # which lint rules the gate applies, and why
     connection: Connection = field(default_factory=Connection)
     callbacks: object = None  # client.Callbacks
     lock_timeout: float = 60.0
@@ -82,7 +82,7 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings, as_is: 
     """Append a user message (if any) and run one turn on the whole file. With no message, the
     file must have something new to answer (a user message, tool outputs) unless `as_is`."""
     with _locked(path, settings) as conv:
-        _lint_gate(conv, settings.target)
+        _lint_gate(conv, settings.route)
         resumable = message_item is None and not (settings.dry_run or settings.no_send)
         if resumable and _runnable(it.pending_calls(conv.items), settings):
             return _converse(
@@ -104,7 +104,7 @@ def _locked(path: str, settings: TurnSettings, create: bool = False):
 def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings) -> TurnResult:
     """Answer one pending call; when none is left waiting, run the next turn."""
     with _locked(path, settings) as conv:
-        _lint_gate(conv, settings.target)
+        _lint_gate(conv, settings.route)
         pending = it.pending_calls(conv.items)
         call = _pending_call(conv, call_id, pending)
         still_pending = [c for c in pending if c is not call]
@@ -115,7 +115,7 @@ def _pending_call(conv: Conversation, call_id: str, pending: list[dict]) -> dict
     for call in pending:
         if call["call_id"] == call_id:
             return call
-    if any(str(item.get("type")) in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id for item in conv.items):
+    if any(it.item_type(item) in it.CALL_OUTPUT_TYPES and item.get("call_id") == call_id for item in conv.items):
         raise UsageError(f"{conv.name}: call {call_id!r} already has its output")
     known = ", ".join(c["call_id"] for c in pending) or "none"
     raise UsageError(f"{conv.name}: no tool call with call_id {call_id!r} (waiting for output: {known})")
@@ -227,9 +227,15 @@ def _run(
 
     from respctl import client
 
-    response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
+    try:
+        response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
+    except ApiError as exc:
+        hint = _role_hint(exc.detail, conv, len(lines))
+        if hint:
+            raise ApiError(f"{exc}; the server refuses the developer role: {hint}", detail=exc.detail) from None
+        raise
     output = replayable_output([it.clean_output_item(item) for item in response.output], response.status)
-    calls = [it.call_summary(item) for item in output if str(item.get("type")) in it.CALL_OUTPUT_TYPES]
+    calls = [it.call_summary(item) for item in output if it.item_type(item) in it.CALL_OUTPUT_TYPES]
     if response.status == "incomplete":
         code = ExitCode.INCOMPLETE
     elif calls:
@@ -257,11 +263,27 @@ def replayable_output(output: list[dict], status: str) -> list[dict]:
     kept = [
         item
         for item in output
-        if not (str(item.get("type")) in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")
+        if not (it.item_type(item) in it.CALL_OUTPUT_TYPES and item.get("status") == "incomplete")
     ]
     while kept and kept[-1].get("type") == "reasoning":
         kept.pop()
     return kept
+
+
+def _role_hint(body: str | None, conv: Conversation, sent: int) -> str:
+    """The fix that exists for a refused developer message: a new one (start --instructions) can be
+    sent as `system`; one already in the file must be edited, or the conversation started over."""
+    from respctl.apierror import refused_role
+
+    index = refused_role(body) if body else None
+    if index is None or not 0 <= index < sent:
+        return ""
+    if index >= len(conv.lines):
+        return "try --role system"
+    return (
+        f"line {index + 1} of {conv.name} holds one; edit its role to system, "
+        "or start over with 'respctl start --force --role system'"
+    )
 
 
 def _write(conv: Conversation, new_items: list[dict], replace: bool, outcome: ExitCode | None = None) -> None:
@@ -272,20 +294,16 @@ def _write(conv: Conversation, new_items: list[dict], replace: bool, outcome: Ex
         conv.append(new_items, outcome)
 
 
-def _lint_gate(conv: Conversation, target: str) -> None:
+def _lint_gate(conv: Conversation, route: tg.Route) -> None:
     """Refuse a file the server would reject, before a request is paid for (the target's rules only)."""
     from respctl.lint import gate
 
-    problems = gate(conv.name, conv.lines, conv.items, target)
+    problems = gate(conv.name, conv.lines, conv.items, route.target)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         code = problems[0][len(conv.name) :].split(" ", 2)[1]
-        hint = (
-            " (a file for another server? --target compatible checks only what every server needs)"
-            if not tg.applies(code, tg.COMPATIBLE)
-            else ""
-        )
-        raise BadFileError(f"{problems[0]}{more}; see 'respctl lint {conv.name}'{hint}")
+        hint = f" ({tg.OTHER_SERVER})" if not tg.applies(code, tg.COMPATIBLE) else ""
+        raise BadFileError(f"{problems[0]}{more}; see '{tg.lint_command(conv.name, route)}'{hint}")
 
 
 def _remove_if_empty(path: Path) -> None:

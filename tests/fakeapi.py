@@ -2050,7 +2050,8 @@ def _azure_precheck(method: str, record: RecordedRequest) -> RequestError | None
 # --------------------------------------------------------------------------- command line
 
 
-def main(argv: list[str] | None = None) -> None:
+def serve(argv: list[str] | None = None) -> FakeResponsesAPI:
+    """Start the server the command line describes (and return it, started)."""
     parser = argparse.ArgumentParser(description="Serve a fake OpenAI Responses API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument(
@@ -2058,9 +2059,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
     parser.add_argument("--dialect", choices=DIALECTS, default="openai", help="answer as this server does")
+    parser.add_argument(
+        "--azure",
+        action="store_true",
+        help="serve Azure OpenAI's URL shapes and `api-key` header; the URL printed is the endpoint "
+        "(AZURE_OPENAI_ENDPOINT; add /openai/v1/ for the v1 API)",
+    )
     args = parser.parse_args(argv)
     _schemas()  # pay the openai import before announcing the URL, not on the first request
-    api = FakeResponsesAPI(args.port, latency=args.latency, dialect=args.dialect).start()
+    return FakeResponsesAPI(args.port, latency=args.latency, dialect=args.dialect, azure=args.azure).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    api = serve(argv)
     print(api.base_url, flush=True)
     try:
         threading.Event().wait()

@@ -90,7 +90,7 @@ def test_text_lines_summary_and_exit_1(lint, tmp_path):
     ]
     assert r.err_lines == [  # RSP108 and RSP103 are the OpenAI API's own rules: lint says it used them
         "respctl: lint rule set: --target openai (no base URL: api.openai.com): every rule, the OpenAI API's own "
-        "included (a file for another server: --target compatible)"
+        "included (a file for another server? --target compatible checks only what every server needs)"
     ]
 
 

@@ -40,9 +40,14 @@ def test_json_on_an_http_failure_is_one_object_with_the_error(cli, api, tmp_path
         "response_id": None,
         "appended": 0,
         "exit_code": 1,
-        "error": {"kind": "http", "message": "HTTP 400: Bad thing.", "http_status": 400},
+        "error": {
+            "kind": "http",
+            "message": "HTTP 400: Bad thing.",
+            "http_status": 400,
+            "body": '{"error":{"message":"Bad thing.","type":"invalid_request_error","param":null,"code":"bad"}}',
+        },
     }
-    assert r.err_lines[:2] == ["respctl: error: HTTP 400: Bad thing.", "respctl: the server's whole answer:"]
+    assert r.err_lines == ["respctl: error: HTTP 400: Bad thing."]  # the whole answer is the object's error.body
 
 
 @pytest.mark.parametrize(

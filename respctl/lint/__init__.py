@@ -17,7 +17,7 @@ from pathlib import Path
 
 from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.lint.rules import RULES, Rule, find
-from respctl.target import COMPATIBLE, OPENAI, applies
+from respctl.target import COMPATIBLE, OPENAI, OTHER_SERVER, applies
 
 # The checks are imported when used, not here: respctl.items may read REQUIRED_NULLABLE from
 # respctl.lint.schema_table, and the checks import respctl.items.
@@ -123,7 +123,7 @@ def _rule_set(target: tuple[str, str]) -> str:
     """Said when it matters: other servers' rule set, or findings that only the OpenAI API's rules make."""
     name, why = target
     if name == OPENAI:
-        which = "every rule, the OpenAI API's own included (a file for another server: --target compatible)"
+        which = f"every rule, the OpenAI API's own included ({OTHER_SERVER})"
     else:
         which = "the portable rules only; the OpenAI API's own rules were not checked"
     from respctl.output import escape_controls  # `why` may quote OPENAI_BASE_URL

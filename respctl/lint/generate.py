@@ -286,9 +286,13 @@ def _check(*, readme: bool) -> int:
             file=sys.stderr,
         )
     else:
-        print(f"the item shapes of openai {fresh['version']} match the table (generated from openai {table['version']})")
-    stale_readme = readme and README.exists() and README.read_text(encoding="utf-8") != _readme_with_rules(
-        README.read_text(encoding="utf-8")
+        print(
+            f"the item shapes of openai {fresh['version']} match the table (generated from openai {table['version']})"
+        )
+    stale_readme = (
+        readme
+        and README.exists()
+        and README.read_text(encoding="utf-8") != _readme_with_rules(README.read_text(encoding="utf-8"))
     )
     if stale_readme:
         print(f"{README}: the lint rules section is stale; run 'make schema'", file=sys.stderr)

@@ -483,7 +483,8 @@ def markdown() -> str:
         "respctl lint --fix chat.jsonl             # apply the safe fixes, atomically; each one is reported",
         "respctl lint --format json chat.jsonl     # [{code, name, severity, message, path, line, column, pointer, fix}]",
         "respctl lint --format github chat.jsonl   # GitHub Actions annotations",
-        "respctl lint --explain RSP201             # what a rule checks, why, an example, how to fix",
+        "respctl lint --explain RSP201             # what a rule checks, why, an example, how to fix, where it applies",
+        "respctl lint --target compatible f.jsonl  # only the rules every server shares (gpt-oss, vLLM, gateways)",
         "```",
         "",
         "```",
@@ -506,11 +507,19 @@ def markdown() -> str:
         "removed after a tool output (only the server knows that its id followed a reasoning item);",
         "a missing `namespace` (it depends on the request's tools); `include` on a model that does not reason.",
         "",
-        "| code | name | severity | fix | what |",
-        "|---|---|---|---|---|",
+        "Which rules apply depends on the server (`--target`, [docs/servers.md](docs/servers.md)): the column",
+        "`applies on` says whether a rule holds on every server, or on the OpenAI API only (`--target openai`,",
+        "the default for api.openai.com and Azure OpenAI).",
+        "",
+        "| code | name | severity | fix | what | applies on |",
+        "|---|---|---|---|---|---|",
     ]
+    from respctl.target import PORTABLE
+
     for rule in _RULES:
-        out.append(f"| {rule.code} | {rule.name} | {rule.severity} | {'[*]' if rule.fix else ''} | {rule.summary} |")
+        where = "every server" if rule.code in PORTABLE else "OpenAI API"
+        fix = "[*]" if rule.fix else ""
+        out.append(f"| {rule.code} | {rule.name} | {rule.severity} | {fix} | {rule.summary} | {where} |")
     for rule in _RULES:
         out += [
             "",

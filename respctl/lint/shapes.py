@@ -448,7 +448,7 @@ def item_kind(item: dict) -> str | None:
             return "message"
         if "id" in item and item.keys() <= {"id", "type"}:
             return "item_reference"
-    return kind if type(kind) is str else None
+    return _items.item_type(item)
 
 
 def check_item(item: dict, kind: str | None) -> list[Finding] | None:
