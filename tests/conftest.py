@@ -236,6 +236,12 @@ def run_fresh(args, *, cwd, env, input: bytes | str | None = None, timeout: floa
 
 
 @pytest.fixture
+def zygote() -> Zygote:
+    """This test worker's zygote, for tests that start several runs at once (`start` and `wait`)."""
+    return shared_zygote()
+
+
+@pytest.fixture
 def api():
     with FakeResponsesAPI() as server:
         yield server

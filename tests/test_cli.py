@@ -25,11 +25,13 @@ def respctl(*args, env=None, python_flags=()):
         (["say"], "respctl: error: Missing argument 'FILE'. (see 'respctl say --help')"),
         (
             ["say", "f", "--effort", "huge"],
-            "respctl: error: Invalid value for '--effort': 'huge' is not one of 'none', 'minimal', 'low', 'medium', 'high', 'xhigh'. (see 'respctl say --help')",
+            "respctl: error: Invalid value for '--effort': 'huge' is not one of 'none', 'minimal', 'low', 'medium', "
+            "'high', 'xhigh'. (see 'respctl say --help')",
         ),
         (
             ["say", "f", "--max-output-tokens", "0"],
-            "respctl: error: Invalid value for '--max-output-tokens': 0 is smaller than the minimum 1. (see 'respctl say --help')",
+            "respctl: error: Invalid value for '--max-output-tokens': 0 is smaller than the minimum 1. (see 'respctl "
+            "say --help')",
         ),
         (
             ["say", "f", "--timeout", "soon"],

@@ -184,7 +184,8 @@ def test_a_turn_waiting_for_the_api_keeps_others_out(api, env, tmp_path):
             timeout=60,
         )
         assert r.returncode == 1 and r.stderr.splitlines() == [
-            f"respctl: error: {chat}: conversation is busy (another respctl holds it); gave up after 0.3s (--lock-timeout)"
+            f"respctl: error: {chat}: conversation is busy (another respctl holds it); gave up after 0.3s "
+            "(--lock-timeout)"
         ]
         assert chat.read_bytes() == before
     assert len(api.requests) == 2

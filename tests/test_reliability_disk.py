@@ -34,7 +34,6 @@ from test_reliability_support import (
     unprivileged_prefix,
     user,
     wait_until,
-    zygote,  # noqa: F401
 )
 
 SAVED = re.compile(r"the new items were saved to (\S+)$", re.IGNORECASE)

@@ -30,14 +30,14 @@ from fakeapi import (
     message,
     reasoning,
 )
-from test_reliability_support import MODEL, call_output, line, lint_errors, rcli, turn_lines, user, zygote  # noqa: F401
+from test_reliability_support import MODEL, call_output, line, lint_errors, turn_lines, user
 
 
 @pytest.fixture
-def chat(rcli, api, tmp_path):
+def chat(cli, api, tmp_path):
     """A conversation with one complete turn."""
     path = tmp_path / "c.jsonl"
-    r = rcli("start", path, "--instructions", "Be brief.", "First question", "-m", MODEL)
+    r = cli("start", path, "--instructions", "Be brief.", "First question", "-m", MODEL)
     assert r.code == 0, r.err
     return path
 
@@ -63,11 +63,11 @@ RETRIED = [
 
 
 @pytest.mark.parametrize("faults, min_gap, stream", RETRIED)
-def test_faults_before_an_answer_are_retried_and_the_turn_lands_once(rcli, api, chat, faults, min_gap, stream):
+def test_faults_before_an_answer_are_retried_and_the_turn_lands_once(cli, api, chat, faults, min_gap, stream):
     before = chat.read_bytes()
     seen = len(api.requests)
     api.script(*faults)
-    r = rcli("say", chat, "Second question", "-m", MODEL, stream, "--timeout", "1", "--max-retries", "2")
+    r = cli("say", chat, "Second question", "-m", MODEL, stream, "--timeout", "1", "--max-retries", "2")
     assert r.code == 0, r.err
     attempts = api.requests[seen:]
     assert len(attempts) == 1 + sum(getattr(f, "count", 1) for f in faults)
@@ -82,11 +82,11 @@ def test_faults_before_an_answer_are_retried_and_the_turn_lands_once(rcli, api, 
     [HttpError(500, count=2), HttpError(429, headers={"retry-after": "0"}, count=2), Reset(), Stall(5)],
     ids=["500", "429", "reset", "stall"],
 )
-def test_retries_exhausted_exit_1_file_unchanged(rcli, api, chat, fault):
+def test_retries_exhausted_exit_1_file_unchanged(cli, api, chat, fault):
     before = chat.read_bytes()
     seen = len(api.requests)
     api.script(*([fault] * (1 if isinstance(fault, HttpError) else 2)))
-    r = rcli("say", chat, "Second question", "-m", MODEL, "--timeout", "0.5", "--max-retries", "1")
+    r = cli("say", chat, "Second question", "-m", MODEL, "--timeout", "0.5", "--max-retries", "1")
     assert r.code == 1 and len(r.err_lines) == 2 and r.err_lines[1].startswith("respctl: error: ")
     assert re.fullmatch(r"respctl: .+; retrying in \d+\.\ds \(retry 1 of 1, --max-retries\)", r.err_lines[0])
     assert len(api.requests) - seen == 2  # the first try and one retry, as --max-retries says
@@ -106,80 +106,80 @@ NOT_RETRIED = [
 
 @pytest.mark.parametrize("fault, words", NOT_RETRIED)
 @pytest.mark.parametrize("command", ["say", "tool-result"])
-def test_faults_after_the_answer_began_exit_1_not_retried_file_unchanged(rcli, api, tmp_path, fault, words, command):
+def test_faults_after_the_answer_began_exit_1_not_retried_file_unchanged(cli, api, tmp_path, fault, words, command):
     path = tmp_path / "c.jsonl"
     if command == "tool-result":
         api.script(Turn([reasoning(), function_call("get_weather", '{"city":"Oslo"}', call_id="call_o")]))
-        assert rcli("start", path, "Weather in Oslo?", "-m", MODEL).code == 3
+        assert cli("start", path, "Weather in Oslo?", "-m", MODEL).code == 3
         args, new_input = ["tool-result", path, "call_o", "minus 4 C"], line(call_output("call_o", "minus 4 C"))
     else:
-        assert rcli("start", path, "First", "-m", MODEL).code == 0
+        assert cli("start", path, "First", "-m", MODEL).code == 0
         args, new_input = ["say", path, "Second"], line(user("Second"))
     before, seen = path.read_bytes(), len(api.requests)
     api.script(fault)
-    r = rcli(*args, "-m", MODEL, "--stream")  # default retries: a started answer must still not be retried
+    r = cli(*args, "-m", MODEL, "--stream")  # default retries: a started answer must still not be retried
     assert r.code == 1, r.err
     assert len(r.err_lines) == 1 and r.err.startswith("respctl: error: ") and words in r.err
     assert len(api.requests) == seen + 1
     assert path.read_bytes() == before
     # the same command again completes the turn, once, and the file replays
-    r = rcli(*args, "-m", MODEL)
+    r = cli(*args, "-m", MODEL)
     assert r.code == 0, r.err
     check_one_turn(path, before, new_input, api)
     assert api.rejected == []
 
 
 @pytest.mark.parametrize("fault", [NoCompleted(), Malformed()], ids=["status-in-progress", "truncated-json"])
-def test_non_streaming_bodies_that_are_no_response_exit_1_not_retried(rcli, api, chat, fault):
+def test_non_streaming_bodies_that_are_no_response_exit_1_not_retried(cli, api, chat, fault):
     before, seen = chat.read_bytes(), len(api.requests)
     api.script(fault)
-    r = rcli("say", chat, "Second", "-m", MODEL, "--no-stream")
+    r = cli("say", chat, "Second", "-m", MODEL, "--no-stream")
     assert r.code == 1 and len(r.err_lines) == 1 and r.err.startswith("respctl: error: ")
     assert len(api.requests) == seen + 1 and chat.read_bytes() == before
 
 
-def test_a_non_streaming_body_cut_short_is_retried_by_the_sdk_and_lands_once(rcli, api, chat):
+def test_a_non_streaming_body_cut_short_is_retried_by_the_sdk_and_lands_once(cli, api, chat):
     """The SDK reads a non-streamed body inside its retry loop: a body cut short is a connection
     error, retried; only the answer that arrived whole is stored."""
     before, seen = chat.read_bytes(), len(api.requests)
     api.script(Cut(after_events=0))
-    r = rcli("say", chat, "Second", "-m", MODEL, "--no-stream")
+    r = cli("say", chat, "Second", "-m", MODEL, "--no-stream")
     assert r.code == 0, r.err
     assert len(api.requests) == seen + 2
     check_one_turn(chat, before, line(user("Second")), api)
     api.script(Cut(after_events=0))
     before = chat.read_bytes()
-    r = rcli("say", chat, "Third", "-m", MODEL, "--no-stream", "--max-retries", "0")
+    r = cli("say", chat, "Third", "-m", MODEL, "--no-stream", "--max-retries", "0")
     assert r.code == 1 and len(r.err_lines) == 1 and "peer closed connection" in r.err
     assert chat.read_bytes() == before
 
 
-def test_a_stream_that_goes_silent_past_timeout_exits_1(rcli, api, chat):
+def test_a_stream_that_goes_silent_past_timeout_exits_1(cli, api, chat):
     before = chat.read_bytes()
     seen = len(api.requests)
     api.event_delay = 2.0  # the answer starts, then each event comes later than --timeout
-    r = rcli("say", chat, "Second", "-m", MODEL, "--stream", "--timeout", "0.5")
+    r = cli("say", chat, "Second", "-m", MODEL, "--stream", "--timeout", "0.5")
     api.event_delay = 0.0
     assert r.code == 1 and r.err_lines == ["respctl: error: the response stream timed out (--timeout)"]
     assert len(api.requests) == seen + 1 and chat.read_bytes() == before
 
 
-def test_incomplete_retry_chain_never_duplicates_the_user_message(rcli, api, chat):
+def test_incomplete_retry_chain_never_duplicates_the_user_message(cli, api, chat):
     """Fail, fail, succeed, each as a separate invocation: the message is in the file once."""
     before = chat.read_bytes()
     api.script(Cut(after_events=3))
-    assert rcli("say", chat, "Again?", "-m", MODEL, "--stream").code == 1
+    assert cli("say", chat, "Again?", "-m", MODEL, "--stream").code == 1
     api.script(HttpError(500, count=2))
-    assert rcli("say", chat, "Again?", "-m", MODEL, "--max-retries", "1").code == 1
-    assert rcli("say", chat, "Again?", "-m", MODEL).code == 0
+    assert cli("say", chat, "Again?", "-m", MODEL, "--max-retries", "1").code == 1
+    assert cli("say", chat, "Again?", "-m", MODEL).code == 0
     check_one_turn(chat, before, line(user("Again?")), api)
     assert chat.read_bytes().count(b'"Again?"') == 1
     assert [r.status for r in api.requests] == [200, 200, 500, 500, 200]  # start, cut, 500 + retry, the turn
 
 
-def test_unreachable_server_exit_1_file_unchanged(rcli, api, chat):
+def test_unreachable_server_exit_1_file_unchanged(cli, api, chat):
     before = chat.read_bytes()
-    r = rcli(
+    r = cli(
         "say", chat, "Second", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     )
     assert r.code == 1 and r.err_lines[0].startswith(
@@ -188,21 +188,21 @@ def test_unreachable_server_exit_1_file_unchanged(rcli, api, chat):
     assert chat.read_bytes() == before
 
 
-def test_http_errors_on_tool_result_leave_the_call_waiting(rcli, api, tmp_path):
+def test_http_errors_on_tool_result_leave_the_call_waiting(cli, api, tmp_path):
     path = tmp_path / "c.jsonl"
     api.script(Turn([function_call("get_weather", '{"city":"Rome"}', call_id="call_r")]))
-    assert rcli("start", path, "Weather in Rome?", "-m", MODEL).code == 3
+    assert cli("start", path, "Weather in Rome?", "-m", MODEL).code == 3
     before = path.read_bytes()
     api.script(HttpError(400, message="Something is off."))
-    r = rcli("tool-result", path, "call_r", "sunny", "-m", MODEL)
+    r = cli("tool-result", path, "call_r", "sunny", "-m", MODEL)
     assert r.code == 1 and r.err_lines == ["respctl: error: HTTP 400: Something is off."]
     assert path.read_bytes() == before
-    r = rcli("show", path, "--pending", "--format", "json")
+    r = cli("show", path, "--pending", "--format", "json")
     assert r.json() == [
         {"call_id": "call_r", "name": "get_weather", "arguments": '{"city":"Rome"}', "type": "function_call"}
     ]
     api.script(Turn([message("Sunny in Rome.")]))
-    assert rcli("tool-result", path, "call_r", "sunny", "-m", MODEL).code == 0
+    assert cli("tool-result", path, "call_r", "sunny", "-m", MODEL).code == 0
     check_one_turn(path, before, line(call_output("call_r", "sunny")), api)
 
 

@@ -33,11 +33,9 @@ from test_reliability_support import (
     line,
     lint_errors,
     raw_response,
-    rcli,  # noqa: F401
     turn_lines,
     user,
     wait_until,
-    zygote,  # noqa: F401
 )
 
 NAME_MAX = 255
@@ -47,20 +45,20 @@ NAME_MAX = 255
 
 
 @pytest.mark.parametrize("length", [250, NAME_MAX])
-def test_a_long_legal_name_takes_its_turns(rcli, api, tmp_path, length):
+def test_a_long_legal_name_takes_its_turns(cli, api, tmp_path, length):
     name = "a" * (length - len(".jsonl")) + ".jsonl"
     path = tmp_path / name
-    r = rcli("start", path, "--instructions", "Be brief.", "hi", "-m", MODEL)
+    r = cli("start", path, "--instructions", "Be brief.", "hi", "-m", MODEL)
     assert r.code == 0, r.err
-    r = rcli("say", path, "again", "-m", MODEL)
+    r = cli("say", path, "again", "-m", MODEL)
     assert r.code == 0, r.err
     assert read_items(path)[:2] == [developer("Be brief."), user("hi")] and lint_errors(path) == []
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
 
 
-def test_a_long_name_still_gets_its_rescue(rcli, api, env, tmp_path):
+def test_a_long_name_still_gets_its_rescue(cli, api, env, tmp_path):
     path = tmp_path / ("b" * 249 + ".jsonl")
-    assert rcli("start", path, "--instructions", "Notes. " + "x" * 4000, "-m", MODEL).code == 0
+    assert cli("start", path, "--instructions", "Notes. " + "x" * 4000, "-m", MODEL).code == 0
     r = _disk_full_run(env, tmp_path, ["say", path, "Second", "-m", MODEL], limit=2_000)
     assert r.returncode == 1, r.stderr
     saved = Path(SAVED.search(r.stderr.strip()).group(1))
@@ -101,11 +99,11 @@ def chattr(path: Path, flag: str):
 
 
 @pytest.mark.parametrize("flag", ["a", "i"])
-def test_an_append_only_or_immutable_file_is_refused_before_any_request(rcli, api, tmp_path, flag):
+def test_an_append_only_or_immutable_file_is_refused_before_any_request(cli, api, tmp_path, flag):
     path = tmp_path / "c.jsonl"
     path.write_bytes(line(developer("Be brief.")))
     with chattr(path, flag):
-        r = rcli("say", path, "hi", "-m", MODEL)
+        r = cli("say", path, "hi", "-m", MODEL)
     assert r.code == 2 and len(r.err_lines) == 1, r.err
     assert "append-only" in r.err or "immutable" in r.err
     assert api.requests == [] and path.read_bytes() == line(developer("Be brief."))
@@ -176,7 +174,7 @@ def test_sigint_in_a_tool_round_after_the_first_turn_says_what_was_saved(zygote,
 # --- 4. an answer nested deeper than orjson writes ------------------------------------------------
 
 
-def test_a_deeply_nested_answer_is_kept(rcli, tmp_path):
+def test_a_deeply_nested_answer_is_kept(cli, tmp_path):
     depth = 300
     text = (
         b'{"type":"message","id":"msg_1","role":"assistant","status":"completed",'
@@ -187,7 +185,7 @@ def test_a_deeply_nested_answer_is_kept(rcli, tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_bytes(line(developer("Be brief.")))
     with Hostile(lambda h, _r: raw_response(h, "200 OK", {"Content-Type": "application/json"}, body)) as server:
-        r = rcli("say", path, "hi", "-m", MODEL, "--no-stream", extra_env={"OPENAI_BASE_URL": server.base_url})
+        r = cli("say", path, "hi", "-m", MODEL, "--no-stream", extra_env={"OPENAI_BASE_URL": server.base_url})
     assert r.code == 0, r.err
     kept = read_items(path)[-1]
     value = kept["content"][0]["logprobs"]
@@ -199,9 +197,9 @@ def test_a_deeply_nested_answer_is_kept(rcli, tmp_path):
 # --- 7. rescue files keep the file private ------------------------------------------------------------
 
 
-def test_a_rescue_file_is_as_private_as_the_conversation(rcli, api, env, tmp_path):
+def test_a_rescue_file_is_as_private_as_the_conversation(cli, api, env, tmp_path):
     path = tmp_path / "c.jsonl"
-    assert rcli("start", path, "--instructions", "Notes. " + "x" * 4000, "-m", MODEL).code == 0
+    assert cli("start", path, "--instructions", "Notes. " + "x" * 4000, "-m", MODEL).code == 0
     path.chmod(0o600)
     r = _disk_full_run(env, tmp_path, ["say", path, "Second", "-m", MODEL], limit=2_000)
     saved = Path(SAVED.search(r.stderr.strip()).group(1))
@@ -212,7 +210,7 @@ def test_a_rescue_file_is_as_private_as_the_conversation(rcli, api, env, tmp_pat
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another owner takes root")
-def test_owner_group_and_xattrs_survive_a_turn(rcli, api, tmp_path):
+def test_owner_group_and_xattrs_survive_a_turn(cli, api, tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_bytes(line(developer("Be brief.")))
     os.chown(path, 1000, 33)
@@ -221,7 +219,7 @@ def test_owner_group_and_xattrs_survive_a_turn(rcli, api, tmp_path):
         os.setxattr(path, "user.origin", b"notes")
     except OSError as exc:
         pytest.skip(f"no user xattrs here: {exc}")
-    r = rcli("say", path, "hi", "-m", MODEL)
+    r = cli("say", path, "hi", "-m", MODEL)
     assert r.code == 0, r.err
     st = path.stat()
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 33, 0o660)
@@ -281,10 +279,10 @@ COMMANDS = {
 
 @pytest.mark.parametrize("kind", ["fifo", "null", "zero"])
 @pytest.mark.parametrize("command", COMMANDS, ids=list(COMMANDS))
-def test_special_files_are_refused_before_any_request(rcli, api, tmp_path, kind, command):
+def test_special_files_are_refused_before_any_request(cli, api, tmp_path, kind, command):
     node = _fifo(tmp_path) if kind == "fifo" else _device(tmp_path, 3 if kind == "null" else 5)
     before = os.stat(node)
-    r = rcli(*COMMANDS[command](node), timeout=10)
+    r = cli(*COMMANDS[command](node), timeout=10)
     assert r.code == 2, r.err
     assert [x for x in r.err_lines if NOT_REGULAR.match(x)], r.err
     assert api.requests == []

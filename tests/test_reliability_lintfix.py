@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from test_reliability_support import developer, line, rcli, user, zygote  # noqa: F401
+from test_reliability_support import developer, line, user
 
 import respctl.lint as lint
 import respctl.lint.fix as fix
@@ -36,21 +36,21 @@ BIG = b'{"type":"function_call","call_id":"c1","name":"f","arguments":"{}","n":1
 
 
 @pytest.mark.parametrize("bad, code", [(DUPLICATE, "RSP009"), (BIG, "RSP010")], ids=["duplicate-key", "big-int"])
-def test_lint_flags_values_a_rewrite_would_change_and_fix_keeps_them(rcli, tmp_path, bad, code):
+def test_lint_flags_values_a_rewrite_would_change_and_fix_keeps_them(cli, tmp_path, bad, code):
     path = tmp_path / "c.jsonl"
     data = line(developer("Be brief.")).replace(b"\n", b"\r\n") + bad  # a CRLF: something --fix would rewrite
     path.write_bytes(data)
-    r = rcli("lint", path)
+    r = cli("lint", path)
     assert code in r.out, r.out
-    r = rcli("lint", "--fix", path)
+    r = cli("lint", "--fix", path)
     assert path.read_bytes() == data, "--fix changed a value"
     assert "not fixed" in r.out + r.err
 
 
 @pytest.mark.parametrize("output_format", ["text", "json", "github"])
-def test_fix_notes_never_carry_control_characters(rcli, tmp_path, output_format):
+def test_fix_notes_never_carry_control_characters(cli, tmp_path, output_format):
     path = tmp_path / "evil\x1b]0;pwned\x07\x1b[2J.jsonl"
     path.write_bytes(line(developer("Be brief.")).replace(b"\n", b"\r\n"))
-    r = rcli("lint", "--fix", "--format", output_format, path)
+    r = cli("lint", "--fix", "--format", output_format, path)
     assert "fixed" in r.out + r.err  # the note was printed
     assert "\x1b" not in r.out + r.err and "\x07" not in r.out + r.err

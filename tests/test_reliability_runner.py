@@ -118,7 +118,8 @@ def test_a_hanging_tool_that_ignores_sigterm_is_killed_with_its_whole_group(tmp_
             "stubborn",
             f"""
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"])
+        ignore_term = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+        child = subprocess.Popen([sys.executable, "-c", ignore_term])
         grandchild_holder = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60"])
         open({str(pids)!r}, "w").write(f"{{child.pid}} {{grandchild_holder.pid}}")
         print("partial output", flush=True)
@@ -147,7 +148,9 @@ def test_a_tool_that_escapes_its_group_cannot_hold_respctl_forever(tmp_path):
             tmp_path,
             "escapes",
             f"""
-        d = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True, stderr=subprocess.DEVNULL)
+        d = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True, stderr=subprocess.DEVNULL
+        )
         open({str(pidfile)!r}, "w").write(str(d.pid))
         print("started a daemon")
     """,
@@ -222,20 +225,17 @@ def test_huge_arguments_to_a_tool_that_never_reads_them(tmp_path):
     assert text == "did not read\n" and time.monotonic() - started < 20
 
 
-def test_binary_and_nul_output_is_stored_as_valid_text(rcli, api, tmp_path):
+def test_binary_and_nul_output_is_stored_as_valid_text(cli, api, tmp_path):
     from fakeapi import Turn, function_call, message
 
     chat = tmp_path / "c.jsonl"
     tool = script(tmp_path, "binary", 'sys.stdout.buffer.write(b"ok\\x00\\xff\\xfe\\x1b[31m\\n")')
     api.script(Turn([function_call("bin", "{}", call_id="call_b")]), Turn([message("Got it.")]))
-    r = rcli("start", chat, "go", "-m", "gpt-5-mini", "--run-tool", f"bin={tool}")
+    r = cli("start", chat, "go", "-m", "gpt-5-mini", "--run-tool", f"bin={tool}")
     assert r.code == 0, r.err
     outputs = [orjson.loads(x) for x in chat.read_bytes().splitlines() if b"function_call_output" in x]
     assert outputs == [{"type": "function_call_output", "call_id": "call_b", "output": "ok\x00\ufffd\ufffd\x1b[31m\n"}]
     assert api.rejected == []
-
-
-from test_reliability_support import rcli, zygote  # noqa: E402,F401
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])

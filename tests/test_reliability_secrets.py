@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import CANARY_KEY
 from fakeapi import ErrorEvent, Failed, HttpError, Stall, Turn, function_call, message, reasoning
-from test_reliability_support import MODEL, files_under, rcli, zygote  # noqa: F401
+from test_reliability_support import MODEL, files_under
 
 
 def assert_no_key_anywhere(tmp_path, api, *results) -> None:
@@ -31,33 +31,33 @@ def assert_no_key_anywhere(tmp_path, api, *results) -> None:
 
 
 @pytest.fixture
-def chat(rcli, api, tmp_path):
+def chat(cli, api, tmp_path):
     path = tmp_path / "c.jsonl"
     api.script(Turn([reasoning(["Thinking"]), function_call("get_weather", '{"city":"Oslo"}', call_id="call_1")]))
-    r = rcli(
+    r = cli(
         "start", path, "--instructions", "Be brief.", "Weather in Oslo?", "-m", MODEL, "--summary", "auto", "--stream"
     )
     assert r.code == 3, r.err
     return path
 
 
-def test_every_command_on_the_happy_path(rcli, api, tmp_path, chat):
+def test_every_command_on_the_happy_path(cli, api, tmp_path, chat):
     runs = [
-        rcli("show", chat),
-        rcli("show", chat, "--format", "json"),
-        rcli("show", chat, "--pending", "--format", "json"),
-        rcli("lint", chat),
-        rcli("lint", chat, "--format", "json"),
-        rcli("lint", chat, "--format", "github"),
-        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--dry-run"),
-        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--json", "--stream"),
-        rcli("say", chat, "And tomorrow?", "-m", MODEL, "--dry-run"),
-        rcli("say", chat, "Thanks", "--no-send"),
-        rcli("say", chat, "-m", MODEL, "--json", "--summary", "detailed"),
-        rcli("start", tmp_path / "d.jsonl", "hi", "-m", MODEL, "--dry-run"),
-        rcli("--help"),
-        rcli("say", "--help"),
-        rcli("--version"),
+        cli("show", chat),
+        cli("show", chat, "--format", "json"),
+        cli("show", chat, "--pending", "--format", "json"),
+        cli("lint", chat),
+        cli("lint", chat, "--format", "json"),
+        cli("lint", chat, "--format", "github"),
+        cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--dry-run"),
+        cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--json", "--stream"),
+        cli("say", chat, "And tomorrow?", "-m", MODEL, "--dry-run"),
+        cli("say", chat, "Thanks", "--no-send"),
+        cli("say", chat, "-m", MODEL, "--json", "--summary", "detailed"),
+        cli("start", tmp_path / "d.jsonl", "hi", "-m", MODEL, "--dry-run"),
+        cli("--help"),
+        cli("say", "--help"),
+        cli("--version"),
     ]
     assert [r.code for r in runs] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [r.err for r in runs]
     assert len(api.requests) == 3
@@ -81,16 +81,16 @@ ECHOES = [
 
 @pytest.mark.parametrize("reply", ECHOES)
 @pytest.mark.parametrize("command", ["say", "tool-result"])
-def test_errors_that_quote_the_key_are_masked(rcli, api, tmp_path, chat, reply, command):
+def test_errors_that_quote_the_key_are_masked(cli, api, tmp_path, chat, reply, command):
     if command == "say":
         api.script(Turn([message("Cold.")]))
-        assert rcli("tool-result", chat, "call_1", "cold", "-m", MODEL).code == 0
+        assert cli("tool-result", chat, "call_1", "cold", "-m", MODEL).code == 0
         args = ["say", chat, "More?"]
     else:
         args = ["tool-result", chat, "call_1", "cold"]
     api.script(reply)
     before = chat.read_bytes()
-    r = rcli(*args, "-m", MODEL, "--stream", "--max-retries", "1")
+    r = cli(*args, "-m", MODEL, "--stream", "--max-retries", "1")
     errors = [e for e in r.err_lines if "; retrying in " not in e]  # a retried status gets one line per retry
     assert r.code == 1 and len(errors) == 1, r.err
     assert "[the API key]" in r.err  # the echo was there, and masked
@@ -98,7 +98,7 @@ def test_errors_that_quote_the_key_are_masked(rcli, api, tmp_path, chat, reply, 
     assert_no_key_anywhere(tmp_path, api, r)
 
 
-def test_a_non_json_error_body_that_echoes_the_key(rcli, api, tmp_path, chat, monkeypatch):
+def test_a_non_json_error_body_that_echoes_the_key(cli, api, tmp_path, chat, monkeypatch):
     """A proxy answering text/plain with the request's headers in it."""
     import fakeapi
 
@@ -110,16 +110,16 @@ def test_a_non_json_error_body_that_echoes_the_key(rcli, api, tmp_path, chat, mo
         x.h.wfile.write(data)
 
     monkeypatch.setattr(fakeapi.FakeResponsesAPI, "_answer", echo_headers)
-    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0")
+    r = cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0")
     assert r.code == 1 and r.err_lines == ["respctl: error: HTTP 502: Proxy error."]
     assert_no_key_anywhere(tmp_path, api, r)
 
 
-def test_timeouts_refused_connections_and_bad_urls(rcli, api, tmp_path, chat):
+def test_timeouts_refused_connections_and_bad_urls(cli, api, tmp_path, chat):
     api.script(Stall(5))
     runs = [
-        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--timeout", "0.3", "--max-retries", "0"),
-        rcli(
+        cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--timeout", "0.3", "--max-retries", "0"),
+        cli(
             "tool-result",
             chat,
             "call_1",
@@ -130,8 +130,8 @@ def test_timeouts_refused_connections_and_bad_urls(rcli, api, tmp_path, chat):
             "0",
             extra_env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
         ),
-        rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", "http://[::1"),
-        rcli(
+        cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", "http://[::1"),
+        cli(
             "tool-result",
             chat,
             "call_1",
@@ -153,20 +153,21 @@ def test_timeouts_refused_connections_and_bad_urls(rcli, api, tmp_path, chat):
 @pytest.mark.parametrize(
     "bad_key", [CANARY_KEY + "\n", CANARY_KEY + "\r", "\t" + CANARY_KEY, CANARY_KEY + "é", "Bearer " + CANARY_KEY]
 )
-def test_a_malformed_key_is_refused_without_quoting_it(rcli, api, tmp_path, chat, bad_key):
-    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, extra_env={"OPENAI_API_KEY": bad_key})
+def test_a_malformed_key_is_refused_without_quoting_it(cli, api, tmp_path, chat, bad_key):
+    r = cli("tool-result", chat, "call_1", "cold", "-m", MODEL, extra_env={"OPENAI_API_KEY": bad_key})
     assert r.code == 2 and r.err_lines == [
-        "respctl: error: OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII character; "
+        "respctl: error: OPENAI_API_KEY holds a space, a control character (a stray newline?) or a non-ASCII "
+        "character; "
         "the key itself is not shown"
     ]
     assert CANARY_KEY not in r.err and len(api.requests) == 1  # the start only
 
 
-def test_a_tool_dumping_its_environment_never_sees_the_key(rcli, api, tmp_path):
+def test_a_tool_dumping_its_environment_never_sees_the_key(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     dump = f'{sys.executable} -c "import os, json; print(json.dumps(dict(os.environ)))"'
     api.script(Turn([function_call("get_env", "{}", call_id="call_env")]), Turn([message("Seen.")]))
-    r = rcli("start", chat, "Show me your environment", "-m", MODEL, "--run-tool", f"get_env={dump}")
+    r = cli("start", chat, "Show me your environment", "-m", MODEL, "--run-tool", f"get_env={dump}")
     assert r.code == 0, r.err
     assert b"RESPCTL_CALL_ID" in chat.read_bytes()  # the tool ran and its output is in the file
     assert_no_key_anywhere(tmp_path, api, r)
@@ -191,16 +192,16 @@ def test_sdk_debug_logging_and_real_processes(api, env, tmp_path):
         assert CANARY_KEY.encode() not in path.read_bytes()
 
 
-def test_a_disk_full_rescue_and_a_changed_file_hold_no_key(rcli, api, tmp_path):
+def test_a_disk_full_rescue_and_a_changed_file_hold_no_key(cli, api, tmp_path):
     """The files respctl writes on failure paths are just items."""
     import threading
 
     chat = tmp_path / "c.jsonl"
-    assert rcli("start", chat, "hello", "-m", MODEL).code == 0
+    assert cli("start", chat, "hello", "-m", MODEL).code == 0
     release = threading.Event()
     api.script(Stall(30, release=release))
     result = {}
-    t = threading.Thread(target=lambda: result.setdefault("r", rcli("say", chat, "more", "-m", MODEL)))
+    t = threading.Thread(target=lambda: result.setdefault("r", cli("say", chat, "more", "-m", MODEL)))
     t.start()
     from test_reliability_support import wait_until
 
@@ -222,13 +223,13 @@ def test_a_disk_full_rescue_and_a_changed_file_hold_no_key(rcli, api, tmp_path):
     ],
     ids=["password", "query", "user-only"],
 )
-def test_credentials_in_the_base_url_are_never_shown(rcli, api, tmp_path, chat, url, secret):
-    r = rcli(
+def test_credentials_in_the_base_url_are_never_shown(cli, api, tmp_path, chat, url, secret):
+    r = cli(
         "tool-result", chat, "call_1", "cold", "-m", MODEL, "--max-retries", "0", extra_env={"OPENAI_BASE_URL": url}
     )
     assert r.code == 1 and len(r.err_lines) == 1, r.err
     assert secret not in r.err and "127.0.0.1:9" in r.err  # the line still says where it tried
-    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", url.replace("127.0.0.1:9", "[::1"))
+    r = cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", url.replace("127.0.0.1:9", "[::1"))
     assert r.code == 2 and secret not in r.err, r.err
 
 

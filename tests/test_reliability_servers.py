@@ -19,10 +19,8 @@ from test_reliability_support import (
     developer,
     line,
     raw_response,
-    rcli,  # noqa: F401
     response_json,
     user,
-    zygote,  # noqa: F401
 )
 
 SSE = {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked", "Content-Length": None}
@@ -72,13 +70,13 @@ def chat(tmp_path):
     [(keep_alive_forever, "--stream", 1), (trickle_forever, "--no-stream", 2)],
     ids=["keep-alive", "trickle"],
 )
-def test_timeout_is_a_deadline_for_each_attempt(rcli, chat, answer, mode, attempts):
+def test_timeout_is_a_deadline_for_each_attempt(cli, chat, answer, mode, attempts):
     """A stream that has begun is never retried (its answer cannot be resumed); a body that has not
     arrived whole is, by the SDK. Either way each attempt ends at --timeout."""
     before = chat.read_bytes()
     with Hostile(answer) as server:
         started = time.monotonic()
-        r = rcli(
+        r = cli(
             "say", chat, "hi", "-m", MODEL, mode, "--timeout", "1", "--max-retries", "1",
             extra_env={"OPENAI_BASE_URL": server.base_url}, timeout=30,
         )  # fmt: skip
@@ -91,8 +89,8 @@ def test_timeout_is_a_deadline_for_each_attempt(rcli, chat, answer, mode, attemp
     assert chat.read_bytes() == before
 
 
-def test_the_default_timeout_is_documented_in_help(rcli):
-    r = rcli("say", "--help")
+def test_the_default_timeout_is_documented_in_help(cli):
+    r = cli("say", "--help")
     assert "each whole attempt" in " ".join(r.out.split()) and "default: 600" in r.out
 
 
@@ -148,18 +146,18 @@ def test_an_endless_answer_is_refused_at_the_cap_with_memory_bounded(chat, tmp_p
 # --- 11. no redirect takes the conversation to another origin ------------------------------------------
 
 
-def test_a_redirect_to_another_host_never_gets_the_conversation(rcli, chat):
+def test_a_redirect_to_another_host_never_gets_the_conversation(cli, chat):
     before = chat.read_bytes()
     with Hostile(lambda h, _r: raw_response(h, "200 OK", {}, response_json([assistant("stolen")])), "127.0.0.2") as b:
         target = b.origin + "/v1/responses"
         with Hostile(lambda h, _r: raw_response(h, "307 Temporary Redirect", {"Location": target})) as a:
-            r = rcli("say", chat, "hi", "-m", MODEL, "--no-stream", extra_env={"OPENAI_BASE_URL": a.base_url})
+            r = cli("say", chat, "hi", "-m", MODEL, "--no-stream", extra_env={"OPENAI_BASE_URL": a.base_url})
     assert r.code == 1 and len(r.err_lines) == 1, r.err
     assert "redirect" in r.err and "127.0.0.2" in r.err
     assert b.requests == [] and chat.read_bytes() == before
 
 
-def test_a_redirect_within_the_same_origin_is_followed(rcli, chat):
+def test_a_redirect_within_the_same_origin_is_followed(cli, chat):
     def answer(handler, request):
         if request[1] == "/v1/responses":
             raw_response(handler, "307 Temporary Redirect", {"Location": "/v2/responses"})
@@ -167,7 +165,7 @@ def test_a_redirect_within_the_same_origin_is_followed(rcli, chat):
             raw_response(handler, "200 OK", {"Content-Type": "application/json"}, response_json([assistant("moved")]))
 
     with Hostile(answer) as server:
-        r = rcli("say", chat, "hi", "-m", MODEL, "--no-stream", extra_env={"OPENAI_BASE_URL": server.base_url})
+        r = cli("say", chat, "hi", "-m", MODEL, "--no-stream", extra_env={"OPENAI_BASE_URL": server.base_url})
     assert r.code == 0, r.err
     assert [p for _m, p, _h, _b in server.requests] == ["/v1/responses", "/v2/responses"]
     assert chat.read_bytes().startswith(line(developer("Be brief.")) + line(user("hi")))

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import orjson
-import pytest
 from conftest import (  # noqa: F401 - the helpers the reliability tests share
     Result,
     Zygote,
@@ -76,24 +75,6 @@ def files_under(folder: Path):
     for root, _dirs, files in os.walk(folder):
         for f in files:
             yield Path(root) / f
-
-
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote()
-    yield z
-    z.close()
-
-
-@pytest.fixture
-def rcli(zygote, tmp_path, env):
-    """Like conftest's `cli` (respctl ARGS in tmp_path against the loopback API), forked from the zygote."""
-
-    def run(*args, extra_env=None, timeout=60) -> Result:
-        code, out, err = zygote.run(*args, cwd=tmp_path, env={**env, **(extra_env or {})}, timeout=timeout)
-        return Result(code, out.decode("utf-8", "replace"), err, out)
-
-    return run
 
 
 #: Capabilities that let root write where the permission bits say no; dropped to test read-only files.

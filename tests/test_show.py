@@ -230,8 +230,8 @@ def test_tool_calls_show_pretty_arguments_pending_calls_and_long_outputs(tmp_pat
         "",
     ]
     assert (
-        '\n5  tool output · get_weather · call_a\n   {\n     "hourly": [\n       {"hour": 0, "temp_c": 10, "sky": "cloudy"},\n'
-        in text
+        '\n5  tool output · get_weather · call_a\n   {\n     "hourly": [\n       {"hour": 0, "temp_c": 10, "sky": '
+        '"cloudy"},\n' in text
     )
     assert "   [... 24 more lines, 1,970 characters in all; --full shows everything]\n" in text
     assert '{"hour": 39,' not in text and '{"hour": 39,' in show(path, "--full").stdout
@@ -605,8 +605,10 @@ def test_pending_json_is_the_contract_shape():
 def test_pending_text_and_markdown():
     result = show(SAMPLES / "weather-tools.jsonl", "--pending")
     assert result.stdout == (
-        '12  tool call · get_weather · call_Bv3gNw6QeT1mKs9YpL2ZdHxR · waiting for output\n    {"city": "Bergen", "date": "2025-05-02"}\n\n'
-        '13  tool call · get_weather · call_Hk7dRz4VwP0nJc2TqM8XbLsE · waiting for output\n    {"city": "Tromsø", "date": "2025-05-02"}\n'
+        '12  tool call · get_weather · call_Bv3gNw6QeT1mKs9YpL2ZdHxR · waiting for output\n    {"city": "Bergen", '
+        '"date": "2025-05-02"}\n\n'
+        '13  tool call · get_weather · call_Hk7dRz4VwP0nJc2TqM8XbLsE · waiting for output\n    {"city": "Tromsø", '
+        '"date": "2025-05-02"}\n'
     )
     assert show(POTATO, "--pending").stdout == "No tool calls are waiting for output.\n"
     md = show(SAMPLES / "weather-tools.jsonl", "--pending", "--format", "markdown").stdout
@@ -645,7 +647,8 @@ def test_damaged_lines_are_shown_in_place_and_exit_2(tmp_path):
     result = show(path)
     assert result.returncode == 2
     assert result.stderr == (
-        f"respctl: error: {path}: 5 damaged lines (4, 5, 6, 7, 8), shown as far as possible; see 'respctl lint {path}'\n"
+        f"respctl: error: {path}: 5 damaged lines (4, 5, 6, 7, 8), shown as far as possible; see 'respctl lint "
+        f"{path}'\n"
     )
     out = result.stdout.splitlines()
     assert out[12:23] == [
@@ -666,8 +669,8 @@ def test_damaged_lines_are_shown_in_place_and_exit_2(tmp_path):
     quiet = show(path, "--exit-zero", "--format", "markdown")
     assert (quiet.returncode, quiet.stderr) == (0, "")
     assert (
-        "**Damaged line 4** · *invalid JSON: unexpected character, expected a JSON value at column 1*\n\n```text\n<<<<<<< HEAD\n```"
-        in quiet.stdout
+        "**Damaged line 4** · *invalid JSON: unexpected character, expected a JSON value at column "
+        "1*\n\n```text\n<<<<<<< HEAD\n```" in quiet.stdout
     )
     assert "**Assistant** · commentary · *line 8: CRLF line ending (run 'respctl lint --fix')*" in quiet.stdout
 

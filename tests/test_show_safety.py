@@ -20,6 +20,9 @@ from conftest import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from respctl import render
+from respctl import show as show_module
+
 ROOT = Path(__file__).resolve().parent.parent
 
 HOSTILE = (
@@ -191,8 +194,6 @@ def test_a_hostile_file_name_in_an_error_is_one_safe_line(tmp_path):
 
 # -- properties, in process (thousands of cases would take minutes as subprocesses) -----------------
 
-from respctl import render  # noqa: E402
-from respctl import show as show_module
 
 unicode_with_controls = st.text(
     alphabet=st.one_of(

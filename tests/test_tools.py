@@ -134,8 +134,9 @@ def test_runner_answers_three_rounds(cli, api, tmp_path):
         "weather",
         """
         args = json.load(sys.stdin)
-        print(json.dumps({"city": args["city"], "id": os.environ["RESPCTL_CALL_ID"], "tool": os.environ["RESPCTL_TOOL_NAME"],
-                          "key": os.environ.get("OPENAI_API_KEY")}))
+        env = os.environ
+        print(json.dumps({"city": args["city"], "id": env["RESPCTL_CALL_ID"], "tool": env["RESPCTL_TOOL_NAME"],
+                          "key": env.get("OPENAI_API_KEY")}))
     """,
     )
     api.script(calls_turn("r1"), calls_turn("r2a", "r2b"), calls_turn("r3"), Turn([message("All done.")]))
