@@ -208,7 +208,7 @@ def sources(content: object) -> list[tuple[str | None, str]]:
 
 
 def call_name(item: dict) -> str:
-    name = item.get("name") if isinstance(item.get("name"), str) else "?"
+    name: str = item["name"] if isinstance(item.get("name"), str) else "?"
     namespace = item.get("namespace")
     return f"{namespace}.{name}" if isinstance(namespace, str) and namespace else name
 
@@ -346,8 +346,8 @@ class TextView:
         return block
 
     def _message(self, entry: Entry) -> Block:
-        item = entry.item
-        role = item.get("role") if isinstance(item.get("role"), str) else "message"
+        item = entry.fields
+        role: str = item["role"] if isinstance(item.get("role"), str) else "message"
         block = Block(entry.line, clean(role), {"user": "user", "assistant": "assistant"}.get(role, "instructions"))
         if isinstance(item.get("phase"), str):
             block.details.append(clean(item["phase"].replace("_", " ")))
@@ -377,7 +377,7 @@ class TextView:
         return block
 
     def _reasoning(self, entry: Entry) -> Block:
-        item = entry.item
+        item = entry.fields
         block = Block(entry.line, "reasoning", "reasoning")
         summary = [v for k, v in content_parts(item.get("summary")) if k == "text"]
         text = [v for k, v in content_parts(item.get("content")) if k == "text"]
@@ -400,7 +400,7 @@ class TextView:
         return block
 
     def _call(self, entry: Entry) -> Block:
-        item = entry.item
+        item = entry.fields
         block = Block(entry.line, "tool call", "call", [clean(call_name(item)), clean(str(item.get("call_id")))])
         if self.calls.pending(entry):
             block.flag = "waiting for output"
@@ -410,7 +410,7 @@ class TextView:
         return block
 
     def _output(self, entry: Entry) -> Block:
-        item = entry.item
+        item = entry.fields
         call_id = item.get("call_id")
         name = self.calls.name_of(call_id)
         block = Block(entry.line, "tool output", "output", ([clean(name)] if name else []) + [clean(str(call_id))])
@@ -427,7 +427,7 @@ class TextView:
         return block
 
     def _other(self, entry: Entry) -> Block:
-        item = entry.item
+        item = entry.fields
         block = Block(entry.line, clean(entry.kind or "item"), "other")
         block.names = [clean(item[k]) for k in ("name", "call_id") if isinstance(item.get(k), str)]
         if isinstance(item.get("status"), str):
@@ -579,7 +579,7 @@ class _RichWriter:
         from rich.console import Group
 
         for start in range(0, len(blocks), self.BATCH):
-            group = []
+            group: list = []
             for block in blocks[start : start + self.BATCH]:
                 if group:
                     group.append("")
@@ -726,7 +726,7 @@ class MarkdownView:
 
     def body(self, entry: Entry, block: Block):
         if entry.kind == "reasoning":  # the summary as written: its **titles** are markdown already
-            item = entry.item
+            item = entry.fields
             parts = content_parts(item.get("summary")) + content_parts(item.get("content"))
             texts = [clean(value) for kind, value in parts if kind == "text"]
             if texts:

@@ -63,6 +63,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -88,6 +89,11 @@ class Entry:
     section: int = 0  # the turn the line sits in, unreadable lines included (for display and --last)
     kind: str | None = None  # the item's type
 
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The item's fields: those of a readable line, none for a damaged one."""
+        return self.item if self.item is not None else {}
+
 
 @dataclass
 class Calls:
@@ -97,11 +103,11 @@ class Calls:
     outputs: dict[str, Entry]
 
     def pending(self, entry: Entry) -> bool:
-        return entry.kind in it.CALL_OUTPUT_TYPES and _str(entry.item.get("call_id")) not in self.outputs
+        return entry.kind in it.CALL_OUTPUT_TYPES and _str(entry.fields.get("call_id")) not in self.outputs
 
     def name_of(self, call_id: object) -> str | None:
         call = self.calls.get(call_id) if isinstance(call_id, str) else None
-        return _str(call.item.get("name")) if call else None
+        return _str(call.fields.get("name")) if call else None
 
 
 @dataclass
@@ -242,7 +248,7 @@ def is_answer(entry: Entry) -> bool:
 
 
 def is_instructions(entry: Entry) -> bool:
-    return entry.kind == "message" and _str(entry.item.get("role")) in INSTRUCTION_ROLES
+    return entry.kind == "message" and _str(entry.fields.get("role")) in INSTRUCTION_ROLES
 
 
 def assign_turns(entries: list[Entry]) -> int:
@@ -297,7 +303,7 @@ def last_turns(entries: list[Entry], n: int, turns: int) -> tuple[list[Entry], H
 # -- what an item says, for every format --------------------------------------------------------
 
 
-def content_parts(content: object) -> list[tuple[str, object]]:
+def content_parts(content: object) -> list[tuple[str, Any]]:
     """A message's (or tool output's) content as ("text" | "refusal" | "attachment", value) pairs."""
     if isinstance(content, str):
         return [("text", content)]
@@ -323,7 +329,7 @@ def content_parts(content: object) -> list[tuple[str, object]]:
 def attachment(part: dict) -> dict:
     """An image or file part described without its data."""
     kind = part.get("type")
-    info = {
+    info: dict[str, str | int | None] = {
         "type": _str(kind),
         "filename": None,
         "media_type": None,
@@ -365,7 +371,7 @@ def base64_size(payload: str) -> int:
     return len(payload) * 3 // 4 - (len(payload) - len(payload.rstrip("=")))
 
 
-def joined_text(parts: list[tuple[str, object]], kind: str, sep: str) -> str:
+def joined_text(parts: list[tuple[str, Any]], kind: str, sep: str) -> str:
     return sep.join(value for k, value in parts if k == kind)
 
 
@@ -411,7 +417,7 @@ def describe(entry: Entry, calls: Calls) -> dict:
         parts = content_parts(item.get("output"))
         out.update(
             call_id=call_id,
-            name=_str(call.item.get("name")) if call else None,
+            name=_str(call.fields.get("name")) if call else None,
             output=joined_text(parts, "text", "\n\n"),
             attachments=[value for k, value in parts if k == "attachment"],
             call_line=call.line if call else None,
