@@ -81,19 +81,19 @@ def clean_output_item(item: dict) -> dict:
 @functools.cache
 def _input_fields(kind: str | None) -> frozenset[str] | None:
     """Every top-level field some input shape of this item type accepts; None for a type the table lacks."""
-    from respctl.lint.schema_table import ITEMS, SHAPES
+    from respctl.lint import table
 
-    shapes = ITEMS.get(kind) if isinstance(kind, str) else None
+    shapes = table.items().get(kind) if isinstance(kind, str) else None
     if not shapes:
         return None
-    return frozenset().union(*(SHAPES[name].keys() for name in shapes))
+    return frozenset().union(*(table.fields(name).keys() for name in shapes))
 
 
 @functools.cache
 def _required_nullable(kind: str | None) -> frozenset[str]:
-    from respctl.lint.schema_table import REQUIRED_NULLABLE
+    from respctl.lint import table
 
-    return REQUIRED_NULLABLE.get(kind, frozenset()) if isinstance(kind, str) else frozenset()
+    return table.required_nullable(kind) if isinstance(kind, str) else frozenset()
 
 
 def _drop_nulls(value: Any) -> Any:

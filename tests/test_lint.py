@@ -479,7 +479,7 @@ def test_lint_never_imports_openai(tmp_path):
     )
     assert r.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if "|" in line}
-    assert "respctl.lint" in imported and "respctl.lint.schema_table" in imported
+    assert "respctl.lint" in imported and "respctl.lint.table" in imported
     assert not any(name == "openai" or name.startswith("openai.") for name in imported)
 
 

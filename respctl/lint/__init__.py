@@ -4,8 +4,8 @@
     gate(name, lines, items, target)                    the error lines that make `say`/`tool-result` refuse a file
     explain(code)                             `respctl lint --explain CODE`
 
-Never imports openai: item shapes come from schema_table.py, generated from the SDK by
-`python -m respctl.lint.generate` (`make schema`).
+Never imports openai: item shapes come from schema_table.json, generated from the SDK by
+`python -m respctl.lint.generate` (`make schema`), and read as data (respctl/lint/table.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.lint.rules import RULES, Rule, find
 from respctl.target import COMPATIBLE, OPENAI, OTHER_SERVER, applies
 
-# The checks are imported when used, not here: respctl.items may read REQUIRED_NULLABLE from
-# respctl.lint.schema_table, and the checks import respctl.items.
+# The checks are imported when used, not here: respctl.items reads the generated table through
+# respctl.lint.table, and the checks import respctl.items.
 
 __all__ = ["run", "gate", "explain", "RULES", "Rule"]
 

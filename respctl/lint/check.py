@@ -15,7 +15,7 @@ import orjson
 from respctl import items as it
 from respctl import target as tg
 from respctl.lint.rules import ERROR, RULES
-from respctl.lint.shapes import ITEM_TYPES, Finding, check_item, item_kind, json_kind, pointer
+from respctl.lint.shapes import Finding, check_item, item_kind, item_types, json_kind, pointer
 
 #: Id prefixes the API checks against the item type (reference E10).
 ID_PREFIXES = {
@@ -302,7 +302,7 @@ def check_items(
         kinds.append(kind)
         findings = check_item(item, kind)
         if findings:
-            what = f"{kind} item: " if kind in ITEM_TYPES else ""
+            what = f"{kind} item: " if kind in item_types() else ""
             for f in _without_e11_overlap(item, kind, findings):
                 report(
                     f.code, index, f"{what}{f.message}", f.path, Fix("drop_key", index, f.path) if f.fixable else None

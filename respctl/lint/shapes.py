@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from respctl import items as _items
-from respctl.lint import schema_table as _table
+from respctl.lint import table as _table
+from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
 
 #: Fields the API sends and refuses to take back, beyond what the SDK's models show
 #: (reference rule 6, in items.DROP_*: `status` on reasoning / mcp_call / shell_call_output;
@@ -23,21 +24,19 @@ from respctl.lint import schema_table as _table
 #: generated table.
 OUTPUT_ONLY_ALWAYS = _items.DROP_ALWAYS
 _SENT_NOT_MODELLED = {"custom_tool_call": frozenset({"status"})}
-OUTPUT_ONLY: dict[str, frozenset[str]] = {
-    kind: _table.OUTPUT_ONLY.get(kind, frozenset())
-    | _items.DROP_BY_TYPE.get(kind, frozenset())
-    | _SENT_NOT_MODELLED.get(kind, frozenset())
-    | OUTPUT_ONLY_ALWAYS
-    for kind in _table.ITEMS
-}
 
-#: Required by the SDK's types but accepted without by the API, per shape (reference rule 9:
-#: a reasoning item without `id` but with `encrypted_content` replays; replayed output_text
-#: parts without `annotations` are accepted).
-OPTIONAL_IN_PRACTICE: dict[str, frozenset[str]] = {
-    "ResponseReasoningItemParam": frozenset({"id"}),
-    "ResponseOutputTextParam": frozenset({"annotations"}),
-}
+
+def output_only(kind: str) -> frozenset[str]:
+    return (
+        _table.output_only(kind)
+        | _items.DROP_BY_TYPE.get(kind, frozenset())
+        | _SENT_NOT_MODELLED.get(kind, frozenset())
+        | OUTPUT_ONLY_ALWAYS
+    )
+
+
+# Where the API is more lenient than the SDK's types (a field required there and not in
+# practice), see respctl/lint/leniency.py: the one reviewed list, each entry with its evidence.
 
 
 class Finding(NamedTuple):
@@ -240,7 +239,7 @@ _SHAPES: dict[str, Shape] = {}
 def shape(name: str) -> Shape:
     found = _SHAPES.get(name)
     if found is None:
-        found = _SHAPES[name] = Shape(name, _table.SHAPES[name])
+        found = _SHAPES[name] = Shape(name, _table.fields(name))
     return found
 
 
@@ -397,14 +396,12 @@ def _explain_union(v: Any, spec: tuple, path: tuple) -> list[Finding]:
 
 
 # --- items ------------------------------------------------------------------------------------
+# Built on first use, per item type: a file of messages and function calls never compiles the
+# shapes of computer calls or MCP items.
 
 
 def _item_shape(kind: str, name: str, fields: dict | None = None) -> Shape:
-    return Shape(
-        name,
-        fields if fields is not None else _table.SHAPES[name],
-        output_only=OUTPUT_ONLY.get(kind, OUTPUT_ONLY_ALWAYS),
-    )
+    return Shape(name, fields if fields is not None else _table.fields(name), output_only=output_only(kind))
 
 
 def _merged(names: tuple[str, ...], **overrides) -> dict:
@@ -413,31 +410,55 @@ def _merged(names: tuple[str, ...], **overrides) -> dict:
     The API reads a message by its role, not by which SDK variant it resembles: an assistant
     message may carry `id`/`status`/`phase` or not, with string content or output parts.
     """
+    shapes = {name: _table.fields(name) for name in names}
     fields: dict = {}
     for name in names:
-        for key, spec in _table.SHAPES[name].items():
+        for key, spec in shapes[name].items():
             fields.setdefault(key, spec)
-    required = {k for k in fields if all(_table.SHAPES[n].get(k, (False,))[0] for n in names)}
+    required = {
+        k
+        for k in fields
+        if all(shapes[n].get(k, (False,))[0] and k not in OPTIONAL_IN_PRACTICE.get(n, ()) for n in names)
+    }
     fields = {k: (k in required, spec) for k, (_, spec) in fields.items()}
     for key, spec in overrides.items():
         fields[key] = (fields[key][0], spec)
     return fields
 
 
-ITEM_SHAPES: dict[str, Shape] = {
-    kind: _item_shape(kind, names[0]) for kind, names in _table.ITEMS.items() if len(names) == 1
-}
-ITEM_TYPES = tuple(_table.ITEMS)
-
 _EASY, _INPUT, _OUTPUT = "EasyInputMessageParam", "Message", "ResponseOutputMessageParam"
-#: Assistant content is a string or output_text/refusal parts, never input_text (E11).
-ASSISTANT_MESSAGE = _item_shape(
-    "message",
-    "message (assistant)",
-    _merged((_EASY, _OUTPUT), content=("union", "str", _table.SHAPES[_OUTPUT]["content"][1])),
-)
-OTHER_MESSAGE = _item_shape("message", "message", _merged((_EASY, _INPUT)))
-assert set(_table.ITEMS["message"]) == {_EASY, _INPUT, _OUTPUT}, "the SDK's message variants changed: review _merged"
+_ITEM_SHAPES: dict[str, Shape | None] = {}
+
+
+def item_types() -> dict[str, list[str]]:
+    """Every input item type the SDK knows, and its shapes."""
+    return _table.items()
+
+
+def item_shape(kind: str) -> Shape | None:
+    """The shape an item of this (non-message) type must have; None for a type the API does not take."""
+    try:
+        return _ITEM_SHAPES[kind]
+    except KeyError:
+        names = _table.items().get(kind)
+        found = _item_shape(kind, names[0]) if names and len(names) == 1 else None
+        _ITEM_SHAPES[kind] = found
+        return found
+
+
+def message_shape(assistant: bool) -> Shape:
+    key = "message (assistant)" if assistant else "message"
+    found = _ITEM_SHAPES.get(key)
+    if found is None:
+        assert set(_table.items()["message"]) == {_EASY, _INPUT, _OUTPUT}, "the SDK's message variants changed"
+        if assistant:
+            # Assistant content is a string or output_text/refusal parts, never input_text (E11).
+            content = ("union", "str", _table.fields(_OUTPUT)["content"][1])
+            found = _item_shape("message", key, _merged((_EASY, _OUTPUT), content=content))
+        else:
+            found = _item_shape("message", key, _merged((_EASY, _INPUT)))
+        _ITEM_SHAPES[key] = found
+    return found
 
 
 def item_kind(item: dict) -> str | None:
@@ -454,9 +475,9 @@ def item_kind(item: dict) -> str | None:
 def check_item(item: dict, kind: str | None) -> list[Finding] | None:
     """None when the item has a valid shape (the fast path); else what is wrong with it."""
     if kind == "message":
-        s = ASSISTANT_MESSAGE if item.get("role") == "assistant" else OTHER_MESSAGE
+        s = message_shape(item.get("role") == "assistant")
     else:
-        s = ITEM_SHAPES.get(kind) if kind is not None else None
+        s = item_shape(kind) if kind is not None else None
         if s is None:
             return [_unknown_type(item)]
     return None if s.ok(item) else s.explain(item, ())
@@ -472,14 +493,11 @@ def _unknown_type(item: dict) -> Finding:
         )
     if type(kind) is not str:
         return Finding("RSP104", ("type",), f"field 'type' must be a string, not {json_kind(kind)}")
-    return Finding("RSP101", ("type",), f"unknown item type '{kind}'{_did_you_mean(kind, ITEM_TYPES)}")
+    return Finding("RSP101", ("type",), f"unknown item type '{kind}'{_did_you_mean(kind, item_types())}")
 
 
 # --- the `tools` option -----------------------------------------------------------------------
 
-#: The tool definitions the SDK knows (`tools` of an additional_tools item is the same union as
-#: the request's `tools`).
-_TOOLS = _table.SHAPES["AdditionalTools"]["tools"][1][1]
 
 
 def tool_problems(tool: Any) -> list[str]:
@@ -487,4 +505,7 @@ def tool_problems(tool: Any) -> list[str]:
     a suggestion), an unknown field, a value of the wrong type. A field the SDK's types require is
     not asked for: the API takes function tools without `strict` or `parameters` (reference
     responses-replay.md, "Where the API is more lenient than the SDK's types")."""
-    return [f.message for f in _explain_member(tool, _TOOLS, ()) if f.code != "RSP102"]
+    # The tool definitions the SDK knows: `tools` of an additional_tools item is the same union as
+    # the request's `tools`.
+    tools = _table.fields("AdditionalTools")["tools"][1][1]
+    return [f.message for f in _explain_member(tool, tools, ()) if f.code != "RSP102"]
