@@ -20,7 +20,9 @@ def _blob(rng: random.Random, item_id: str, size: int, model: str | None) -> str
         from fakeapi import DEFAULT_SECRET, seal
 
         return seal(DEFAULT_SECRET, item_id, model, size)
-    return "gAAAAAB" + base64.urlsafe_b64encode(rng.randbytes(size * 3 // 4)).decode()[: size - 7]
+    # A Fernet token's envelope, as api.openai.com sends: 0x80, a timestamp, then 16-byte blocks; 57 + 16k bytes.
+    blocks = max(1, (size * 3 // 4 - 57) // 16)
+    return base64.urlsafe_b64encode(b"\x80\x00\x00\x00\x00" + rng.randbytes(52 + 16 * blocks)).decode()
 
 
 def _hex(rng: random.Random, n: int) -> str:

@@ -305,6 +305,9 @@ def seal(secret: bytes, item_id: str, model: str, length: int) -> str:
     # 4 base64 characters carry 3 bytes: pad the plaintext up to the requested length.
     pad = max(0, length * 3 // 4 - _TOKEN_HEAD - _MAC_SIZE - len(plain))
     plain = orjson.dumps({"id": item_id, "model": model, "pad": "." * pad})
+    # A real token's ciphertext is AES-CBC with PKCS7 padding: whole 16-byte blocks (57 + 16k bytes in all).
+    fill = 16 - len(plain) % 16
+    plain += bytes([fill]) * fill
     iv = os.urandom(16)
     stream = hashlib.shake_256(secret + iv).digest(len(plain))
     body = b"\x80" + int(time.time()).to_bytes(8, "big") + iv + _xor(plain, stream)
@@ -323,8 +326,11 @@ def unseal(secret: bytes, token: str) -> dict | None:
     if not hmac.compare_digest(mac, hmac.new(secret, body, hashlib.sha256).digest()):
         return None
     iv, cipher = body[9:_TOKEN_HEAD], body[_TOKEN_HEAD:]
+    if not cipher or len(cipher) % 16:
+        return None
     stream = hashlib.shake_256(secret + iv).digest(len(cipher))
-    return orjson.loads(_xor(cipher, stream))
+    plain = _xor(cipher, stream)
+    return orjson.loads(plain[: -plain[-1]])
 
 
 def _xor(data: bytes, stream: bytes) -> bytes:
@@ -470,9 +476,15 @@ _DROP = {
     "McpCall": {"status"},
     "ShellCallOutput": {"status"},
 }
+# What the real API accepts although the SDK's types require it. The evidence for each is in
+# respctl/lint/leniency.py (lint's reviewed list); this server is the independent copy the
+# agreement test holds lint to, so it is written out here rather than imported.
 _OPTIONAL = {
-    "ResponseReasoningItemParam": {"id"},
+    "ResponseReasoningItemParam": {"id"},  # with encrypted_content (else: missing encrypted_content)
     "ResponseOutputTextParam": {"annotations"},
+    "ResponseInputImageParam": {"detail"},  # defaults to auto
+    "ResponseOutputMessageParam": {"type"},
+    "FunctionToolParam": {"strict", "parameters"},
 }
 
 
@@ -785,6 +797,8 @@ def _check_item(item, path: str, schemas: _Schemas) -> RequestError | None:
         return _type_error(f"{path}.type", str, kind)
     if err := _check_object(item, spec, path):
         return err
+    if kind == "reasoning" and "id" not in item and item.get("encrypted_content") is None and not item.get("content"):
+        return _missing(f"{path}.encrypted_content")  # nothing to replay, nothing to look up
     item_id = item.get("id")
     prefix = ID_PREFIXES.get(kind)
     if item_id is not None and prefix and item_id.split("_", 1)[0] != prefix:
@@ -1243,8 +1257,11 @@ def _reasoning_versions(spec: ReasoningSpec, item_id: str, model: str, secret: b
     # ~1-2 KB like the real ones, growing with the thinking shown.
     length = min(1000 + 2 * sum(map(len, spec.summary)), 2400)
     final = seal(secret, item_id, model, length)
-    # The added copy is a truncated token sealed separately: shorter, not a prefix, unverifiable.
-    partial = seal(secret, item_id, model, length)[: len(final) * 4 // 5]
+    # The added copy is shorter, not a prefix and unverifiable, yet a whole Fernet envelope (57 + 16k
+    # bytes), as in the real recordings: a token sealed separately, its MAC spoiled.
+    raw = bytearray(base64.urlsafe_b64decode(seal(secret, item_id, model, length * 4 // 5)))
+    raw[-1] ^= 0xFF
+    partial = base64.urlsafe_b64encode(bytes(raw)).decode()
     return (
         version(final, summary, content),
         version(partial, [], empty_content),

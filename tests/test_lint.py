@@ -15,7 +15,8 @@ from respctl.lint import RULES, gate, generate
 
 MODEL = "gpt-5-mini"
 ROOT = Path(__file__).resolve().parent.parent
-ENC = "gAAAAABpPMlcH0HHEv5_ozHwP5Gxz5ZLE7A8Aw7GK94sa1KWHqXLrAch29KZ" * 40  # 2,400 chars, never to be touched
+#: 2,340 characters, never to be touched: base64url of 1,753 = 57 + 16 x 106 bytes, a Fernet token's envelope.
+ENC = ("gAAAAABpPMlcH0HHEv5_ozHwP5Gxz5ZLE7A8Aw7GK94sa1KWHqXLrAch29KZ" * 40)[:2336] + "AA=="
 
 
 def dumps(item) -> bytes:
@@ -186,6 +187,9 @@ TRIGGERS = {
     "RSP110": jsonl(USER, RS, {**FC, "arguments": '{"city": "Par'}, FCO),
     "RSP111": jsonl(USER, RS, {**FC, "name": "get\u0000weather"}, FCO),
     "RSP112": jsonl(USER, RS, {**FC, "id": "msg_1"}, FCO),
+    "RSP113": jsonl(USER, {**RS, "encrypted_content": ""}, MSG),
+    "RSP114": jsonl(USER, {**RS, "encrypted_content": ENC[:-1]}, MSG),
+    "RSP115": jsonl(USER, {k: v for k, v in RS.items() if k not in ("id", "encrypted_content")}, MSG),
     "RSP201": jsonl(USER, RS),
     "RSP202": jsonl(USER, RS, MSG, USER, {**MSG, "id": "msg_2"}),
     "RSP203": jsonl(USER, {k: v for k, v in RS.items() if k != "encrypted_content"}, MSG),
@@ -318,6 +322,162 @@ def test_explain_prints_the_rule_docs(lint):
     assert lint("--explain", "duplicate-item-id").out.startswith("RSP208 (duplicate-item-id) [error]")
     bad = lint("--explain", "RSP999")
     assert bad.code == 2 and bad.err.startswith("respctl: error: no lint rule 'RSP999'")
+
+
+def test_explain_says_when_a_fix_exists_and_whether_it_is_safe(lint):
+    assert "Fix: Remove the blank line (safe; `--fix` applies it)." in lint("--explain", "RSP004").out
+    assert "Sometimes available: only in the cases above." not in lint("--explain", "RSP004").out
+    for code in ("RSP106", "RSP206", "RSP207", "RSP208"):
+        assert "Sometimes available: only in the cases above." in lint("--explain", code).out, code
+    assert "Fix: none automatic." in lint("--explain", "RSP114").out
+    assert (
+        lint("--explain", "RSP114").out.splitlines()[0] == "RSP114 (malformed-encrypted-content) [error] [openai only]"
+    )
+    assert {c for c, r in RULES.items() if r.fix_availability == "sometimes"} == {
+        "RSP106",
+        "RSP206",
+        "RSP207",
+        "RSP208",
+    }
+
+
+def test_duplicates_are_fixable_only_when_exact(lint, tmp_path):
+    write(tmp_path, "same.jsonl", jsonl(USER, RS, FC, FCO, FCO))
+    write(tmp_path, "other.jsonl", jsonl(USER, RS, FC, FCO, {**FCO, "output": "19C"}))
+    found = {(Path(d["path"]).stem, d["code"]): d["fix"] for d in lint("*.jsonl", "--format", "json").json()}
+    assert found == {
+        ("same", "RSP206"): {"title": "Remove the duplicate line", "applicability": "safe"},
+        ("other", "RSP206"): None,
+    }
+    text = lint("other.jsonl").out
+    assert "RSP206 second output" in text and "[*]" not in text and "fixable with the --fix option" not in text
+
+
+# --- encrypted content, reasoning with nothing to replay ------------------------------------------
+
+
+def test_encrypted_content_envelope(lint, tmp_path):
+    cases = {
+        "whole": (ENC, None),
+        "cut_odd": (ENC[:1001], "1001 characters, not a multiple of 4 (cut short?)"),
+        "cut_at_4": (ENC[:1000], "it decodes to 750 bytes, not 57 + 16k (cut or edited)"),
+        "not_base64": (ENC[:100] + "+" + ENC[101:], '"+" is not a base64url character'),
+        "other_server": ("opaque-blob-of-another-server", None),  # not Fernet-looking: left alone
+    }
+    for name, (token, _) in cases.items():
+        write(tmp_path, f"{name}.jsonl", jsonl(USER, {**RS, "encrypted_content": token}, MSG))
+    r = lint("*.jsonl", "--format", "json")
+    found = {Path(d["path"]).stem: d for d in r.json()}
+    assert set(found) == {name for name, (_, problem) in cases.items() if problem}
+    for name, (_, problem) in cases.items():
+        if problem:
+            d = found[name]
+            assert (d["code"], d["line"], d["pointer"], d["fix"]) == ("RSP114", 2, "/encrypted_content", None)
+            assert d["message"] == f"reasoning item rs_1: encrypted_content is not a whole Fernet token: {problem}"
+
+
+def test_compaction_blob_is_checked_too(lint, tmp_path):
+    write(tmp_path, "c.jsonl", jsonl({"id": "cmp_1", "type": "compaction", "encrypted_content": ENC[:-2]}, USER))
+    assert [d["code"] for d in lint("c.jsonl", "--format", "json").json()] == ["RSP114"]
+
+
+def test_empty_encrypted_content_and_nothing_to_replay(lint, tmp_path):
+    bare = {k: v for k, v in RS.items() if k not in ("id", "encrypted_content")}
+    write(tmp_path, "chat.jsonl", jsonl(USER, {**RS, "encrypted_content": ""}, MSG, USER, bare, {**MSG, "id": "msg_2"}))
+    r = lint("chat.jsonl")
+    column = dumps(RS).index(b'"encrypted_content"') + 1
+    assert r.code == 1
+    assert r.out.splitlines()[:2] == [
+        f"chat.jsonl:2:{column}: RSP113 reasoning item rs_1: encrypted_content is empty",
+        "chat.jsonl:5:1: RSP115 reasoning item has no id, no encrypted_content and no content: nothing to replay",
+    ]
+    # a reasoning item that carries its text (gpt-oss) or its blob needs neither id
+    text = {**bare, "content": [{"type": "reasoning_text", "text": "The user greets me."}]}
+    write(
+        tmp_path, "ok.jsonl", jsonl(USER, text, MSG, USER, {**bare, "encrypted_content": ENC}, {**MSG, "id": "msg_2"})
+    )
+    assert lint("ok.jsonl").out == "All checks passed!\n"
+
+
+def test_openai_only_rules_are_gated_by_target():
+    from respctl.lint.check import check_items
+
+    items = [USER, {**RS, "encrypted_content": ENC[:-1]}, MSG, USER, {**RS, "id": "rs_2", "encrypted_content": ""}]
+    items.append({**MSG, "id": "msg_2"})
+    lines = [dumps(i) for i in items]
+    codes = {t: [d.code for d in check_items(lines, items, target=t)[0]] for t in ("openai", "compatible")}
+    assert codes == {"openai": ["RSP114", "RSP113"], "compatible": ["RSP113"]}
+    assert [c for c, r in RULES.items() if r.target == "openai"] == ["RSP114"]
+
+
+def test_every_real_blob_and_every_loopback_blob_has_the_envelope(api):
+    """respctl never refuses what the server produced: the 11 blobs of the real recordings (the shorter
+    output_item.added copies included) and the loopback API's done / added / completed copies."""
+    import re
+
+    from fakeapi import ItemRegistry, reasoning, seal
+    from fakeapi import _reasoning_versions as versions
+
+    from respctl.lint.check import fernet_problem
+
+    blobs = set()
+    for path in (ROOT / "tests" / "fixtures" / "recordings").iterdir():
+        blobs |= set(re.findall(r"gAAAAA[A-Za-z0-9_=-]+", path.read_text(encoding="utf-8")))
+    assert len(blobs) == 11 and {len(b) for b in blobs} >= {844, 17060}
+    assert [b[:12] for b in blobs if fernet_problem(b)] == []
+    secret = ItemRegistry().secret
+    for summary in ([], ["short"], ["x" * 5000]):
+        made = versions(reasoning(summary), "rs_1", MODEL, secret, True)
+        assert [fernet_problem(v["encrypted_content"]) for v in made] == [None, None, None]
+    assert {fernet_problem(seal(secret, "rs_1", MODEL, n)) for n in range(60, 3000, 7)} == {None}
+
+
+# --- the leniency table ---------------------------------------------------------------------------
+
+
+def test_leniency_entries_name_required_fields_of_the_generated_table_and_their_evidence():
+    from respctl.lint import leniency, table
+
+    assert len(leniency.LENIENT) >= 6
+    for entry in leniency.LENIENT:
+        required, _ = table.fields(entry.shape)[entry.field]  # KeyError: the SDK renamed it
+        assert required, f"{entry.shape}.{entry.field} is optional in the SDK now: drop the entry"
+        assert entry.evidence and all(e.startswith(("https://", "tests/")) for e in entry.evidence), entry
+        for local in (e.split(" ")[0] for e in entry.evidence if e.startswith("tests/")):
+            assert (ROOT / local).exists(), local
+    assert {(e.shape, e.field) for e in leniency.LENIENT} >= {
+        ("ResponseInputImageParam", "detail"),
+        ("ResponseOutputMessageParam", "type"),
+        ("ResponseReasoningItemParam", "id"),
+        ("ResponseOutputTextParam", "annotations"),
+        ("FunctionToolParam", "strict"),
+    }
+
+
+def test_what_the_api_accepts_beyond_the_sdk_types_passes(lint, tmp_path):
+    image = {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
+    write(
+        tmp_path,
+        "chat.jsonl",
+        jsonl(
+            {"role": "user", "content": [{"type": "input_text", "text": "What is this?"}, image]},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "A PNG."}]},
+            {
+                "role": "assistant",
+                "id": "msg_9",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": "x"}],
+            },
+            {k: v for k, v in RS.items() if k != "id"},
+            MSG,
+            {"type": "additional_tools", "role": "developer", "tools": [{"type": "function", "name": "now"}]},
+        ),
+    )
+    r = lint("chat.jsonl")
+    assert (r.code, r.out) == (0, "All checks passed!\n")
+    # and the limits of that leniency still hold
+    write(tmp_path, "bad.jsonl", jsonl({"role": "user", "content": [{**image, "detail": "medium"}]}))
+    assert [d["code"] for d in lint("bad.jsonl", "--format", "json").json()] == ["RSP105"]
 
 
 # --- --fix --------------------------------------------------------------------------------------

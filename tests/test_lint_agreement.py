@@ -44,6 +44,11 @@ AGREE_ACCEPT = {
     "good_reasoning_without_id",
     "good_reasoning_dropped_and_id_stripped",
     "good_turn_output_removed",
+    # the API is more lenient than the SDK's types here (respctl/lint/leniency.py)
+    "good_input_image_without_detail",
+    "good_assistant_message_without_type",
+    "good_output_text_without_annotations_or_logprobs",
+    "good_function_tool_without_strict",
     # warnings only: they replay
     "warn_needless_null_phase",
     "warn_missing_final_newline",
@@ -64,6 +69,9 @@ AGREE_REJECT = {
     "e2_two_reasoning_in_a_row",
     "e4_encrypted_content_null",
     "e4_encrypted_content_removed",
+    "e4_reasoning_nothing_to_replay",
+    "e8_encrypted_content_cut_mid_token",
+    "e8_encrypted_content_empty",
     "e5_call_then_user_message",
     "e5_output_dropped",
     "e6_output_call_id_edited",
@@ -95,7 +103,7 @@ AGREE_REJECT = {
 #: Out of lint's reach: the server rejects, and nothing in the file shows it.
 OUT_OF_REACH = {
     # E8: encrypted content is opaque; only the server can verify it (bound to item id, model, account).
-    "e8_encrypted_content_truncated": "E8: truncated ciphertext looks like any other",
+    "e8_encrypted_content_truncated": "E8: cut at a block boundary, still a whole Fernet envelope",
     "e8_encrypted_content_swapped": "E8: each ciphertext is well formed, only bound to the other item",
     "e8_encrypted_content_edited": "E8: one character changed inside the ciphertext",
     # E3 after a tool output: responses made after tool outputs often have no reasoning item, so a
@@ -252,6 +260,9 @@ def test_fix_makes_every_fixable_file_replay(server, tmp_path):
         "e1_field_typo",
         "e4_encrypted_content_null",
         "e4_encrypted_content_removed",
+        "e4_reasoning_nothing_to_replay",
+        "e8_encrypted_content_cut_mid_token",
+        "e8_encrypted_content_empty",
         "e5_call_then_user_message",
         "e5_output_dropped",
         "e6_output_call_id_edited",

@@ -80,6 +80,11 @@ _PAIRED_WITH_REASONING = frozenset({"message", "function_call", "custom_tool_cal
 _NAMED = frozenset({"function_call", "custom_tool_call", "mcp_call", "mcp_approval_request"})
 _MID_2025_ID = re.compile(r"[a-z]+_[0-9a-f]{48}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Items that carry `encrypted_content`: reasoning, and compaction (a Fernet token too).
+_ENCRYPTED = frozenset({"reasoning", "compaction"})
+#: What a Fernet token looks like from afar: version byte 0x80 and a 32-bit-era timestamp.
+FERNET_PREFIX = "gAAAAA"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
 @dataclass
@@ -351,13 +356,23 @@ def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
                     ("content", i, "type"),
                 )
         _check_file_ids(item.get("content"), ("content",), index, report)
-    elif kind == "reasoning":
-        if "id" in item and item.get("encrypted_content") is None and not item.get("content"):
-            report(
-                "RSP203",
-                index,
-                f"reasoning item {_short(item_id)} has an id but neither encrypted_content nor content: it cannot be replayed with store false",
-            )
+    if kind in _ENCRYPTED:
+        _check_encrypted(item, kind, index, report)
+    if kind == "reasoning":
+        if item.get("encrypted_content") is None and not item.get("content"):
+            if "id" in item:
+                report(
+                    "RSP203",
+                    index,
+                    f"reasoning item {_short(item_id)} has an id but neither encrypted_content nor content: "
+                    "it cannot be replayed with store false",
+                )
+            else:
+                report(
+                    "RSP115",
+                    index,
+                    "reasoning item has no id, no encrypted_content and no content: nothing to replay",
+                )
     elif kind == "function_call":
         arguments = item.get("arguments")
         if type(arguments) is str:
@@ -385,6 +400,46 @@ def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
                 report(
                     "RSP111", index, f"{kind} item: {key} {_quote(value)} contains a NUL or control character", (key,)
                 )
+
+
+def _check_encrypted(item: dict, kind: str, index: int, report) -> None:
+    token = item.get("encrypted_content")
+    if type(token) is not str:
+        return
+    subject = f"{kind} item {_short(item['id'])}" if type(item.get("id")) is str else f"{kind} item"
+    if not token:
+        report("RSP113", index, f"{subject}: encrypted_content is empty", ("encrypted_content",))
+        return
+    problem = fernet_problem(token)
+    if problem:
+        report(
+            "RSP114",
+            index,
+            f"{subject}: encrypted_content is not a whole Fernet token: {problem}",
+            ("encrypted_content",),
+        )
+
+
+def fernet_problem(token: str) -> str | None:
+    """Why a blob that looks like OpenAI's encrypted content (a Fernet token, `gAAAAA...`) cannot be one.
+
+    A Fernet token is base64url (padded) of: version byte 0x80, 8-byte timestamp, 16-byte IV,
+    AES-CBC ciphertext (a multiple of 16 bytes) and a 32-byte HMAC: 57 + 16k bytes. Every blob in
+    the real recordings (tests/fixtures/recordings) has this envelope, even the shorter copy of
+    `output_item.added`, so a blob cut at a block boundary passes: only the server can tell.
+    None for a blob that does not look like a Fernet token (another server's format) or has its envelope.
+    """
+    if not token.startswith(FERNET_PREFIX):
+        return None
+    if len(token) % 4:
+        return f"{len(token)} characters, not a multiple of 4 (cut short?)"
+    if not _BASE64URL.fullmatch(token):
+        bad = next(c for c in token.rstrip("=") if not (c.isascii() and (c.isalnum() or c in "-_")))
+        return f"{_quote(bad)} is not a base64url character"
+    size = len(token) // 4 * 3 - (len(token) - len(token.rstrip("=")))
+    if size < 73 or (size - 57) % 16:
+        return f"it decodes to {size} bytes, not 57 + 16k (cut or edited)"
+    return None
 
 
 def _check_file_ids(content, path: tuple, index: int, report) -> None:

@@ -61,7 +61,7 @@ def render_json(results: list[Result]) -> str:
             "line": d.line,
             "column": d.column,
             "pointer": d.pointer,
-            "fix": {"title": d.rule.fix, "applicability": "safe"} if d.fix is not None else None,
+            "fix": {"title": d.rule.fix, "applicability": d.rule.fix_safety} if d.fix is not None else None,
         }
         for r in results
         for d in r.diagnostics

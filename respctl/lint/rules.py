@@ -8,6 +8,14 @@ RSP3xx: references to state kept on the server, which a stateless replay cannot 
 Severity: an *error* is something the API rejects (or respctl refuses to send); a turn is
 refused before any request. A *warning* is suspicious or wasteful but replays, or is a
 heuristic that a file alone cannot prove; it does not stop a turn.
+
+Fixes, as ruff says them: whether `--fix` can mend a problem (`fix_when`: "always", or
+"sometimes" when only some cases are mendable, e.g. exact duplicate lines) and whether the fix is
+safe (`fix_safety`: "safe" keeps what the model is told, or drops only what the API refuses
+anyway; `--fix` applies safe fixes only).
+
+Target: a rule with `target="openai"` holds for api.openai.com only (other servers, e.g.
+gpt-oss, vLLM, use other formats); lint runs it only when checking for that server.
 """
 
 from __future__ import annotations
@@ -16,6 +24,10 @@ from dataclasses import dataclass
 
 ERROR = "error"
 WARNING = "warning"
+ALWAYS, SOMETIMES = "always", "sometimes"
+SAFE, UNSAFE = "safe", "unsafe"
+OPENAI = "openai"
+TARGETS = (OPENAI, "compatible")
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,17 @@ class Rule:
     example: str
     mend: str  # how to fix it (by --fix or by hand)
     api: str = ""  # the API error it prevents, when there is one
+    fix_when: str = ALWAYS  # with a fix: ALWAYS, or SOMETIMES (only some cases can be mended)
+    fix_safety: str = SAFE  # with a fix: SAFE (applied by --fix) or UNSAFE
+    target: str | None = None  # None: every server; OPENAI: api.openai.com only
+
+    @property
+    def fix_availability(self) -> str:
+        """ "always", "sometimes" or "never", as ruff says it."""
+        return self.fix_when if self.fix else "never"
+
+    def applies_to(self, target: str) -> bool:
+        return self.target is None or self.target == target
 
 
 _RULES = [
@@ -220,6 +243,7 @@ _RULES = [
         example='{"type":"function_call","id":null,"call_id":"call_1","name":"f","arguments":"{}"}',
         mend="`--fix` removes an optional field holding null; a required one must be restored by hand.",
         api="Invalid type for 'input[1].id': expected a string, but got null instead.",
+        fix_when=SOMETIMES,
     ),
     Rule(
         "RSP107",
@@ -291,6 +315,55 @@ _RULES = [
         example='{"type":"function_call","id":"ctco_123","call_id":"call_1","name":"f","arguments":"{}"}',
         mend="Use the id the API gave that item, or remove the id (never invent one).",
         api="Invalid 'input[8].id': 'ctco_...'. Expected an ID that begins with 'fc'.",
+    ),
+    Rule(
+        "RSP113",
+        "empty-encrypted-content",
+        ERROR,
+        "encrypted_content that is the empty string",
+        None,
+        what='A reasoning or compaction item whose `encrypted_content` is `""`.',
+        why="An empty blob decrypts to nothing: every server refuses it (an item without reasoning to replay "
+        "leaves the field out, or has no reasoning item at all).",
+        example='{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":""}',
+        mend="Restore the blob from where the item came from, or remove the reasoning item and the id of the item "
+        "that follows it (the model loses that reasoning).",
+        api="The encrypted content for item rs_... could not be verified. Reason: Encrypted content could not be "
+        "decrypted or parsed.",
+    ),
+    Rule(
+        "RSP114",
+        "malformed-encrypted-content",
+        ERROR,
+        "encrypted_content that is not a whole Fernet token",
+        None,
+        what="An `encrypted_content` blob that starts like OpenAI's (`gAAAAA`, a Fernet token) but is not one: not "
+        "base64url, a length that is not a multiple of 4, or a decoded length that is not 57 + 16k bytes. "
+        "OpenAI target only: other servers use other formats.",
+        why="The blob was cut (a `head -c`, an editor's line limit, a copy from `output_item.added`, which is "
+        "shorter) or edited; the API cannot decrypt it. A blob cut at a token boundary still looks whole: only the "
+        "server can tell (RSP114 cannot see every damage).",
+        example='{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAAABpPMlcH0HHEv5_ozHw"}',
+        mend="Restore the blob byte for byte from where the item came from, or remove the reasoning item and the id "
+        "of the item that follows it (the model loses that reasoning).",
+        api="The encrypted content for item rs_... could not be verified. Reason: Encrypted content could not be "
+        "decrypted or parsed.",
+        target=OPENAI,
+    ),
+    Rule(
+        "RSP115",
+        "reasoning-nothing-to-replay",
+        ERROR,
+        "a reasoning item with neither id, encrypted_content nor content",
+        None,
+        what="A reasoning item with no `id`, no `encrypted_content` (or null) and no (non-empty) `content`: "
+        "only a summary, which the API does not take as reasoning.",
+        why="Without an id (nothing to look up) and without the encrypted blob or reasoning text, the item carries "
+        "no reasoning the model could be given back. Often a reasoning item rewritten by hand, or saved by a "
+        "client that dropped both fields.",
+        example='{"type":"reasoning","summary":[{"type":"summary_text","text":"..."}]}',
+        mend="Restore the item from where it came from, or remove it (the model loses that reasoning).",
+        api="Missing required parameter: 'input[1].encrypted_content'.",
     ),
     # --- RSP2xx: the conversation -------------------------------------------------------------
     Rule(
@@ -373,6 +446,7 @@ _RULES = [
         why="One call, one output. Often an exact duplicate line from a merge.",
         example='{"type":"function_call_output","call_id":"call_1","output":"42"}   (twice)',
         mend="`--fix` removes an exact duplicate line; otherwise keep the right output by hand.",
+        fix_when=SOMETIMES,
     ),
     Rule(
         "RSP207",
@@ -384,6 +458,7 @@ _RULES = [
         why="One call per call_id: the outputs could not be paired.",
         example='{"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"}   (twice)',
         mend="`--fix` removes an exact duplicate line; otherwise remove one call by hand.",
+        fix_when=SOMETIMES,
     ),
     Rule(
         "RSP208",
@@ -396,6 +471,7 @@ _RULES = [
         example='{"type":"reasoning","id":"rs_1",...}\n...\n{"type":"reasoning","id":"rs_1",...}',
         mend="`--fix` removes an exact duplicate line; otherwise remove one of the items by hand.",
         api="Duplicate item found with id rs_.... Remove duplicate items from your input and try again.",
+        fix_when=SOMETIMES,
     ),
     Rule(
         "RSP209",
@@ -445,9 +521,15 @@ def find(code_or_name: str) -> Rule | None:
 
 def explain(rule: Rule) -> str:
     """The rule's documentation as plain text (for `respctl lint --explain CODE`)."""
-    fix = f"Fix: {rule.fix} (safe; `--fix` applies it)." if rule.fix else "Fix: none automatic."
+    if not rule.fix:
+        fix = "Fix: none automatic."
+    else:
+        when = " Sometimes available: only in the cases above." if rule.fix_when == SOMETIMES else ""
+        applies = "`--fix` applies it" if rule.fix_safety == SAFE else "`--fix` does not apply it"
+        fix = f"Fix: {rule.fix} ({rule.fix_safety}; {applies}).{when}"
+    target = f" [{rule.target} only]" if rule.target else ""
     parts = [
-        f"{rule.code} ({rule.name}) [{rule.severity}]",
+        f"{rule.code} ({rule.name}) [{rule.severity}]{target}",
         "",
         "What it does",
         f"  {rule.what}",
@@ -509,7 +591,12 @@ def markdown() -> str:
         "",
         "Which rules apply depends on the server (`--target`, [docs/servers.md](docs/servers.md)): the column",
         "`applies on` says whether a rule holds on every server, or on the OpenAI API only (`--target openai`,",
-        "the default for api.openai.com and Azure OpenAI).",
+        "the default for api.openai.com and Azure OpenAI). The fix column says, as ruff does, whether `--fix`",
+        "can mend a problem (always, or sometimes: only some cases) and whether that fix is safe (`--fix`",
+        "applies safe fixes only). Where the API accepts what the SDK's types call invalid (an `input_image`",
+        "without `detail`, an assistant message without `type`...), lint follows the API: the reviewed list,",
+        "with its evidence, is in [docs/lint.md](docs/lint.md), with the pre-commit hook and a GitHub Actions",
+        "example.",
         "",
         "| code | name | severity | fix | what | applies on |",
         "|---|---|---|---|---|---|",
@@ -518,7 +605,7 @@ def markdown() -> str:
 
     for rule in _RULES:
         where = "every server" if rule.code in PORTABLE else "OpenAI API"
-        fix = "[*]" if rule.fix else ""
+        fix = f"{rule.fix_when}, {rule.fix_safety}" if rule.fix else ""
         out.append(f"| {rule.code} | {rule.name} | {rule.severity} | {fix} | {rule.summary} | {where} |")
     for rule in _RULES:
         out += [
@@ -535,6 +622,7 @@ def markdown() -> str:
             rule.example,
             "```",
             "",
-            f"**Fix.** {rule.mend}",
+            f"**Fix.** {rule.mend}"
+            + (f" `--fix` ({rule.fix_when}, {rule.fix_safety}): {rule.fix}." if rule.fix else ""),
         ]
     return "\n".join(out) + "\n"

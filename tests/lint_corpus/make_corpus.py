@@ -15,6 +15,7 @@ the diff and tests/test_lint_agreement.py's table of cases.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -280,6 +281,44 @@ def main() -> None:
             ],
         )
 
+        # where the API is more lenient than the SDK's types (respctl/lint/leniency.py)
+        m.keep(
+            "good_input_image_without_detail",
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "What is this?"},
+                        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="},
+                    ],
+                },
+            ],
+        )
+        m.keep(
+            "good_assistant_message_without_type",
+            [{k: v for k, v in i.items() if not (is_assistant(i) and k == "type")} for i in read(chat)],
+        )
+        m.keep(
+            "good_output_text_without_annotations_or_logprobs",
+            [
+                {**i, "content": [{"type": "output_text", "text": p["text"]} for p in i["content"]]}
+                if is_assistant(i)
+                else i
+                for i in read(chat)
+            ],
+        )
+        m.keep(
+            "good_function_tool_without_strict",
+            read(plain)
+            + [
+                {
+                    "type": "additional_tools",
+                    "role": "developer",
+                    "tools": [{"type": "function", "name": "get_time", "description": "The time now."}],
+                }
+            ],
+        )
+
         # --- edits that keep a conversation replayable ------------------------------------
         items = read(chat)
         second_user = index_of(items, lambda i: i.get("role") == "user", 1)
@@ -343,9 +382,23 @@ def main() -> None:
         )
         m.keep("e4_encrypted_content_null", items[:rs] + [{**items[rs], "encrypted_content": None}] + items[rs + 1 :])
         token = items[rs]["encrypted_content"]
+        # cut at a 16-byte block: still a whole Fernet envelope (57 + 16k bytes), like output_item.added's copy
+        raw = base64.urlsafe_b64decode(token)
+        cut = base64.urlsafe_b64encode(raw[: 57 + 16 * ((len(raw) - 57) // 32)]).decode()
         m.keep(
-            "e8_encrypted_content_truncated",
-            items[:rs] + [{**items[rs], "encrypted_content": token[: len(token) // 2]}] + items[rs + 1 :],
+            "e8_encrypted_content_truncated", items[:rs] + [{**items[rs], "encrypted_content": cut}] + items[rs + 1 :]
+        )
+        half = len(token) // 2 | 1  # an odd length: not base64
+        m.keep(
+            "e8_encrypted_content_cut_mid_token",
+            items[:rs] + [{**items[rs], "encrypted_content": token[:half]}] + items[rs + 1 :],
+        )
+        m.keep("e8_encrypted_content_empty", items[:rs] + [{**items[rs], "encrypted_content": ""}] + items[rs + 1 :])
+        m.keep(
+            "e4_reasoning_nothing_to_replay",
+            items[:rs]
+            + [{k: v for k, v in items[rs].items() if k not in ("id", "encrypted_content")}]
+            + items[rs + 1 :],
         )
         other = items[first_rs]["encrypted_content"]
         swapped = list(items)
