@@ -777,7 +777,7 @@ def main() -> None:
     from respctl import fastparams
 
     _handle_stop_signals()
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_only_the_command_run(sys.argv[1:]))
     fastparams.install(command)
     args = sys.argv[1:]
     if not args and "_RESPCTL_COMPLETE" not in os.environ:  # bare `respctl`: the help, as --help prints it, and exit 2
@@ -807,6 +807,29 @@ def _wants_json(args: list[str]) -> bool:
     """--json on a turn command whose own parsing failed: its one object is still wanted."""
     head = args[: args.index("--")] if "--" in args else args
     return "--json" in head and any(command in head for command in ("start", "say", "tool-result"))
+
+
+def _only_the_command_run(args: list[str]) -> typer.Typer:
+    """The app, with only the subcommand named first on the command line (`lint`, `show`...).
+
+    Typer builds every subcommand's parameters before it runs one: about 1-2 ms each, most of
+    `lint`'s or `show`'s start-up beyond a bare Typer program. Each option is still defined once,
+    above; when the first argument names no subcommand (`--help`, `--version`, a typo) the whole
+    app is built, so help and error messages are Typer's own.
+    """
+    import copy
+
+    name = args[0] if args else ""
+    chosen = [
+        info
+        for info in app.registered_commands
+        if (info.name or typer.main.get_command_name(info.callback.__name__)) == name
+    ]
+    if len(chosen) != 1:
+        return app
+    one = copy.copy(app)
+    one.registered_commands = chosen
+    return one
 
 
 def _usage_error_text(exc: Exception) -> str | None:
