@@ -361,7 +361,8 @@ def test_encrypted_content_envelope(lint, tmp_path):
         "whole": (ENC, None),
         "cut_odd": (ENC[:1001], "1001 characters, not a multiple of 4 (cut short?)"),
         "cut_at_4": (ENC[:1000], "it decodes to 750 bytes, not 57 + 16k (cut or edited)"),
-        "not_base64": (ENC[:100] + "+" + ENC[101:], '"+" is not a base64url character'),
+        "ellipsis": (ENC[:-4] + "gA…=", "it holds non-ASCII characters (an ellipsis from a display?), not base64url"),
+        "padding": (ENC[:-4] + "A=A=", 'it ends in "A=A=", not base64url'),
         "other_server": ("opaque-blob-of-another-server", None),  # not Fernet-looking: left alone
     }
     for name, (token, _) in cases.items():

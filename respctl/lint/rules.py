@@ -362,9 +362,9 @@ _RULES = [
         ERROR,
         "encrypted_content that is not a whole Fernet token",
         None,
-        what="An `encrypted_content` blob that starts like OpenAI's (`gAAAAA`, a Fernet token) but is not one: not "
-        "base64url, a length that is not a multiple of 4, or a decoded length that is not 57 + 16k bytes. "
-        "OpenAI target only: other servers use other formats.",
+        what="An `encrypted_content` blob that starts like OpenAI's (`gAAAAA`, a Fernet token) but is not one: a "
+        "length that is not a multiple of 4, non-ASCII characters, stray padding, or a decoded length that is not "
+        "57 + 16k bytes. OpenAI target only: other servers use other formats.",
         why="The blob was cut (a `head -c`, an editor's line limit, a copy from `output_item.added`, which is "
         "shorter) or edited; the API cannot decrypt it. A blob cut at a token boundary still looks whole: only the "
         "server can tell (RSP114 cannot see every damage).",
