@@ -166,9 +166,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="respctl-bench-lint-") as tmp:
         rows = run(tmp, quick=args.quick, items=args.items)
     for r in rows:
+        unit = r.get("unit", "s")
         print(
-            f"{r['name']:<48} median {r['median']:.3f}s (min {r['min']:.3f}, max {r['max']:.3f}) "
-            f"floor {r['floor']:.3f}s ratio {r['ratio']:.2f}x  [{r.get('goal', '')}]  {r.get('note', '')}"
+            f"{r['name']:<48} median {r['median']:.3f}{unit} (min {r['min']:.3f}, max {r['max']:.3f}) "
+            f"floor {r['floor']:.3f}{unit} ratio {r['ratio']:.2f}x  [{r.get('goal', '')}]  {r.get('note', '')}"
         )
     return 0
 

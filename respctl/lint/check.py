@@ -178,23 +178,33 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
     if data.startswith(b"\xef\xbb\xbf"):
         diags.append(Diagnostic("RSP006", 1, 1, "file starts with a UTF-8 byte order mark", fix=Fix("rewrite")))
         data = data[3:]
-    lines = data.split(b"\n")
-    unterminated = lines[-1] != b""
-    if not unterminated:
-        lines.pop()
-    raw: list[bytes] = []
+    # Lines are read as slices of one memoryview, not copied out with split(): on a large file the
+    # copies would hold as much memory again as the file (a 258 MB file: 258 MB more at the peak).
+    view = memoryview(data)
+    size = len(data)
+    raw: list = []  # each item's line (a memoryview slice), for the columns of diagnostics
     crlf: list[int] = []
     loads = orjson.loads
-    for number, line in enumerate(lines, 1):
-        if not line or line.isspace():
+    find = data.find
+    number = start = 0
+    last: tuple[int, int] = (0, 0)  # the last line's bounds
+    while start < size:
+        end = find(b"\n", start)
+        if end < 0:
+            end = size
+        number += 1
+        last = (start, end)
+        line = view[start:end]
+        start = end + 1
+        if not line or (data[last[0]] in _WHITESPACE and line.tobytes().isspace()):
             diags.append(Diagnostic("RSP004", number, 1, "blank line", fix=Fix("rewrite")))
             continue
-        if line.endswith(b"\r"):
+        if data[end - 1] == 13:  # \r
             crlf.append(number)
         try:
             item = loads(line)
         except orjson.JSONDecodeError as exc:
-            diags.append(_bad_line(number, line, exc))
+            diags.append(_bad_line(number, line.tobytes(), exc))
             result.readable = False
             continue
         if type(item) is not dict:
@@ -202,31 +212,32 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
                 Diagnostic(
                     "RSP003",
                     number,
-                    _first_column(line),
+                    _first_column(line.tobytes()),
                     f"expected a JSON object (one input item), got {json_kind(item)}",
                 )
             )
             result.readable = False
             continue
-        if _may_change_on_rewrite(line, item):
-            diags.extend(_inexact_values(number, line))
+        if _may_change_on_rewrite(data, last[0], end, item):
+            diags.extend(_inexact_values(number, line.tobytes()))
         raw.append(line)
         result.items.append(item)
         result.line_numbers.append(number)
     if crlf:
         more = f" (and {len(crlf) - 1} more line{'s' if len(crlf) > 2 else ''})" if len(crlf) > 1 else ""
-        first = lines[crlf[0] - 1]
+        first = _nth_line(data, crlf[0])
         diags.append(
             Diagnostic(
                 "RSP005", crlf[0], len(first.decode("utf-8", "replace")), f"line ends in CRLF{more}", fix=Fix("rewrite")
             )
         )
-    if unterminated and result.readable and lines[-1].strip():
+    final = data[last[0] : last[1]] if not data.endswith(b"\n") else b""
+    if final and result.readable and final.strip():
         diags.append(
             Diagnostic(
                 "RSP007",
-                len(lines),
-                len(lines[-1].decode("utf-8", "replace")) + 1,
+                number,
+                len(final.decode("utf-8", "replace")) + 1,
                 "no newline at end of file",
                 fix=Fix("rewrite"),
             )
@@ -243,13 +254,14 @@ _LONG_NUMBER = re.compile(rb"\d{19,}")
 _KEY = re.compile(rb'"\s*:')
 
 
-def _may_change_on_rewrite(line: bytes, item: dict) -> bool:
-    """Cheap filter: can the line hold a duplicate key, or an integer orjson reads as a float? A
-    duplicate key shows as more `":` in the line than in orjson's rewrite of what it parsed."""
-    if _LONG_NUMBER.search(line):
+def _may_change_on_rewrite(data: bytes, start: int, end: int, item: dict) -> bool:
+    """Cheap filter: can the line (data[start:end], read in place: no copy) hold a duplicate key, or an
+    integer orjson reads as a float? A duplicate key shows as more `":` in the line than in orjson's
+    rewrite of what it parsed."""
+    if _LONG_NUMBER.search(data, start, end):
         return True
-    spaced = b'" ' in line or b'"\t' in line or b'"\r' in line
-    keys = len(_KEY.findall(line)) if spaced else line.count(b'":')
+    spaced = any(data.find(pair, start, end) >= 0 for pair in (b'" ', b'"\t', b'"\r'))
+    keys = len(_KEY.findall(data, start, end)) if spaced else data.count(b'":', start, end)
     try:
         return keys > orjson.dumps(item).count(b'":')
     except TypeError:  # nested deeper than orjson writes: read it exactly
@@ -290,6 +302,17 @@ def _inexact_values(number: int, line: bytes) -> list[Diagnostic]:
 def _column_of(line: bytes, text: str) -> int:
     at = line.find(text.encode("utf-8", "replace"))
     return len(line[: max(at, 0)].decode("utf-8", "replace")) + 1
+
+
+_WHITESPACE = frozenset(b" \t\r\x0b\x0c")
+
+
+def _nth_line(data: bytes, number: int) -> bytes:
+    start = 0
+    for _ in range(number - 1):
+        start = data.index(b"\n", start) + 1
+    end = data.find(b"\n", start)
+    return data[start : end if end >= 0 else len(data)]
 
 
 def _bad_line(number: int, line: bytes, exc: orjson.JSONDecodeError) -> Diagnostic:
@@ -675,8 +698,9 @@ def _quote(value: str) -> str:
     return orjson.dumps(value).decode()
 
 
-def _locate(line: bytes, path: tuple) -> int:
+def _locate(line: bytes | memoryview, path: tuple) -> int:
     """Column (1-based, in characters) of the last key of `path` in the raw line; best effort."""
+    line = bytes(line)
     at = 0
     found = 0
     for part in path:
