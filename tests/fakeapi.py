@@ -86,9 +86,12 @@ Ids and encrypted content
 -------------------------
 A response id is ``resp_`` + 48 hex; its items are ``<prefix>_`` + 48 hex ending in the same
 16 hex as the response id (the mid-2025 scheme). ``encrypted_content`` is a Fernet-shaped
-token (``gAAAAAB...``) sealing ``{id, model}`` with an HMAC under the registry's secret: the
-``output_item.added`` copy is truncated (shorter, not a prefix), the ``response.completed``
-copy is sealed again (same length, other bytes); the done and completed copies both verify.
+token (``gAAAAAB...``, 57 + 16k bytes like a real one) sealing ``{id, model}`` with an HMAC under
+the registry's secret: the ``output_item.added`` copy is shorter, not a prefix, and does not
+verify, yet has the same envelope (as in the real recordings); the ``response.completed`` copy is
+sealed again (same length, other bytes); the done and completed copies both verify. A reasoning
+item with neither ``id``, ``encrypted_content`` nor ``content`` is answered ``Missing required
+parameter: 'input[N].encrypted_content'.`` as the real API does.
 Every issued item is kept in an ``ItemRegistry`` (id -> type, response id, index, and the
 reasoning item it follows), which the E3 check consults.
 
