@@ -63,7 +63,24 @@ def imports_openai(argv) -> bool:
 STARTUP_GOAL = 1.3
 
 
-def bench_startup(tmp: Path, runs: int) -> list[dict]:
+def instructions(argv) -> int | None:
+    """Instructions one run executes, counted by valgrind (callgrind): steady on a busy machine, where
+    wall times are not. None without valgrind."""
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        return None
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        capture_output=True,
+        text=True,
+        env=BENCH_ENV,
+    )
+    found = [line.split()[-1] for line in out.stderr.splitlines() if "Collected :" in line]
+    return int(found[-1]) if found else None
+
+
+def bench_startup(tmp: Path, runs: int, count_instructions: bool = False) -> list[dict]:
     """Paired: each round runs the floor and every command once, in turn, so that a busy machine
     slows both sides of a ratio alike; the ratio reported is the median of the per-round ratios."""
     from gen import write_conversation
@@ -99,6 +116,13 @@ def bench_startup(tmp: Path, runs: int) -> list[dict]:
         r["ratio_of_medians"] = r["median"] / r["floor"]
         r["met"] = r["ratio"] <= STARTUP_GOAL
         rows.append(r)
+    if count_instructions:
+        floor_ir = instructions(commands["floor"])
+        for r in rows:
+            ir = instructions(commands[r["name"]])
+            if floor_ir and ir:
+                r["instructions_ratio"] = ir / floor_ir
+                r["note"] = f"instructions {r['instructions_ratio']:.2f}x the floor's (valgrind)"
     return rows
 
 
@@ -109,12 +133,16 @@ def main() -> int:
         "--json", default=str(HERE / "results" / "latest.json"), help="where to write the table as JSON"
     )
     parser.add_argument("--startup-only", action="store_true", help="only the start-up rows (about a minute)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count start-up instructions with valgrind (busy machines)"
+    )
     args = parser.parse_args()
     runs = 3 if args.quick else 7
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="respctl-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        rows += bench_startup(tmp, 5 if args.quick else 31)
+        load_before = os.getloadavg()[0]
+        rows += bench_startup(tmp, 5 if args.quick else 31, args.instructions)
         for module in () if args.startup_only else ("bench_lint", "bench_show", "bench_turn", "bench_memory"):
             try:
                 mod = __import__(module)
@@ -122,9 +150,15 @@ def main() -> int:
                 continue
             rows += mod.run(tmp, quick=args.quick)
     print_table(rows)
+    print(f"\nload average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cpus)")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average": [load_before, os.getloadavg()[0]],  # wall-time ratios are noisier under load
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"\nwritten to {out}")
     return 0
