@@ -825,7 +825,7 @@ def _only_the_command_run(args: list[str]) -> typer.Typer:
     chosen = [
         info
         for info in app.registered_commands
-        if (info.name or typer.main.get_command_name(info.callback.__name__)) == name
+        if (info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))) == name
     ]
     if len(chosen) != 1:
         return app

@@ -244,8 +244,8 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
         )
     if not result.items and not diags:
         diags.append(Diagnostic("RSP008", 1, 1, "file holds no items"))
-    more, result.pending = check_items(raw, result.items, result.line_numbers, target)
-    diags.extend(more)
+    found, result.pending = check_items(raw, result.items, result.line_numbers, target)
+    diags.extend(found)
     diags.sort(key=lambda d: (d.line, d.column))
     return result
 

@@ -236,15 +236,21 @@ def _normal(value: object) -> object:
 
 
 def outputs() -> dict[Path, str]:
-    """Every generated file and its text: the shape table, and the README section of the rules."""
+    """Every generated file and its text: the shape table, the README section of the rules, and the
+    leniency table of docs/lint.md."""
     files = {TABLE: render(build())}
     if README.exists():
         files[README] = _readme_with_rules(README.read_text(encoding="utf-8"))
     if DOCS.exists():
-        from respctl.lint.leniency import markdown
-
-        files[DOCS] = _splice(DOCS, DOCS.read_text(encoding="utf-8"), DOCS_START, DOCS_END, markdown())
+        files[DOCS] = outputs_docs()
     return files
+
+
+def outputs_docs() -> str:
+    """docs/lint.md with the leniency table generated from respctl/lint/leniency.py."""
+    from respctl.lint.leniency import markdown
+
+    return _splice(DOCS, DOCS.read_text(encoding="utf-8"), DOCS_START, DOCS_END, markdown())
 
 
 def _readme_with_rules(readme: str) -> str:
@@ -293,7 +299,10 @@ def _check(*, readme: bool) -> int:
     )
     if stale_readme:
         print(f"{README}: the lint rules section is stale; run 'make schema'", file=sys.stderr)
-    return 1 if changed or stale_readme else 0
+    stale_docs = readme and DOCS.exists() and DOCS.read_text(encoding="utf-8") != outputs_docs()
+    if stale_docs:
+        print(f"{DOCS}: the leniency table is stale; run 'make schema'", file=sys.stderr)
+    return 1 if changed or stale_readme or stale_docs else 0
 
 
 if __name__ == "__main__":

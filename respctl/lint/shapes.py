@@ -474,6 +474,7 @@ def item_kind(item: dict) -> str | None:
 
 def check_item(item: dict, kind: str | None) -> list[Finding] | None:
     """None when the item has a valid shape (the fast path); else what is wrong with it."""
+    s: Shape | None
     if kind == "message":
         s = message_shape(item.get("role") == "assistant")
     else:
