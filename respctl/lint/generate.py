@@ -192,8 +192,16 @@ def committed() -> dict:
     """The committed table, as the same data `build()` returns."""
     import json
 
+    from respctl.lint.table import spec
+
     data = json.loads(TABLE.read_text(encoding="utf-8"))
-    return {key: data[key] for key in ("version", *DATA_KEYS)}
+    table = {key: data[key] for key in ("version", *DATA_KEYS)}
+    # specs as build() gives them (tuples), so that a difference prints alike on both sides
+    table["shapes"] = {
+        name: {key: (required, spec(s)) for key, (required, s) in fields.items()}
+        for name, fields in data["shapes"].items()
+    }
+    return table
 
 
 def differences(old: dict, new: dict) -> list[str]:
