@@ -4,8 +4,10 @@ Each shape gets a boolean check built once from closures (dict key sets and `typ
 tests: the common item passes without allocating anything). Only an item that fails its
 check is walked again by `explain`, which says what is wrong and where (a JSON pointer).
 
-Where the real API is stricter or looser than the SDK's types, the difference is written
-here, next to the reference rule it comes from, never in the generated table.
+Where the real API is looser than the SDK's types, the difference is in respctl/lint/leniency.py
+(one reviewed list, with evidence); where it is stricter (output-only fields), here, next to the
+reference rule it comes from; never in the generated table. Shapes are built per item type on first
+use: a file of messages and function calls never compiles the checks of computer or MCP items.
 """
 
 from __future__ import annotations
@@ -446,18 +448,20 @@ def item_shape(kind: str) -> Shape | None:
         return found
 
 
+_MESSAGE_SHAPES: dict[bool, Shape] = {}
+
+
 def message_shape(assistant: bool) -> Shape:
-    key = "message (assistant)" if assistant else "message"
-    found = _ITEM_SHAPES.get(key)
+    found = _MESSAGE_SHAPES.get(assistant)
     if found is None:
         assert set(_table.items()["message"]) == {_EASY, _INPUT, _OUTPUT}, "the SDK's message variants changed"
         if assistant:
             # Assistant content is a string or output_text/refusal parts, never input_text (E11).
             content = ("union", "str", _table.fields(_OUTPUT)["content"][1])
-            found = _item_shape("message", key, _merged((_EASY, _OUTPUT), content=content))
+            found = _item_shape("message", "message (assistant)", _merged((_EASY, _OUTPUT), content=content))
         else:
-            found = _item_shape("message", key, _merged((_EASY, _INPUT)))
-        _ITEM_SHAPES[key] = found
+            found = _item_shape("message", "message", _merged((_EASY, _INPUT)))
+        _MESSAGE_SHAPES[assistant] = found
     return found
 
 
