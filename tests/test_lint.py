@@ -705,3 +705,10 @@ def test_fix_waits_for_a_turn_holding_the_file_and_loses_nothing(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert chat.read_bytes() == b'{"type":"message","role":"user","content":"hi"}\n' + turn
+
+
+def test_shapes_built_on_first_use_do_not_leak_between_kinds(lint, tmp_path):
+    """Shapes are compiled per item type when first met; a message shape is never taken for a type."""
+    odd = {"type": "message (assistant)", "role": "assistant", "content": "x"}
+    write(tmp_path, "chat.jsonl", jsonl(USER, {"role": "assistant", "content": "hi"}, odd))
+    assert [(d["code"], d["line"]) for d in lint("chat.jsonl", "--format", "json").json()] == [("RSP101", 3)]
