@@ -1,7 +1,8 @@
 """respctl lint as users run it outside respctl: a pre-commit hook, and a GitHub Actions step.
 
 pre-commit itself is installed (pip) into a venv kept in pytest's cache, so that only the first
-run pays for it; where it cannot be installed (offline) the pre-commit tests are skipped, saying so.
+run pays for it (about 50 s; with `-p no:cacheprovider`, every run); where it cannot be installed
+(offline) the pre-commit test is skipped, saying so.
 
 - The hook as the README tells users to add it: `repo:` this repository (a copy of the working
   tree, committed with fixed dates so that an unchanged tree keeps its commit and pre-commit reuses
@@ -51,11 +52,18 @@ def _git(*args, cwd: Path, check: bool = True, env: dict | None = None) -> subpr
 
 
 @pytest.fixture(scope="module")
-def pre_commit(request) -> Path:
-    """The pre-commit executable, from a venv kept in pytest's cache."""
+def home(request, tmp_path_factory) -> Path:
+    """Where pre-commit, its environments and the respctl repository live: pytest's cache, kept
+    between runs, or a temporary folder when the cache is turned off."""
+    cache = getattr(request.config, "cache", None)
+    return Path(cache.mkdir("respctl-pre-commit")) if cache else tmp_path_factory.mktemp("respctl-pre-commit")
+
+
+@pytest.fixture(scope="module")
+def pre_commit(home) -> Path:
+    """The pre-commit executable, from a venv kept in `home`."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    home = Path(request.config.cache.mkdir("respctl-pre-commit"))
     exe = home / "venv" / "bin" / "pre-commit"
     if not exe.exists():
         venv.create(home / "venv", with_pip=True)
@@ -95,9 +103,8 @@ def test_the_hooks_file_declares_respctl_lint_on_jsonl_files():
     assert text.count("  files: \\.jsonl$\n") == 2 and text.count("  language: python\n") == 2
 
 
-def test_respctl_lint_runs_as_a_pre_commit_hook(pre_commit, request, tmp_path):
+def test_respctl_lint_runs_as_a_pre_commit_hook(pre_commit, home, tmp_path):
     """A repository of conversations adds the hook as docs/lint.md shows; commits are checked."""
-    home = Path(request.config.cache.mkdir("respctl-pre-commit"))
     repo, rev = _respctl_repo(home)
     convs = tmp_path / "convs"
     convs.mkdir()
