@@ -43,6 +43,7 @@ PORTABLE = frozenset(
         "RSP008",  # empty file
         "RSP110",  # arguments not JSON (a warning)
         "RSP111",  # control characters in a name (a warning)
+        "RSP113",  # empty encrypted_content: an empty blob decrypts to nothing on any server
         "RSP201",  # reasoning kept with what follows it
         "RSP204",  # every call answered before a later turn
         "RSP205",  # an output answers an earlier call

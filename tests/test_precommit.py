@@ -155,7 +155,10 @@ def test_the_github_actions_example_prints_workflow_commands(tmp_path):
     (folder / "tools.jsonl").write_bytes(PENDING)
     (folder / "bad.jsonl").write_bytes(BAD + b"\n" + GOOD)
     r = run_cli(args, cwd=tmp_path, env=clean_env())
-    assert r.code == 1 and r.err == ""
+    assert r.code == 1
+    assert [line.split(":")[:2] for line in r.err_lines] == [
+        ["respctl", " lint rule set"]
+    ]  # the log, not an annotation
     lines = r.out.splitlines()
     parsed = [_COMMAND.fullmatch(line) for line in lines]
     assert all(parsed), lines

@@ -14,8 +14,7 @@ Fixes, as ruff says them: whether `--fix` can mend a problem (`fix_when`: "alway
 safe (`fix_safety`: "safe" keeps what the model is told, or drops only what the API refuses
 anyway; `--fix` applies safe fixes only).
 
-Target: a rule with `target="openai"` holds for api.openai.com only (other servers, e.g.
-gpt-oss, vLLM, use other formats); lint runs it only when checking for that server.
+Which server each rule holds for (`--target openai|compatible`) is said in one place: respctl/target.py.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ ERROR = "error"
 WARNING = "warning"
 ALWAYS, SOMETIMES = "always", "sometimes"
 SAFE, UNSAFE = "safe", "unsafe"
-OPENAI = "openai"
-TARGETS = (OPENAI, "compatible")
 
 
 class Rule:
@@ -44,7 +41,6 @@ class Rule:
         "api",
         "fix_when",
         "fix_safety",
-        "target",
     )
 
     def __init__(
@@ -62,11 +58,10 @@ class Rule:
         api: str = "",  # the API error it prevents, when there is one
         fix_when: str = ALWAYS,  # with a fix: ALWAYS, or SOMETIMES (only some cases can be mended)
         fix_safety: str = SAFE,  # with a fix: SAFE (applied by --fix) or UNSAFE
-        target: str | None = None,  # None: every server; OPENAI: api.openai.com only
     ):
         self.code, self.name, self.severity, self.summary, self.fix = code, name, severity, summary, fix
         self.what, self.why, self.example, self.mend, self.api = what, why, example, mend, api
-        self.fix_when, self.fix_safety, self.target = fix_when, fix_safety, target
+        self.fix_when, self.fix_safety = fix_when, fix_safety
 
     def __repr__(self) -> str:
         return f"Rule({self.code!r}, {self.name!r})"
@@ -75,9 +70,6 @@ class Rule:
     def fix_availability(self) -> str:
         """ "always", "sometimes" or "never", as ruff says it."""
         return self.fix_when if self.fix else "never"
-
-    def applies_to(self, target: str) -> bool:
-        return self.target is None or self.target == target
 
 
 _RULES = [
@@ -373,7 +365,6 @@ _RULES = [
         "of the item that follows it (the model loses that reasoning).",
         api="The encrypted content for item rs_... could not be verified. Reason: Encrypted content could not be "
         "decrypted or parsed.",
-        target=OPENAI,
     ),
     Rule(
         "RSP115",
@@ -552,9 +543,8 @@ def explain(rule: Rule) -> str:
         when = " Sometimes available: only in the cases above." if rule.fix_when == SOMETIMES else ""
         applies = "`--fix` applies it" if rule.fix_safety == SAFE else "`--fix` does not apply it"
         fix = f"Fix: {rule.fix} ({rule.fix_safety}; {applies}).{when}"
-    target = f" [{rule.target} only]" if rule.target else ""
     parts = [
-        f"{rule.code} ({rule.name}) [{rule.severity}]{target}",
+        f"{rule.code} ({rule.name}) [{rule.severity}]",
         "",
         "What it does",
         f"  {rule.what}",
