@@ -137,7 +137,6 @@ def main() -> int:
         "--instructions", action="store_true", help="also count start-up instructions with valgrind (busy machines)"
     )
     args = parser.parse_args()
-    runs = 3 if args.quick else 7
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="respctl-bench-") as tmpdir:
         tmp = Path(tmpdir)

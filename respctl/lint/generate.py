@@ -2,8 +2,8 @@
 
 The table is what `lint` checks item shapes against, so that lint never imports openai at
 run time; it is data (read by respctl/lint/table.py with orjson), not code, so that loading
-it costs a parse and no compilation. It is read from
-`openai.types.responses.ResponseInputItemParam` by typing introspection: every item variant, every nested TypedDict, which keys are required, which
+it costs a parse and no compilation. It is read from `openai.types.responses.ResponseInputItemParam`
+by typing introspection: every item variant, every nested TypedDict, which keys are required, which
 accept null, and the values of each Literal. Output-only fields are found by comparing the
 SDK's output item models with the param types.
 
