@@ -250,22 +250,30 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
     return result
 
 
-_LONG_NUMBER = re.compile(rb"\d{19,}")
 _KEY = re.compile(rb'"\s*:')
+#: One pass over a line, at C speed: digits become "0", whitespace " ", and '"' and ':' stay; the
+#: rest becomes "x". In that text a run of 19 zeros is a long number, '" ' a key followed by
+#: whitespace, and '":' a key (a regular expression over the line is 20 times slower on a file
+#: full of encrypted content).
+_SHAPE = bytes(48 if 48 <= i <= 57 else 32 if i in b" \t\r\n" else i if i in b'":' else 120 for i in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def _may_change_on_rewrite(data: bytes, start: int, end: int, item: dict) -> bool:
-    """Cheap filter: can the line (data[start:end], read in place: no copy) hold a duplicate key, or an
-    integer orjson reads as a float? A duplicate key shows as more `":` in the line than in orjson's
-    rewrite of what it parsed."""
-    if _LONG_NUMBER.search(data, start, end):
-        return True
-    spaced = any(data.find(pair, start, end) >= 0 for pair in (b'" ', b'"\t', b'"\r'))
-    keys = len(_KEY.findall(data, start, end)) if spaced else data.count(b'":', start, end)
+    """Cheap filter: can the line (data[start:end]) hold a duplicate key, or an integer orjson reads
+    as a float? A duplicate key shows as more `":` in the line than in orjson's rewrite of what it
+    parsed."""
     try:
-        return keys > orjson.dumps(item).count(b'":')
+        written = orjson.dumps(item)
     except TypeError:  # nested deeper than orjson writes: read it exactly
         return True
+    if end - start == len(written) and data.startswith(written, start, end):
+        return False  # the line is orjson's own writing of what it read (as respctl writes): nothing lost
+    shape = data[start:end].translate(_SHAPE)
+    if _LONG_DIGITS in shape:
+        return True
+    keys = len(_KEY.findall(data, start, end)) if b'" ' in shape else shape.count(b'":')
+    return keys > written.count(b'":')
 
 
 def _inexact_values(number: int, line: bytes) -> list[Diagnostic]:
