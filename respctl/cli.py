@@ -14,9 +14,8 @@ from typing import Annotated
 
 import typer
 
-from respctl import __version__
+from respctl import DEFAULT_TIMEOUT, __version__
 from respctl.errors import ExitCode, RespctlError, UsageError
-from respctl.request import DEFAULT_TIMEOUT
 
 
 class PlainCommand(typer.core.TyperCommand):

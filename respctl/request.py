@@ -43,11 +43,6 @@ class RequestOptions:
     extra: dict = field(default_factory=dict)
 
 
-#: --timeout when none is given: seconds one attempt may take, from sending the request to the last
-#: byte of the answer (a deadline; the SDK's own 600 s applied to each read, so it never ended).
-DEFAULT_TIMEOUT = 600.0
-
-
 @dataclass
 class Connection:
     """Where and how to send a turn. The key is kept out of repr, so no traceback shows it."""
