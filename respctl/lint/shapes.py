@@ -504,7 +504,6 @@ def _unknown_type(item: dict) -> Finding:
 # --- the `tools` option -----------------------------------------------------------------------
 
 
-
 def tool_problems(tool: Any) -> list[str]:
     """What is wrong with one entry of `--tools`, by the SDK's tool shapes: an unknown `type` (with
     a suggestion), an unknown field, a value of the wrong type. A field the SDK's types require is
