@@ -167,7 +167,7 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'benchmark':<56} {'median':>9} {'min':>9} {'max':>9} {'floor':>9} {'ratio':>7}  goal / notes")
     for r in rows:
         unit = r.get("unit", "s")
-        fmt = (lambda v: f"{v:.3f}s") if unit == "s" else (lambda v: f"{v:.0f}{unit}")
+        fmt = (lambda v: f"{v:.3f}s") if unit == "s" else (lambda v, unit=unit: f"{v:.0f}{unit}")
         floor = fmt(r["floor"]) if "floor" in r else ""
         ratio = f"{r['ratio']:.2f}x" if "ratio" in r else ""
         notes = [r.get("goal", "")]
@@ -178,7 +178,8 @@ def print_table(rows: list[dict]) -> None:
         if r.get("note"):
             notes.append(r["note"])
         print(
-            f"{r['name']:<56} {fmt(r['median']):>9} {fmt(r['min']):>9} {fmt(r['max']):>9} {floor:>9} {ratio:>7}  {'; '.join(n for n in notes if n)}"
+            f"{r['name']:<56} {fmt(r['median']):>9} {fmt(r['min']):>9} {fmt(r['max']):>9} {floor:>9} {ratio:>7}  "
+            f"{'; '.join(n for n in notes if n)}"
         )
 
 

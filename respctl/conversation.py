@@ -172,7 +172,7 @@ class Conversation:
             except RespctlError as exc:
                 exc.exit_code = ExitCode.FAILED  # like a failed request: the file is unchanged, try again later
                 raise
-            if held is not None:
+            if held is not None and self._lock is not None:
                 # After the rename the path names a new inode: hold the lock on that one from now on
                 # (the runner writes several times in one turn; a waiter must not walk in between).
                 self._lock.move_to(held)

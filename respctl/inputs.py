@@ -131,9 +131,12 @@ def attachment_part(path: str) -> dict:
 def tool_output_text(output: str | None, path: str | None) -> str:
     if output is not None and path is not None:
         raise UsageError("give OUTPUT or --output-file, not both")
-    if output is None and path is None:
+    if path is not None:
+        text = read_text_file(path, "output file")
+    elif output is not None:
+        text = read_text_arg(output, "tool output")
+    else:
         raise UsageError("missing OUTPUT: give it as an argument, '-' for standard input, or --output-file PATH")
-    text = read_text_file(path, "output file") if path is not None else read_text_arg(output, "tool output")
     return check_size(text, "tool output")
 
 

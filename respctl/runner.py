@@ -104,13 +104,15 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
             status = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out.join(), err.join()
+            out.join()
+            err.join()
             text = f"error: the tool timed out after {timeout:g}s and was stopped"
             return text, text
     except BaseException:  # Ctrl-C, SIGTERM, SIGHUP, anything: the tool's whole group goes with respctl
         _kill_group(proc)
         raise
-    out.join(), err.join()
+    out.join()
+    err.join()
     stdout = out.text()
     if out.truncated or len(stdout) > MAX_TEXT:  # the cut also drops a character split by the byte cap
         stdout = stdout[: MAX_TEXT - 200] + f"\n[output cut at {MAX_TEXT:,} characters]"
@@ -126,14 +128,17 @@ def run_call(runner: Runner, call: dict, timeout: float) -> tuple[str, str]:
 def _feed(proc: subprocess.Popen, data: bytes) -> None:
     """Write the arguments on a thread so a tool that never reads cannot block us."""
 
+    stdin = proc.stdin
+    assert stdin is not None  # started with stdin=PIPE
+
     def write() -> None:
         try:
-            proc.stdin.write(data)
+            stdin.write(data)
         except OSError:
             pass
         finally:
             try:
-                proc.stdin.close()
+                stdin.close()
             except OSError:
                 pass
 

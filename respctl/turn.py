@@ -6,6 +6,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from respctl import items as it
 from respctl import target as tg
@@ -13,13 +14,16 @@ from respctl.conversation import Conversation, dumps_item, locked_conversation
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.request import Connection, RequestOptions, build_body
 
+if TYPE_CHECKING:  # client imports openai: a turn that is sent loads it, nothing else
+    from respctl.client import Callbacks
+
 
 @dataclass
 class TurnSettings:
     request: RequestOptions = field(default_factory=RequestOptions)
     route: tg.Route = field(default_factory=tg.route_default)  # which lint rules the gate applies, and why
     connection: Connection = field(default_factory=Connection)
-    callbacks: object = None  # client.Callbacks
+    callbacks: Callbacks | None = None
     lock_timeout: float = 60.0
     dry_run: bool = False
     no_send: bool = False

@@ -82,8 +82,10 @@ def test_text_lines_summary_and_exit_1(lint, tmp_path):
     r = lint("chat.jsonl")
     assert r.code == 1
     assert r.out.splitlines() == [
-        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 [*] reasoning item: field 'status' is output-only: the API does not take it back",
-        f"chat.jsonl:3:{dumps({**FC, 'statuz': 'x'}).index(b'statuz')}: RSP103 function_call item: unknown field 'statuz' (did you mean 'status'?)",
+        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 [*] reasoning item: field 'status' is output-only: the API does "
+        "not take it back",
+        f"chat.jsonl:3:{dumps({**FC, 'statuz': 'x'}).index(b'statuz')}: RSP103 function_call item: unknown field "
+        "'statuz' (did you mean 'status'?)",
         "chat.jsonl:5:1: RSP201 [*] reasoning item rs_2 has no following item: it is the last item",
         "Found 3 errors.",
         "[*] 2 fixable with the --fix option.",
@@ -137,7 +139,8 @@ def test_status_on_a_custom_tool_call_is_output_only(lint, tmp_path):
     column = dumps(call).index(b'"status"') + 1
     assert (
         r.out.splitlines()[0]
-        == f"chat.jsonl:2:{column}: RSP108 [*] custom_tool_call item: field 'status' is output-only: the API does not take it back"
+        == f"chat.jsonl:2:{column}: RSP108 [*] custom_tool_call item: field 'status' is output-only: "
+        "the API does not take it back"
     )
 
 
@@ -146,7 +149,8 @@ def test_pending_calls_at_the_end_are_info_not_findings(lint, tmp_path):
     r = lint("chat.jsonl")
     assert r.code == 0
     assert r.out.splitlines() == [
-        "chat.jsonl:4:1: info: call call_2 (get_weather) is waiting for its output; answer it with 'respctl tool-result chat.jsonl call_2'",
+        "chat.jsonl:4:1: info: call call_2 (get_weather) is waiting for its output; answer it with 'respctl "
+        "tool-result chat.jsonl call_2'",
         "All checks passed!",
     ]
 
@@ -278,7 +282,8 @@ def test_github_format_annotations(lint, tmp_path):
         "::warning file=chat.jsonl,line=3,col="
         + str(dumps(MSG).index(b'"phase"') + 1)
         + ",title=RSP107 needless-null::RSP107 message item: field 'phase' is null (leave it out instead)",
-        "::error file=chat.jsonl,line=5,col=1,title=RSP201 reasoning-without-following-item::RSP201 reasoning item rs_2 has no following item: it is the last item",
+        "::error file=chat.jsonl,line=5,col=1,title=RSP201 reasoning-without-following-item::RSP201 reasoning item "
+        "rs_2 has no following item: it is the last item",
     ]
 
 
@@ -500,10 +505,14 @@ def test_fix_applies_safe_fixes_and_reports_each(lint, tmp_path):
     assert r.out.splitlines() == [
         "chat.jsonl:1:1: RSP006 fixed: Remove the byte order mark (file starts with a UTF-8 byte order mark)",
         f"chat.jsonl:1:{len(dumps(USER)) + 1}: RSP005 fixed: Use LF line endings (line ends in CRLF)",
-        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 fixed: Remove the output-only field (reasoning item: field 'status' is output-only: the API does not take it back)",
-        f"chat.jsonl:2:{len(dumps(RS)) + 15}: RSP106 fixed: Remove the null field (reasoning item: field 'content' is null, which it does not take)",
-        f"chat.jsonl:3:{len(dumps(MSG)) + 1}: RSP108 fixed: Remove the output-only field (message item: field 'created_by' is output-only: the API does not take it back)",
-        "chat.jsonl:8:1: RSP201 fixed: Remove the reasoning item (reasoning item rs_1 has no following item: it is the last item)",
+        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 fixed: Remove the output-only field (reasoning item: field "
+        "'status' is output-only: the API does not take it back)",
+        f"chat.jsonl:2:{len(dumps(RS)) + 15}: RSP106 fixed: Remove the null field (reasoning item: field 'content' is "
+        "null, which it does not take)",
+        f"chat.jsonl:3:{len(dumps(MSG)) + 1}: RSP108 fixed: Remove the output-only field (message item: field "
+        "'created_by' is output-only: the API does not take it back)",
+        "chat.jsonl:8:1: RSP201 fixed: Remove the reasoning item (reasoning item rs_1 has no following item: it is "
+        "the last item)",
         # the duplicates show once the first round has dropped the nulls and created_by
         "chat.jsonl:5:2: RSP208 fixed: Remove the duplicate line (duplicate item id rs_1 (first on line 2))",
         "chat.jsonl:6:2: RSP208 fixed: Remove the duplicate line (duplicate item id msg_1 (first on line 3))",
@@ -527,7 +536,8 @@ def test_fix_says_what_it_cannot_fix(lint, tmp_path):
     r = lint("--fix", "chat.jsonl")
     assert r.code == 1
     assert r.out.splitlines()[1:] == [
-        f"chat.jsonl:4:{dumps({**USER, 'statuz': 1}).index(b'statuz')}: RSP103 message item: unknown field 'statuz' (did you mean 'status'?)",
+        f"chat.jsonl:4:{dumps({**USER, 'statuz': 1}).index(b'statuz')}: RSP103 message item: unknown field 'statuz' "
+        "(did you mean 'status'?)",
         "Fixed 1 problem.",
         "Found 1 error.",
         "1 problem cannot be fixed automatically: 'respctl lint --explain CODE' says how to mend each.",
@@ -568,7 +578,8 @@ def test_fix_reports_normalized_lines_beside_fixes(lint, tmp_path):
     r = lint("--fix", "chat.jsonl")
     assert r.code == 0
     assert r.out.splitlines() == [
-        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 fixed: Remove the output-only field (reasoning item: field 'status' is output-only: the API does not take it back)",
+        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 fixed: Remove the output-only field (reasoning item: field "
+        "'status' is output-only: the API does not take it back)",
         "chat.jsonl: rewrote 1 line in canonical form (compact JSON)",
         "Fixed 1 problem.",
         "All checks passed!",
@@ -596,7 +607,8 @@ def _parsed(*items):
 def test_gate_reports_errors_only_and_not_pending_calls():
     lines, items = _parsed(USER, {**RS, "status": "completed"}, {**MSG, "phase": None}, USER, {**RS, "id": "rs_2"}, FC)
     assert gate("chat.jsonl", lines, items) == [
-        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 reasoning item: field 'status' is output-only: the API does not take it back",
+        f"chat.jsonl:2:{len(dumps(RS)) + 1}: RSP108 reasoning item: field 'status' is output-only: the API does not "
+        "take it back",
     ]
     assert gate("chat.jsonl", *_parsed(USER, RS, MSG)) == []
 
@@ -626,7 +638,8 @@ def test_schema_check_ignores_the_sdk_version_but_not_a_shape(capsys, monkeypatc
         f"shapes['ResponseReasoningItemParam'].id: {fresh['shapes']['ResponseReasoningItemParam']['id']!r} -> "
         "(False, 'str')",
         "items['new_item']: added: ['NewItem']",
-        f"output_only['custom_tool_call_output']: {fresh['output_only']['custom_tool_call_output']!r} -> ['created_by']",
+        f"output_only['custom_tool_call_output']: {fresh['output_only']['custom_tool_call_output']!r} -> "
+        "['created_by']",
     ]
     assert "differ from the table" in out.err and "in 3 place(s); run 'make schema'" in out.err
 

@@ -404,7 +404,8 @@ def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
                 report(
                     "RSP109",
                     index,
-                    "assistant message: content part is 'input_text'; assistant content takes 'output_text' or 'refusal' parts",
+                    "assistant message: content part is 'input_text'; assistant content takes 'output_text' or "
+                    "'refusal' parts",
                     ("content", i, "type"),
                 )
         _check_file_ids(item.get("content"), ("content",), index, report)
@@ -434,7 +435,8 @@ def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
                 report(
                     "RSP110",
                     index,
-                    f"function_call {item.get('call_id')}: arguments are not valid JSON ({exc.msg} at character {exc.pos + 1})",
+                    f"function_call {item.get('call_id')}: arguments are not valid JSON ({exc.msg} at character "
+                    f"{exc.pos + 1})",
                     ("arguments",),
                 )
     elif kind in ("function_call_output", "custom_tool_call_output"):
@@ -443,7 +445,8 @@ def _check_item_rules(item: dict, kind: str, index: int, report) -> None:
         report(
             "RSP301",
             index,
-            f"item_reference to '{_short(item_id)}' needs the item stored on the server; respctl replays with store false",
+            f"item_reference to '{_short(item_id)}' needs the item stored on the server; respctl replays with store "
+            "false",
         )
     if kind in _NAMED:
         for key in ("name", "namespace"):
@@ -508,7 +511,8 @@ def _check_file_ids(content, path: tuple, index: int, report) -> None:
             report(
                 "RSP302",
                 index,
-                f"{part.get('type', 'content')} part refers to uploaded file '{part['file_id']}': it replays only while that file exists on the same account",
+                f"{part.get('type', 'content')} part refers to uploaded file '{part['file_id']}': it replays only "
+                "while that file exists on the same account",
                 path + (i, "file_id"),
             )
 
@@ -637,7 +641,8 @@ def _warn_lost_reasoning(items: list[dict], kinds: list, run: list[int], report)
             report(
                 "RSP202",
                 index,
-                f"{kind} {_short(items[index]['id'])} keeps its id, but no reasoning item precedes it in its turn (other turns have one): "
+                f"{kind} {_short(items[index]['id'])} keeps its id, but no reasoning item precedes it in its turn "
+                "(other turns have one): "
                 "if its reasoning item was removed, the API rejects the id",
                 ("id",),
                 Fix("strip_id", index),
@@ -657,7 +662,8 @@ def _warn_foreign_followers(items: list[dict], kinds: list, pairs: list[int], re
             report(
                 "RSP202",
                 i + 1,
-                f"{kinds[i + 1]} {_short(follower['id'])} follows reasoning item {_short(items[i]['id'])} of another response "
+                f"{kinds[i + 1]} {_short(follower['id'])} follows reasoning item {_short(items[i]['id'])} of another "
+                "response "
                 "(their ids do not end alike, as items of one response do): its own reasoning item seems gone",
                 ("id",),
                 Fix("strip_id", i + 1),
@@ -683,7 +689,7 @@ def _client_side(item: dict, kind: str | None) -> bool:
 
 def _is_follower(item: dict | None, kind: str | None) -> bool:
     if kind == "message":
-        return item.get("role") == "assistant"
+        return item is not None and item.get("role") == "assistant"
     return kind in FOLLOWERS
 
 

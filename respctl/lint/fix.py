@@ -75,10 +75,14 @@ def fix_file(path: str, data: bytes, target: str = OPENAI, expect: os.stat_resul
 def _normalized(data: bytes, current: bytes, origin: list[int], applied: list[Applied]) -> int:
     """How many lines changed only by being written in canonical form (not by a fix)."""
     before = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
-    touched = {a.diagnostic.line for a in applied if a.diagnostic.fix.action in ("drop_key", "strip_id")}
+    touched = {
+        a.diagnostic.line for a in applied if a.diagnostic.fix and a.diagnostic.fix.action in ("drop_key", "strip_id")
+    }
     after = current.split(b"\n")
     return sum(
-        1 for number, line in zip(origin, after) if number not in touched and before[number - 1].rstrip(b"\r") != line
+        1
+        for number, line in zip(origin, after, strict=False)
+        if number not in touched and before[number - 1].rstrip(b"\r") != line
     )
 
 
@@ -91,6 +95,7 @@ def _apply(items: list[dict], fixable: list[Diagnostic]) -> tuple[list[dict], li
     dropped: set[int] = set()
     for d in fixable:
         fix = d.fix
+        assert fix is not None  # fixable: every one has a fix
         if fix.action == "drop_item":
             dropped.add(fix.index)
         elif fix.action == "strip_id":

@@ -23,7 +23,8 @@ def text_line(path: str, d: Diagnostic) -> str:
 
 def pending_line(path: str, p: Pending) -> str:
     return escape_controls(
-        f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl tool-result {path} {p.call_id}'"
+        f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl "
+        f"tool-result {path} {p.call_id}'"
     )
 
 
@@ -45,7 +46,8 @@ def summary(results: list[Result], *, fixing: bool) -> list[str]:
     by_hand = len(diags) - fixable
     if by_hand:
         lines.append(
-            f"{_plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to mend each."
+            f"{_plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to "
+            "mend each."
         )
     return lines
 
@@ -80,11 +82,13 @@ def _escape_property(text: str) -> str:
 def github_line(path: str, d: Diagnostic) -> str:
     level = "error" if d.severity == ERROR else "warning"
     title = _escape_property(f"{d.code} {d.rule.name}")
-    return f"::{level} file={_escape_property(path)},line={d.line},col={d.column},title={title}::{_escape_data(escape_controls(f'{d.code} {d.message}'))}"
+    message = _escape_data(escape_controls(f"{d.code} {d.message}"))
+    return f"::{level} file={_escape_property(path)},line={d.line},col={d.column},title={title}::{message}"
 
 
 def github_pending(path: str, p: Pending) -> str:
-    return f"::notice file={_escape_property(path)},line={p.line},col=1,title=pending call::{_escape_data(pending_line(path, p))}"
+    message = _escape_data(pending_line(path, p))
+    return f"::notice file={_escape_property(path)},line={p.line},col=1,title=pending call::{message}"
 
 
 def write(lines: list[str], stream=None) -> None:

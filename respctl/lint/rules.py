@@ -81,7 +81,8 @@ _RULES = [
         "a line is not valid JSON",
         None,
         what="A line that does not parse as JSON, with the column where parsing stopped.",
-        why="The request's `input` is the file's lines joined with commas; one bad line makes the whole body unparseable.",
+        why="The request's `input` is the file's lines joined with commas; one bad line makes the whole body "
+        "unparseable.",
         example='{"type":"message","role":"user","content":"hi"',
         mend="Edit the line by hand (often a merge conflict marker or a line cut short by `head -c`).",
         api="We could not parse the JSON body of your request.",
@@ -104,7 +105,8 @@ _RULES = [
         "a line is JSON but not an object",
         None,
         what="A line holding an array, string, number, boolean or null instead of one input item.",
-        why="Each line is one input item, and items are JSON objects. A pasted `input` array (`jq -s .` output) lands here.",
+        why="Each line is one input item, and items are JSON objects. A pasted `input` array (`jq -s .` output) lands "
+        "here.",
         example='[{"role":"user","content":"hi"}]',
         mend="Write one item per line: `jq -c '.[]' pasted.json >> chat.jsonl`.",
     ),
@@ -115,7 +117,8 @@ _RULES = [
         "a blank line",
         "Remove the blank line",
         what="An empty line, or one holding only spaces.",
-        why="respctl joins the lines with commas to build `input`; a blank line would become `,,`. respctl refuses such a file.",
+        why="respctl joins the lines with commas to build `input`; a blank line would become `,,`. respctl refuses "
+        "such a file.",
         example='{"role":"user","content":"hi"}\n\n{"role":"user","content":"again"}',
         mend="`--fix` removes it.",
     ),
@@ -126,7 +129,8 @@ _RULES = [
         "a line ends in CRLF",
         "Use LF line endings",
         what="A line ending in `\\r\\n` (an editor or a git checkout on Windows).",
-        why="The file format is LF-terminated JSON Lines so that appends and diffs stay one line per item; respctl refuses CRLF.",
+        why="The file format is LF-terminated JSON Lines so that appends and diffs stay one line per item; respctl "
+        "refuses CRLF.",
         example='{"role":"user","content":"hi"}\\r\\n',
         mend="`--fix` rewrites the file with LF endings (or set `* text eol=lf` in .gitattributes).",
     ),
@@ -159,7 +163,8 @@ _RULES = [
         "the file holds no items",
         None,
         what="A file of zero items.",
-        why="Nothing to replay: the history is gone, and a turn would start the conversation over. Often a `head -n 0`, or a `>` meant to be `>>`.",
+        why="Nothing to replay: the history is gone, and a turn would start the conversation over. Often a `head -n "
+        "0`, or a `>` meant to be `>>`.",
         example="(an empty file)",
         mend="Start the conversation with `respctl start FILE`, or restore the file.",
     ),
@@ -195,7 +200,8 @@ _RULES = [
         ERROR,
         "an item of an unknown type, or with no type",
         None,
-        what="An item whose `type` is not one of the input item types, or that has no `type` and is not a message (`role` + `content`).",
+        what="An item whose `type` is not one of the input item types, or that has no `type` and is not a message "
+        "(`role` + `content`).",
         why="The API validates every item against its input item types.",
         example='{"type":"reasonning","id":"rs_1","summary":[]}',
         mend="Correct the type (the message suggests the closest one).",
@@ -231,7 +237,8 @@ _RULES = [
         ERROR,
         "a field holds the wrong JSON type",
         None,
-        what="A value whose JSON type does not match the SDK's input types (a number for a string, an object for a list...).",
+        what="A value whose JSON type does not match the SDK's input types (a number for a string, an object for a "
+        "list...).",
         why="The API checks types before anything else.",
         example='{"type":"function_call","call_id":"call_1","name":"f","arguments":{"x":1}}',
         mend="Write the value in the expected type (function call `arguments` is a JSON *string*).",
@@ -269,7 +276,8 @@ _RULES = [
         "null in an optional field",
         "Remove the null field",
         what="`null` in an optional field that does accept null.",
-        why="It replays, but it is what `model_dump()` leaves behind and it makes diffs noisy; the API never sends it this way.",
+        why="It replays, but it is what `model_dump()` leaves behind and it makes diffs noisy; the API never sends it "
+        "this way.",
         example='{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":null,"content":[{"type":"reasoning_text","text":"..."}]}',
         mend="`--fix` removes it.",
     ),
@@ -279,9 +287,12 @@ _RULES = [
         ERROR,
         "a field the API sends but does not take back",
         "Remove the output-only field",
-        what="A field that appears in API output but not in input: `status` on reasoning, `custom_tool_call`, `mcp_call` and `shell_call_output` items, "
-        "`created_by`, SDK-only fields (`parsed`, `parsed_arguments`), and every field the SDK's output models have and its input types lack.",
-        why="Storing output items as they arrive is right, but these fields must be dropped: the API rejects `status` on a reasoning item even as 'completed'.",
+        what="A field that appears in API output but not in input: `status` on reasoning, `custom_tool_call`, "
+        "`mcp_call` and `shell_call_output` items, "
+        "`created_by`, SDK-only fields (`parsed`, `parsed_arguments`), and every field the SDK's output models have "
+        "and its input types lack.",
+        why="Storing output items as they arrive is right, but these fields must be dropped: the API rejects `status` "
+        "on a reasoning item even as 'completed'.",
         example='{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAA...","status":"completed"}',
         mend="`--fix` removes the field.",
         api="Unknown parameter: 'input[1].status'.",
@@ -304,8 +315,10 @@ _RULES = [
         WARNING,
         "function call arguments that are not valid JSON",
         None,
-        what="A `function_call` whose `arguments` string does not parse as JSON (often a call cut off while streaming, or a hand edit).",
-        why="The API takes the string as it is, but the model is shown a call it could never have made, and tools replaying it fail.",
+        what="A `function_call` whose `arguments` string does not parse as JSON (often a call cut off while "
+        "streaming, or a hand edit).",
+        why="The API takes the string as it is, but the model is shown a call it could never have made, and tools "
+        "replaying it fail.",
         example='{"type":"function_call","call_id":"call_1","name":"f","arguments":"{\\"city\\": \\"Par"}',
         mend="Restore the full arguments, or remove the call together with its output.",
     ),
@@ -316,7 +329,8 @@ _RULES = [
         "a name with NUL or control characters",
         None,
         what="A NUL or other control character in a call's `name` (or `namespace`).",
-        why="Tool names are plain identifiers: such a name matches no tool, so its output can never be produced by a real tool; usually a corrupted line.",
+        why="Tool names are plain identifiers: such a name matches no tool, so its output can never be produced by a "
+        "real tool; usually a corrupted line.",
         example='{"type":"function_call","call_id":"call_1","name":"get_\\u0000weather","arguments":"{}"}',
         mend="Correct the name by hand.",
     ),
@@ -388,7 +402,8 @@ _RULES = [
         ERROR,
         "a reasoning item without its following item",
         "Remove the reasoning item",
-        what="A reasoning item (with an `id` or `encrypted_content`) that is last in the file, or followed by something a "
+        what="A reasoning item (with an `id` or `encrypted_content`) that is last in the file, or followed by "
+        "something a "
         "response does not produce after reasoning (a user message, a tool output, another reasoning item).",
         why="The API pairs a reasoning item with the item that followed it in the response. A response cut off "
         "(max_output_tokens), or an item deleted by hand, leaves it alone.",
@@ -402,14 +417,19 @@ _RULES = [
         WARNING,
         "a message or call keeping its id while its reasoning item seems gone",
         "Remove the id",
-        what="An assistant message or call that keeps its API id where its reasoning item seems gone: a turn answering a "
+        what="An assistant message or call that keeps its API id where its reasoning item seems gone: a turn "
+        "answering a "
         "user message starts with it (no reasoning item) while other turns start with one; or, with mid-2025 ids "
-        "(prefix_ + 48 hex, the items of one response ending alike), it follows the reasoning item of another response.",
+        "(prefix_ + 48 hex, the items of one response ending alike), it follows the reasoning item of another "
+        "response.",
         why="The API knows from the id that the item was produced after a reasoning item and asks for it. The id "
         "format is undocumented and has changed, so a file alone cannot prove the reasoning was removed: this is a "
         "warning, and a turn made after tool outputs (which often has no reasoning) is not suspected at all.",
-        example='{"role":"user","content":"hi"}\n{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[...]}   (its rs_ item deleted)',
-        mend="Restore the reasoning item just before it, or let `--fix` remove the id (then the item replays as plain history).",
+        example='{"role":"user","content":"hi"}\n'
+        '{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[...]}'
+        "   (its rs_ item deleted)",
+        mend="Restore the reasoning item just before it, or let `--fix` remove the id (then the item replays as plain "
+        "history).",
         api="Item 'msg_...' of type 'message' was provided without its required 'reasoning' item: 'rs_...'.",
     ),
     Rule(
@@ -422,7 +442,8 @@ _RULES = [
         why="With `store: false` the API keeps nothing, so it would look the id up and fail: such an item comes from a "
         'turn made without `include: ["reasoning.encrypted_content"]`, or from a stored response.',
         example='{"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"..."}]}',
-        mend="Remove the reasoning item and the id of its following item (the model loses that reasoning), or get the item again with encrypted_content.",
+        mend="Remove the reasoning item and the id of its following item (the model loses that reasoning), or get the "
+        "item again with encrypted_content.",
         api="Item with id 'rs_...' not found. Items are not persisted when `store` is set to false. (HTTP 404)",
     ),
     Rule(
@@ -435,8 +456,10 @@ _RULES = [
         "`computer_call`) with no output item for its `call_id`, followed by a later turn. Calls still waiting at the "
         "end of the file are reported as pending (an info line), not as a problem: `respctl tool-result` answers them.",
         why="Every call needs exactly one output later in the input.",
-        example='{"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"}\n{"role":"user","content":"never mind"}',
-        mend="Add its output right after the call (`respctl tool-result` does this for the calls at the end), or remove the call.",
+        example='{"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"}\n'
+        '{"role":"user","content":"never mind"}',
+        mend="Add its output right after the call (`respctl tool-result` does this for the calls at the end), or "
+        "remove the call.",
         api="No tool output found for function call call_....",
     ),
     Rule(
@@ -445,7 +468,8 @@ _RULES = [
         ERROR,
         "a tool output with no earlier call",
         None,
-        what="A tool output (`function_call_output`, `custom_tool_call_output`...) whose `call_id` matches no earlier call "
+        what="A tool output (`function_call_output`, `custom_tool_call_output`...) whose `call_id` matches no earlier "
+        "call "
         "of the matching type (moved above its call, or its call deleted or edited).",
         why="Every output needs its call earlier in the input.",
         example='{"type":"function_call_output","call_id":"call_9","output":"42"}   (no call_9 before it)',
@@ -483,7 +507,8 @@ _RULES = [
         "two items with the same id",
         "Remove the duplicate line",
         what="Two items with the same `id`.",
-        why="Item ids are unique in the input. A fork merged back in git, or a `cat` of two overlapping files, duplicates them.",
+        why="Item ids are unique in the input. A fork merged back in git, or a `cat` of two overlapping files, "
+        "duplicates them.",
         example='{"type":"reasoning","id":"rs_1",...}\n...\n{"type":"reasoning","id":"rs_1",...}',
         mend="`--fix` removes an exact duplicate line; otherwise remove one of the items by hand.",
         api="Duplicate item found with id rs_.... Remove duplicate items from your input and try again.",
@@ -496,7 +521,8 @@ _RULES = [
         "a compaction_trigger item that is not the last item",
         None,
         what="A `compaction_trigger` item anywhere but at the end of the input.",
-        why="It asks the API to compact everything before it, which only makes sense as the last item; elsewhere it is left from an earlier request.",
+        why="It asks the API to compact everything before it, which only makes sense as the last item; elsewhere it "
+        "is left from an earlier request.",
         example='{"type":"compaction_trigger"}\n{"role":"user","content":"hi"}',
         mend="Remove it, or move it to the end.",
     ),
@@ -508,7 +534,8 @@ _RULES = [
         "an item_reference, which needs stored items",
         None,
         what='An `item_reference` item (`{"type":"item_reference","id":...}`).',
-        why="It points at an item stored on the server; respctl's turns are stateless (`store: false`), so there is nothing to point at.",
+        why="It points at an item stored on the server; respctl's turns are stateless (`store: false`), so there is "
+        "nothing to point at.",
         example='{"type":"item_reference","id":"msg_123"}',
         mend="Replace it with the item itself.",
         api="Item with id 'msg_...' not found. Items are not persisted when `store` is set to false. (HTTP 404)",
@@ -520,9 +547,11 @@ _RULES = [
         "a file_id reference, which needs an uploaded file",
         None,
         what="An `input_image` / `input_file` part that names an uploaded file by `file_id`.",
-        why="The file lives on the account that uploaded it: the conversation does not replay on another account, or once the file is deleted.",
+        why="The file lives on the account that uploaded it: the conversation does not replay on another account, or "
+        "once the file is deleted.",
         example='{"role":"user","content":[{"type":"input_file","file_id":"file-abc"}]}',
-        mend="Embed the data instead (`respctl say --attach PATH`, `--image PATH`), if the file must travel with the conversation.",
+        mend="Embed the data instead (`respctl say --attach PATH`, `--image PATH`), if the file must travel with the "
+        "conversation.",
     ),
 ]
 
@@ -578,7 +607,8 @@ def markdown() -> str:
         "respctl lint chat.jsonl                   # one line per problem, then a summary",
         "respctl lint 'convs/**/*.jsonl' convs2/   # globs and folders (their *.jsonl)",
         "respctl lint --fix chat.jsonl             # apply the safe fixes, atomically; each one is reported",
-        "respctl lint --format json chat.jsonl     # [{code, name, severity, message, path, line, column, pointer, fix}]",
+        "respctl lint --format json chat.jsonl     # [{code, name, severity, message, path, line, column, pointer, "
+        "fix}]",
         "respctl lint --format github chat.jsonl   # GitHub Actions annotations",
         "respctl lint --explain RSP201             # what a rule checks, why, an example, how to fix, where it applies",
         "respctl lint --target compatible f.jsonl  # only the rules every server shares (gpt-oss, vLLM, gateways)",
