@@ -141,7 +141,6 @@ class Conversation:
         new_lines = [dumps_item(item) for item in new_items]
         if not new_lines:
             return
-        self._check_unchanged(new_lines)
         unterminated = self.data and not self._added and not self.data.endswith(b"\n")
         added = [b"\n"] if unterminated else []
         added.append(b"\n".join(new_lines) + b"\n")
@@ -150,10 +149,9 @@ class Conversation:
     def replace(self, new_items: list[dict], outcome: ExitCode | None = None) -> None:
         """Replace the whole file (start, and start --force)."""
         new_lines = [dumps_item(item) for item in new_items]
-        self._check_unchanged(new_lines)
         body = b"".join(line + b"\n" for line in new_lines)
         self.lines, self.items, self.data, self._added = [], [], b"", []
-        self._write([body], [body], new_lines, new_items, outcome)
+        self._write([body], [body], new_lines, new_items, outcome, rescue=new_lines)
 
     def _write(
         self,
@@ -162,13 +160,15 @@ class Conversation:
         new_lines: list[bytes],
         new_items: list[dict],
         outcome: ExitCode | None,
-        rescue=None,
+        rescue: list[bytes],
     ) -> None:
         # An interrupt while the file is replaced waits until the write and its record are done,
         # so that what respctl then says ("saved", "nothing was written") is what is on disk.
         with signals_deferred():
             try:
-                held = write_atomic(self.path, parts, rescue=rescue, keep_lock=self._lock is not None)
+                held = write_atomic(
+                    self.path, parts, rescue=rescue, keep_lock=self._lock is not None, expect=self._stat
+                )
             except RespctlError as exc:
                 exc.exit_code = ExitCode.FAILED  # like a failed request: the file is unchanged, try again later
                 raise
@@ -183,18 +183,6 @@ class Conversation:
             record = _saved.setdefault(self.name, Saved(self.name))
             record.items += len(new_items)
             record.outcome = outcome
-
-    def _check_unchanged(self, new_lines: list[bytes]) -> None:
-        """Refuse to overwrite edits made by something that did not take the lock."""
-        now = _stat_or_none(self.path)
-        if _identity(now) != _identity(self._stat):
-            saved = save_beside(self.path, new_lines)
-            where = f"The new items were saved to {saved}" if saved else "The new items could not be saved anywhere"
-            raise RespctlError(
-                f"{self.name}: changed by another program during the turn; not overwritten. {where}",
-                ExitCode.FAILED,
-                kind="write",
-            )
 
     def check_writable(self) -> None:
         """Fail before a request is paid for if the turn could not be written: the rename over the
@@ -522,7 +510,8 @@ def write_atomic(
                 out.flush()
                 os.fsync(out.fileno())
             if expect is not None and _identity(_stat_or_none(path)) != _identity(expect):
-                raise RespctlError(f"{path}: changed by another program meanwhile; not overwritten", kind="write")
+                # checked last, right before the rename: an append made while the temp file was written is seen
+                raise _Changed(f"{path}: changed by another program meanwhile; not overwritten")
             os.replace(tmp, target)
             tmp = None
             _fsync_dir(folder)
@@ -531,7 +520,7 @@ def write_atomic(
                 os.close(held)
             if tmp is not None:
                 _unlink_quietly(tmp)
-            if not isinstance(exc, OSError):
+            if not isinstance(exc, (OSError, _Changed)):
                 raise
             where = ""
             if rescue:
@@ -539,8 +528,14 @@ def write_atomic(
                 where = (
                     f"; the new items were saved to {saved}" if saved else "; the new items could not be saved anywhere"
                 )
+            if isinstance(exc, _Changed):
+                raise RespctlError(f"{exc}{where}", kind="write") from None
             raise RespctlError(f"{path}: cannot write: {exc.strerror or exc}{where}", kind="write") from None
     return held
+
+
+class _Changed(Exception):
+    """The file is no longer the one read: another program appended, edited, replaced or removed it."""
 
 
 def _copy_metadata(fd: int, original: os.stat_result | None, target: Path, shown: Path) -> None:

@@ -236,7 +236,7 @@ def test_a_file_changed_by_another_program_during_the_turn_is_not_overwritten(zy
     path, code, err = _edit_during_the_turn(api, env, tmp_path, zygote, apply)
     assert code == 1, err
     assert len(err.splitlines()) == 1
-    assert err.startswith(f"respctl: error: {path}: changed by another program during the turn; not overwritten. ")
+    assert err.startswith(f"respctl: error: {path}: changed by another program meanwhile; not overwritten; ")
     saved = Path(SAVED.search(err.strip()).group(1))
     assert saved.read_bytes() == line(user("Second")) + turn_lines(api.requests[-1])
     assert (path.read_bytes() if path.exists() else None) == theirs[0]  # their version stands
@@ -263,7 +263,7 @@ def test_an_edit_right_after_the_read_is_still_seen(tmp_path, monkeypatch):
         return data
 
     monkeypatch.setattr(conversation, "read_bytes", read_then_someone_appends)
-    with pytest.raises(RespctlError, match="changed by another program during the turn"):
+    with pytest.raises(RespctlError, match="changed by another program meanwhile"):
         turn.tool_result(str(path), call_id="call_1", output="42", settings=turn.TurnSettings(no_send=True))
     assert path.read_bytes().endswith(line(user("appended by someone else")))
 
@@ -330,3 +330,56 @@ def test_the_lock_never_leaks_to_a_tool_process(zygote, api, env, tmp_path):
             except ProcessLookupError:
                 pass
     assert CANARY_KEY.encode() not in path.read_bytes()
+
+
+def test_an_append_while_the_new_file_is_written_is_never_dropped(tmp_path, monkeypatch):
+    """In-process: another program appends while respctl writes and fsyncs its temporary file,
+    after any earlier look at the file. The check must come right before the rename."""
+    from respctl import turn
+    from respctl.errors import RespctlError
+
+    path = tmp_path / "race.jsonl"
+    path.write_bytes(line(developer("Notes.")))
+    appended = line(user("appended by someone else"))
+    real_fsync = os.fsync
+
+    def fsync_while_someone_appends(fd):
+        if appended not in path.read_bytes():
+            with open(path, "ab") as f:
+                f.write(appended)
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_while_someone_appends)
+    with pytest.raises(RespctlError, match="changed by another program meanwhile") as caught:
+        turn.say(str(path), message_item=user("note"), settings=turn.TurnSettings(no_send=True))
+    monkeypatch.undo()
+    assert path.read_bytes() == line(developer("Notes.")) + appended  # their append stands
+    assert Path(SAVED.search(str(caught.value)).group(1)).read_bytes() == line(user("note"))
+    assert caught.value.exit_code == 1
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["new", "force"])
+def test_start_saves_the_paid_answer_when_the_write_fails(plain, zygote, api, env, tmp_path, force):
+    """The folder turns read-only while `start` waits for its answer: the answer is rescued."""
+    folder, rescue = tmp_path / "ro", tmp_path / "rescue"
+    folder.mkdir()
+    rescue.mkdir()
+    path = folder / "new.jsonl"
+    if force:
+        path.write_bytes(line(developer("Old.")))
+    release = threading.Event()
+    api.script(Stall(30, release=release))
+    args = ["start", path, "hello there", "--instructions", "Be brief.", "-m", MODEL, *(["--force"] if force else [])]
+    pid = plain.start(args, cwd=tmp_path, env={**env, "TMPDIR": str(rescue)}, out=tmp_path / "o", err=tmp_path / "e")
+    assert wait_until(lambda: len(api.requests) == 1, timeout=30)
+    folder.chmod(0o555)
+    try:
+        release.set()
+        code = plain.wait(pid)
+    finally:
+        folder.chmod(0o755)
+    err = (tmp_path / "e").read_text()
+    assert code == 1 and len(err.splitlines()) == 1 and "Permission denied" in err, err
+    saved = Path(SAVED.search(err.strip()).group(1))
+    assert saved.parent == rescue and saved.stat().st_mode & 0o777 == 0o600
+    assert saved.read_bytes() == line(developer("Be brief.")) + line(user("hello there")) + turn_lines(api.requests[-1])
