@@ -464,6 +464,7 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 
     from respctl import output
 
+    _settle()  # a second Ctrl-C while this is said must not cut it short
     signum = getattr(exc, "signum", signal.SIGINT)
     what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
     conversation = sys.modules.get("respctl.conversation")
@@ -479,6 +480,20 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
         return 128 + signum
     output.error(f"{what} after the turn was saved to {saved.name} ({saved.items} new items); do not send it again")
     return int(saved.outcome)
+
+
+def _settle() -> None:
+    """The exit code is known and says what is on disk: from here on Ctrl-C, SIGTERM and SIGHUP are
+    ignored, so that one landing in the interpreter's teardown cannot turn a saved turn into 130."""
+    import signal
+
+    for name in _STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            signal.signal(signum, signal.SIG_IGN)
+
+
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def _stop_on(signum: int, _frame) -> None:
@@ -800,7 +815,8 @@ def main() -> None:
         output.error(usage)
         if _wants_json(args):
             output.failure_json(UsageError(usage), int(ExitCode.USAGE))
-        sys.exit(int(ExitCode.USAGE))
+        code = int(ExitCode.USAGE)
+    _settle()
     sys.exit(code if isinstance(code, int) else 0)
 
 

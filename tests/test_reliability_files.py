@@ -171,6 +171,32 @@ def test_sigint_in_a_tool_round_after_the_first_turn_says_what_was_saved(zygote,
     assert wait_until(lambda: not alive(int(pidfile.read_text())), timeout=5)
 
 
+def test_ctrl_c_after_the_turn_was_saved_never_turns_it_into_130(env, tmp_path):
+    """A fresh interpreter (its teardown is the point): Ctrl-C pressed again and again from the moment
+    the turn is on disk. Whatever it hits (the last lines, the interpreter's teardown), the exit code
+    is the turn's own and no line says otherwise."""
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(line(developer("Be brief.")))
+    for attempt in range(3):
+        before = path.read_bytes()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "respctl", "say", path, f"note {attempt}", "--no-send"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        assert wait_until(lambda: path.read_bytes() != before or proc.poll() is not None, timeout=30, interval=0)
+        while proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGINT)
+            time.sleep(0.0002)
+        err = proc.stderr.read().decode()
+        assert proc.returncode == 0, (proc.returncode, err)
+        assert "nothing was written" not in err and "Traceback" not in err, err
+        assert path.read_bytes() == before + line(user(f"note {attempt}"))
+
+
 # --- 4. an answer nested deeper than orjson writes ------------------------------------------------
 
 

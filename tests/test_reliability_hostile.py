@@ -16,6 +16,7 @@ import contextlib
 import io
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -426,6 +427,7 @@ def run_main(argv: list[str], cwd: Path, stdin: bytes = b"", env: dict | None = 
 
     out, err = _Out(), io.StringIO()
     saved = (sys.argv, sys.stdin, os.getcwd(), dict(os.environ))
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     sys.argv = ["respctl", *argv]
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
     os.environ.clear()
@@ -444,6 +446,8 @@ def run_main(argv: list[str], cwd: Path, stdin: bytes = b"", env: dict | None = 
         os.chdir(saved[2])
         os.environ.clear()
         os.environ.update(saved[3])
+        for signum, handler in handlers.items():  # main() installs its own, and ignores them once it is done
+            signal.signal(signum, handler)
     return code, out.value(), err.getvalue()
 
 
