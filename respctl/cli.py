@@ -469,6 +469,10 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
     conversation = sys.modules.get("respctl.conversation")
     saved = conversation.saved() if conversation is not None else None
+    rewritten = conversation.rewritten() if conversation is not None else []
+    if saved is None and rewritten:  # lint --fix: the files done are done, the others untouched
+        output.error(f"{what} after rewriting {', '.join(rewritten)}; no other file was changed")
+        return 128 + signum
     if saved is None:
         output.error(f"{what}; nothing was written")
         return 128 + signum
@@ -478,7 +482,13 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
             f"was not answered: 'respctl say {saved.name}' sends it"
         )
         return 128 + signum
-    output.error(f"{what} after the turn was saved to {saved.name} ({saved.items} new items); do not send it again")
+    done = f"{what} after the turn was saved to {saved.name} ({saved.items} new items); do not send it again"
+    if saved.outcome == ExitCode.PENDING:
+        done += (
+            f": its tool calls are waiting ('respctl show {saved.name} --pending'; answer each with "
+            f"'respctl tool-result {saved.name} CALL_ID OUTPUT')"
+        )
+    output.note(done)  # not an error: the run ends as the turn did
     return int(saved.outcome)
 
 

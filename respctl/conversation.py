@@ -101,14 +101,21 @@ class Saved:
     outcome: ExitCode | None = None  # the turn's exit code if the last write held the model's answer
 
 
-#: Writes that reached the disk in this process, by file; notes about what a rewrite could not keep.
+#: Writes that reached the disk in this process, by file; notes about what a rewrite could not keep;
+#: every file write_atomic replaced (lint --fix among them), in order.
 _saved: dict[str, Saved] = {}
 _notes: list[str] = []
+_rewritten: dict[str, None] = {}
 
 
 def saved() -> Saved | None:
     """The last conversation this process wrote to, if any."""
     return next(reversed(_saved.values()), None)
+
+
+def rewritten() -> list[str]:
+    """Every file this process replaced, in order (for the line an interrupt prints)."""
+    return list(_rewritten)
 
 
 def notes() -> list[str]:
@@ -514,6 +521,7 @@ def write_atomic(
                 raise _Changed(f"{path}: changed by another program meanwhile; not overwritten")
             os.replace(tmp, target)
             tmp = None
+            _rewritten[str(path)] = None
             _fsync_dir(folder)
         except BaseException as exc:
             if held is not None:

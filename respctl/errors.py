@@ -11,7 +11,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad flags or bad input; nothing written
     PENDING = 3  # the model asked for tool calls
     INCOMPLETE = 4  # incomplete response; complete items kept
-    INTERRUPTED = 130  # Ctrl-C; nothing written (SIGTERM: 143, SIGHUP: 129)
+    # An interrupt exits 128 + the signal (130 for Ctrl-C) or, after the turn was saved, the turn's own
+    # code: respctl.cli._interrupted, which says what is on disk.
 
 
 class RespctlError(Exception):

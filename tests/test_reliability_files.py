@@ -138,6 +138,7 @@ def test_sigint_during_the_folder_fsync_says_the_turn_was_saved(api, env, tmp_pa
     assert "nothing was written" not in err and "Traceback" not in err
     assert len(err.splitlines()) == 1 and str(path) in err and "do not send it again" in err, err
     assert code == 0  # the file holds the complete turn, as a run that was not interrupted would say
+    assert err.startswith(f"respctl: interrupted after the turn was saved to {path}")  # a note, not an error
 
 
 def test_sigint_in_a_tool_round_after_the_first_turn_says_what_was_saved(zygote, api, env, tmp_path):
@@ -168,6 +169,8 @@ def test_sigint_in_a_tool_round_after_the_first_turn_says_what_was_saved(zygote,
     )
     assert "nothing was written" not in err and len(err.splitlines()) == 1, err
     assert code == 3 and "do not send it again" in err and "call_1" in path.read_text()
+    assert err.startswith("respctl: interrupted after the turn was saved")  # a note: exit 3 is no error
+    assert f"respctl show {path} --pending" in err and f"respctl tool-result {path} CALL_ID OUTPUT" in err, err
     assert wait_until(lambda: not alive(int(pidfile.read_text())), timeout=5)
 
 

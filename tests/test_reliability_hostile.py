@@ -423,8 +423,10 @@ def workdir(tmp_path_factory):
 
 def run_main(argv: list[str], cwd: Path, stdin: bytes = b"", env: dict | None = None) -> tuple[int, bytes, str]:
     """respctl's real entry point, in-process: argv, environment, stdin, stdout, stderr."""
-    from respctl import cli
+    from respctl import cli, conversation
 
+    conversation._saved.clear()  # what an earlier in-process run wrote is not this run's (a process starts empty)
+    conversation._rewritten.clear()
     out, err = _Out(), io.StringIO()
     saved = (sys.argv, sys.stdin, os.getcwd(), dict(os.environ))
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

@@ -54,3 +54,29 @@ def test_fix_notes_never_carry_control_characters(cli, tmp_path, output_format):
     r = cli("lint", "--fix", "--format", output_format, path)
     assert "fixed" in r.out + r.err  # the note was printed
     assert "\x1b" not in r.out + r.err and "\x07" not in r.out + r.err
+
+
+def test_an_interrupt_after_a_file_was_fixed_says_which_and_how(tmp_path, monkeypatch):
+    """Ctrl-C while --fix works on the second of three files: the first is fixed, its notes are
+    printed, and the error line names it instead of claiming nothing was written."""
+    from test_reliability_hostile import run_main
+
+    crlf = line(developer("Be brief.")).replace(b"\n", b"\r\n") + line(user("hi"))
+    paths = [tmp_path / f"fx{n}.jsonl" for n in (1, 2, 3)]
+    for path in paths:
+        path.write_bytes(crlf)
+    real = fix.check_file
+
+    def interrupted_on_the_second(path, *args, **kwargs):
+        if str(path) == str(paths[1]):
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(fix, "check_file", interrupted_on_the_second)
+    code, out, err = run_main(["lint", "--fix", *map(str, paths)], tmp_path)
+    assert paths[0].read_bytes() == crlf.replace(b"\r\n", b"\n")  # fixed
+    assert [p.read_bytes() for p in paths[1:]] == [crlf, crlf]  # untouched
+    assert code == 130
+    assert f"{paths[0]}:1:" in out.decode() and "RSP005 fixed" in out.decode(), out  # its notes
+    assert "nothing was written" not in err and str(paths[0]) in err and str(paths[2]) not in err, err
+    assert len(err.splitlines()) == 1, err

@@ -67,36 +67,40 @@ def run(
     lines: list[str] = []
     notes: list[str] = []  # --fix reports go to stdout in text format, to stderr otherwise
     fixed = 0
-    for path in files:
-        try:
-            if path == "-":  # `git show HEAD:c.jsonl | respctl lint -`
-                if fix:
-                    output.error("-: --fix cannot rewrite standard input; fix a file")
-                    failed = True
-                    continue
-                result = check_file(path, sys.stdin.buffer.read())
-            elif fix:
-                outcome = _fix_locked(path, target[0])
-                notes += _fix_notes(path, outcome)
-                fixed += len(outcome.applied)
-                result = outcome.result
-            else:
-                result = check_file(path, read_bytes(Path(path)), target[0])
-        except OSError as exc:
-            output.error(f"{path}: cannot read: {exc.strerror}")
-            failed = True
-            continue
-        except RespctlError as exc:  # busy (another respctl holds the file), or cannot be written
-            output.error(str(exc))
-            failed = True
-            continue
-        results.append(result)
-        if output_format == "text":
-            lines += [report.text_line(path, d) for d in result.diagnostics]
-            lines += [report.pending_line(path, p) for p in result.pending]
-        elif output_format == "github":
-            lines += [report.github_line(path, d) for d in result.diagnostics]
-            lines += [report.github_pending(path, p) for p in result.pending]
+    try:
+        for path in files:
+            try:
+                if path == "-":  # `git show HEAD:c.jsonl | respctl lint -`
+                    if fix:
+                        output.error("-: --fix cannot rewrite standard input; fix a file")
+                        failed = True
+                        continue
+                    result = check_file(path, sys.stdin.buffer.read())
+                elif fix:
+                    outcome = _fix_locked(path, target[0])
+                    notes += _fix_notes(path, outcome)
+                    fixed += len(outcome.applied)
+                    result = outcome.result
+                else:
+                    result = check_file(path, read_bytes(Path(path)), target[0])
+            except OSError as exc:
+                output.error(f"{path}: cannot read: {exc.strerror}")
+                failed = True
+                continue
+            except RespctlError as exc:  # busy (another respctl holds the file), or cannot be written
+                output.error(str(exc))
+                failed = True
+                continue
+            results.append(result)
+            if output_format == "text":
+                lines += [report.text_line(path, d) for d in result.diagnostics]
+                lines += [report.pending_line(path, p) for p in result.pending]
+            elif output_format == "github":
+                lines += [report.github_line(path, d) for d in result.diagnostics]
+                lines += [report.github_pending(path, p) for p in result.pending]
+    except KeyboardInterrupt:  # the files fixed so far stay fixed: say how, then the interrupt says which
+        report.write(notes, sys.stdout if output_format == "text" else sys.stderr)
+        raise
     if output_format == "text":
         report.write(notes)
         report.write(lines)
