@@ -375,9 +375,11 @@ def _turn_settings(opts: dict):
     if stream is None:
         stream = sys.stdout.isatty() and not json_out
     value = lambda enum: enum.value if enum else None  # noqa: E731
+    output.hide_url_secrets(opts["base_url"])  # from now on, in every line shown
     if opts["base_url"] and not opts["no_send"]:
         check_base_url(opts["base_url"])
     route = tg.route(value(opts["target"]), opts["base_url"])
+    output.hide_url_secrets(route.azure)
     route.check_url(opts["base_url"])
     tools = load_tools(opts["tools"], shapes=tg.applies(tg.TOOL_SHAPES, route.target)) if opts["tools"] else None
     request = RequestOptions(

@@ -175,8 +175,10 @@ def _client(conn: Connection) -> openai.OpenAI:
                 kwargs["base_url"] = conn.base_url
             client = openai.OpenAI(**kwargs)
         guard.origin = _origin(client.base_url)  # where the SDK sends (it may read OPENAI_BASE_URL itself)
-    except httpx2.InvalidURL as exc:
-        raise UsageError(f"not a valid API URL (--base-url, OPENAI_BASE_URL): {exc}") from None
+    except httpx2.InvalidURL:  # its text quotes a piece of the URL, a password's perhaps: not shown
+        raise UsageError(
+            "not a valid API URL (--base-url, OPENAI_BASE_URL); it is not shown: it may hold a password"
+        ) from None
     return client
 
 

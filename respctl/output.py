@@ -31,11 +31,43 @@ def stderr_colour() -> bool:
 
 def redact(text: str) -> str:
     """Never show the API key, whatever quoted it (a proxy echoing the Authorization header, say),
-    nor the credentials of any URL in the text."""
+    nor the credentials of any URL in the text, nor those of the configured URL wherever they are
+    quoted alone (a server echoing the path and query, an HTTP library's complaint)."""
     for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"):
         key = os.environ.get(name, "").strip()
         text = text.replace(key, "[the API key]") if len(key) >= 8 else text
-    return _URL.sub(lambda m: redact_url(m.group(0)), text) if "://" in text else text
+    if "://" in text:
+        text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    for secret in _url_secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+#: The password and query values of the configured API URL, longest first (see hide_url_secrets).
+_url_secrets: list[str] = []
+
+
+def hide_url_secrets(url: str | None) -> None:
+    """From now on redact() hides the password and the query values of `url` (--base-url,
+    OPENAI_BASE_URL) as literal strings, as it hides the key. The password is taken up to the last
+    `@`, so one holding `#`, `/` or `?` (which a URL parser cuts short) is hidden whole."""
+    from urllib.parse import parse_qsl, unquote
+
+    if not url or "://" not in url:
+        return
+    rest = url.partition("://")[2]
+    found = []
+    if "@" in rest:
+        userinfo = rest.rpartition("@")[0]
+        found += [userinfo.partition(":")[2], userinfo]
+    query = rest.partition("?")[2].partition("#")[0]
+    found += [value for _key, value in parse_qsl(query, keep_blank_values=True)]
+    found += [part.partition("=")[2] for part in query.split("&")]
+    found += [unquote(secret) for secret in found]
+    # a value of one or two characters is no secret, and hiding it would garble every line
+    _url_secrets.extend(
+        sorted({secret for secret in found if len(secret) >= 3} - set(_url_secrets), key=len, reverse=True)
+    )
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")

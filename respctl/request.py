@@ -66,7 +66,8 @@ def check_base_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a port that is not a number)
     except ValueError as exc:
-        problem = str(exc)
+        # its text may quote a piece of a password (`user:pa#ss@host` parses with port 'pa')
+        problem = "its host or port does not parse" if "@" in url else str(exc)
     else:
         if url != url.strip() or any(not c.isprintable() for c in url):
             problem = "it holds spaces or control characters"
@@ -74,6 +75,9 @@ def check_base_url(url: str) -> str:
             problem = "it must start with http:// or https://"
         elif not parts.hostname:
             problem = "it names no host"
+        elif urlsplit(url.rpartition("@")[2]).query:
+            # the SDK appends the request's path after a query (`/v1?key=x` -> `/v1/?key=xresponses`)
+            problem = "it has a query (?...), which the request's path would follow; the key goes in OPENAI_API_KEY"
     if problem:
         raise UsageError(f"not a valid API URL (--base-url, OPENAI_BASE_URL): {shown!r}: {problem}")
     return url
