@@ -323,11 +323,26 @@ def _body_text(exc: openai.APIStatusError) -> str:
         return body if isinstance(body, str) else "" if body is None else orjson.dumps(body).decode()
 
 
+#: orjson reads JSON nested up to 1,024 levels; so does every reader of the file (a deeper item kept
+#: there would make the whole conversation unreadable).
+_TOO_DEEP = "nested deeper than 1,024 levels, the most respctl reads; it was not added to the file"
+
+
+def _too_deep(exc: orjson.JSONDecodeError, data: bytes, what: str) -> ApiError | None:
+    if not str(exc).startswith("depth limit"):
+        return None
+    error = ApiError(f"{what} {_TOO_DEEP}")
+    error.raw = data  # the turn saves it beside the file: what was paid for is not dropped
+    return error
+
+
 def _json(data: bytes) -> dict:
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise ApiError("the API answered with a body that is not JSON") from None
+    except orjson.JSONDecodeError as exc:
+        raise _too_deep(exc, data, "the API answered with JSON") or ApiError(
+            "the API answered with a body that is not JSON"
+        ) from None
     if not isinstance(value, dict):
         raise ApiError("the API answered with JSON that is not a response object")
     return value
@@ -379,8 +394,10 @@ def _event(data: list[str]) -> dict:
         return {"type": "[DONE]"}
     try:
         event = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        raise ApiError("the API sent a malformed event (not JSON) in the stream", kind="stream") from None
+    except orjson.JSONDecodeError as exc:
+        raise _too_deep(exc, text.encode(), "the API sent an event") or ApiError(
+            "the API sent a malformed event (not JSON) in the stream", kind="stream"
+        ) from None
     if not isinstance(event, dict):
         raise ApiError("the API sent a malformed event (not an object) in the stream", kind="stream")
     return event

@@ -577,7 +577,7 @@ def _copy_metadata(fd: int, original: os.stat_result | None, target: Path, shown
         _notes.append(f"{shown}: rewritten without its {', '.join(lost)}: this process may not set them")
 
 
-def save_beside(path: Path, lines: list[bytes]) -> str | None:
+def save_beside(path: Path, lines: list[bytes], ext: str = ".jsonl") -> str | None:
     """Last resort: write lines next to the file (or in the temp folder) and return where.
     Beside the file the rescue takes the file's mode (600 if unknown); in the temp folder, 600."""
     body = b"".join(line + b"\n" for line in lines)
@@ -585,7 +585,7 @@ def save_beside(path: Path, lines: list[bytes]) -> str | None:
     original = _stat_or_none(path)
     beside = stat.S_IMODE(original.st_mode) & 0o666 if original is not None else 0o600
     for folder, mode in ((path.parent, beside), (Path(tempfile.gettempdir()), 0o600)):
-        suffix = f".unsaved-{stamp}-{os.getpid()}.jsonl"
+        suffix = f".unsaved-{stamp}-{os.getpid()}{ext}"
         target = folder / (_fit(path.name, _name_max(folder) - len(suffix)) + suffix)
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)

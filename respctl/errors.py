@@ -24,6 +24,8 @@ class RespctlError(Exception):
     http_status: int | None = None
     #: Lines written before the failure (a --run-tool round's, which stay in the file).
     appended: int = 0
+    #: What a server sent that respctl could not take in (an answer nested too deeply), to be rescued.
+    raw: bytes | None = None
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from respctl import items as it
 from respctl import target as tg
-from respctl.conversation import Conversation, dumps_item, locked_conversation
+from respctl.conversation import Conversation, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.request import Connection, RequestOptions, build_body
 
@@ -234,6 +234,10 @@ def _run(
     try:
         response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
     except ApiError as exc:
+        if exc.raw is not None:
+            saved = save_beside(conv.path, [exc.raw], ext=".json")
+            where = f"what it sent was saved to {saved}" if saved else "what it sent could not be saved anywhere"
+            raise ApiError(f"{exc}; {where}", kind=exc.kind) from None
         hint = _role_hint(exc.detail, conv, len(lines))
         if hint:
             raise ApiError(f"{exc}; the server refuses the developer role: {hint}", detail=exc.detail) from None

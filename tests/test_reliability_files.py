@@ -223,6 +223,42 @@ def test_a_deeply_nested_answer_is_kept(cli, tmp_path):
     assert value == 1 and kept["content"][0]["text"] == "deep"
 
 
+RESCUED = re.compile(r"what it sent was saved to (\S+)$")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+def test_an_answer_deeper_than_respctl_reads_is_rescued_with_the_limit_named(rcli, tmp_path, stream):
+    """Past 1,024 levels orjson (every reader of the file) gives up: the item cannot go into the file,
+    whose every later read would fail. The line names the limit, and what the server sent is saved."""
+    depth = 1_100
+    item = (
+        b'{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text",'
+        b'"text":"deep","annotations":[],"logprobs":' + b"[" * depth + b"1" + b"]" * depth + b"}]}"
+    )
+    if stream:
+        sent = b'{"type":"response.output_item.done","output_index":0,"item":' + item + b"}"
+        body, kind = b"data: " + sent + b"\n\n", "text/event-stream"
+    else:
+        sent = b'{"id":"resp_1","object":"response","status":"completed","output":[' + item + b"]}"
+        body, kind = sent, "application/json"
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(line(developer("Be brief.")))
+    with Hostile(lambda h, _r: raw_response(h, "200 OK", {"Content-Type": kind}, body)) as server:
+        r = rcli(
+            "say",
+            path,
+            "hi",
+            "-m",
+            MODEL,
+            "--stream" if stream else "--no-stream",
+            extra_env={"OPENAI_BASE_URL": server.base_url},
+        )
+    assert r.code == 1 and len(r.err_lines) == 1 and "nested deeper than 1,024 levels" in r.err, r.err
+    saved = Path(RESCUED.search(r.err.strip()).group(1))
+    assert saved.parent == tmp_path and saved.read_bytes() == sent + b"\n"
+    assert path.read_bytes() == line(developer("Be brief."))
+
+
 # --- 7. rescue files keep the file private ------------------------------------------------------------
 
 
