@@ -246,12 +246,26 @@ LintTargetOpt = Annotated[
         **_TARGET,
     ),
 ]
+#: The most any of the seconds options takes (a day): a deadline past it is a typo, and `inf` or 1e10
+#: would overflow the timers underneath.
+MAX_SECONDS = 86_400.0
+
+
+def _seconds(value: float | None) -> float | None:
+    """--timeout, --lock-timeout, --tool-timeout: a finite number (a range check passes NaN)."""
+    if value is not None and value != value:
+        raise typer.BadParameter(f"{value} is not a number of seconds.")
+    return value
+
+
 Timeout = Annotated[
     float | None,
     typer.Option(
         "--timeout",
         metavar="S",
         min=0.001,
+        max=MAX_SECONDS,
+        callback=_seconds,
         help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
         rich_help_panel=TURN,
         show_default=False,
@@ -274,6 +288,8 @@ LockTimeout = Annotated[
         "--lock-timeout",
         metavar="S",
         min=0,
+        max=MAX_SECONDS,
+        callback=_seconds,
         help="Seconds to wait for another invocation holding the file.",
         rich_help_panel=TURN,
     ),
@@ -310,6 +326,8 @@ ToolTimeout = Annotated[
         "--tool-timeout",
         metavar="S",
         min=0.001,
+        max=MAX_SECONDS,
+        callback=_seconds,
         help="Seconds one tool command may run before its process group is killed.",
         rich_help_panel=TURN,
     ),

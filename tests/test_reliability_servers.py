@@ -94,6 +94,15 @@ def test_the_default_timeout_is_documented_in_help(cli):
     assert "each whole attempt" in " ".join(r.out.split()) and "default: 600" in r.out
 
 
+@pytest.mark.parametrize("option", ["--timeout", "--lock-timeout", "--tool-timeout"])
+@pytest.mark.parametrize("value", ["1e10", "inf", "nan"])
+def test_seconds_that_no_timer_takes_are_refused_in_one_line(rcli, api, chat, option, value):
+    before = chat.read_bytes()
+    r = rcli("say", chat, "hi", "-m", MODEL, option, value, "--max-retries", "0")
+    assert r.code == 2 and len(r.err_lines) == 1 and f"Invalid value for '{option}'" in r.err, r.err
+    assert "internal error" not in r.err and api.requests == [] and chat.read_bytes() == before
+
+
 # --- 16. a cap on one answer, with memory bounded while reading ---------------------------------------
 
 
