@@ -592,6 +592,8 @@ def save_beside(path: Path, lines: list[bytes], ext: str = ".jsonl") -> str | No
             with os.fdopen(fd, "wb") as out:
                 try:
                     os.fchmod(out.fileno(), mode)
+                    if original is not None:  # root rescuing a user's file: the rescue is theirs too
+                        _chown_quietly(out.fileno(), original)
                     out.write(body)
                     out.flush()
                     os.fsync(out.fileno())
@@ -602,6 +604,18 @@ def save_beside(path: Path, lines: list[bytes], ext: str = ".jsonl") -> str | No
         except OSError:
             continue
     return None
+
+
+def _chown_quietly(fd: int, original: os.stat_result) -> None:
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) == (original.st_uid, original.st_gid):
+        return
+    for uid in (original.st_uid, -1):  # the owner and group if the process may; else the group alone
+        try:
+            os.fchown(fd, uid, original.st_gid)
+            return
+        except OSError:
+            continue
 
 
 def _fsync_dir(folder: Path) -> None:

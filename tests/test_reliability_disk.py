@@ -383,3 +383,29 @@ def test_start_saves_the_paid_answer_when_the_write_fails(plain, zygote, api, en
     saved = Path(SAVED.search(err.strip()).group(1))
     assert saved.parent == rescue and saved.stat().st_mode & 0o777 == 0o600
     assert saved.read_bytes() == line(developer("Be brief.")) + line(user("hello there")) + turn_lines(api.requests[-1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another owner takes root")
+def test_a_rescue_belongs_to_the_owner_of_the_conversation(tmp_path, monkeypatch):
+    """root runs a turn on a user's private file and the write fails: the rescue beside it is the
+    user's, as private as the file, not root's."""
+    from respctl import turn
+    from respctl.errors import RespctlError
+
+    path = tmp_path / "race.jsonl"
+    path.write_bytes(line(developer("Notes.")))
+    os.chown(path, 1000, 33)
+    path.chmod(0o600)
+    real_fsync = os.fsync
+
+    def fsync_while_someone_appends(fd):
+        with open(path, "ab") as f:
+            f.write(line(user("appended")))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_while_someone_appends)
+    with pytest.raises(RespctlError) as caught:
+        turn.say(str(path), message_item=user("note"), settings=turn.TurnSettings(no_send=True))
+    monkeypatch.undo()
+    saved = Path(SAVED.search(str(caught.value)).group(1)).stat()
+    assert (saved.st_uid, saved.st_gid, saved.st_mode & 0o777) == (1000, 33, 0o600)
