@@ -110,6 +110,17 @@ def test_an_append_only_or_immutable_file_is_refused_before_any_request(cli, api
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl"]
 
 
+@pytest.mark.parametrize("flag", ["a", "i"])
+def test_lint_fix_names_an_append_only_or_immutable_file_as_say_does(rcli, tmp_path, flag):
+    path = tmp_path / "c.jsonl"
+    data = line(developer("Be brief.")).replace(b"\n", b"\r\n")  # something --fix would rewrite
+    path.write_bytes(data)
+    with chattr(path, flag):
+        r = rcli("lint", "--fix", path)
+    assert r.code == 2 and "append-only or immutable (chattr +a/+i)" in r.err, r.err
+    assert path.read_bytes() == data
+
+
 # --- 3. an interrupt around the commit says what is on disk -----------------------------------------
 
 

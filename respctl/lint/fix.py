@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from respctl.conversation import dumps_item, write_atomic
+from respctl.conversation import check_replaceable, dumps_item, write_atomic
 from respctl.lint.check import Diagnostic, Result, check_file
 from respctl.target import OPENAI
 
@@ -66,6 +66,7 @@ def fix_file(path: str, data: bytes, target: str = OPENAI, expect: os.stat_resul
         current = _serialize(result.items)
     if current == data:
         return Outcome(result, [])
+    check_replaceable(Path(path))  # as a turn does: name why the rename cannot happen (chattr, sticky folder)
     write_atomic(Path(path), current, expect=expect)
     if not applied:  # same items, other bytes (and columns)
         result = check_file(path, current, target)
