@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_reliability_support import developer, line, user
 
@@ -80,3 +82,18 @@ def test_an_interrupt_after_a_file_was_fixed_says_which_and_how(tmp_path, monkey
     assert f"{paths[0]}:1:" in out.decode() and "RSP005 fixed" in out.decode(), out  # its notes
     assert "nothing was written" not in err and str(paths[0]) in err and str(paths[2]) not in err, err
     assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("bad, code", [(DUPLICATE, "RSP009"), (BIG, "RSP010")], ids=["duplicate-key", "big-int"])
+def test_fix_refuses_only_when_there_is_something_to_fix(rcli, tmp_path, bad, code):
+    """The file's only finding is the value a rewrite would change: nothing to fix, so no refusal,
+    and the finding is reported once, at the duplicate key or the number itself."""
+    path = tmp_path / "c.jsonl"
+    data = line(developer("Be brief.")) + bad
+    path.write_bytes(data)
+    r = rcli("lint", "--fix", path)
+    assert path.read_bytes() == data
+    assert "not fixed" not in r.out + r.err and r.out.count(code) == 1, r.out
+    column = int(re.search(rf":2:(\d+): {code}", r.out).group(1))
+    at = bad.rindex(b'"role"') if code == "RSP009" else bad.index(b"18446744073709551616")
+    assert column == at + 1, r.out

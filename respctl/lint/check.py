@@ -277,39 +277,60 @@ def _may_change_on_rewrite(data: bytes, start: int, end: int, item: dict) -> boo
 
 
 def _inexact_values(number: int, line: bytes) -> list[Diagnostic]:
-    """Duplicate keys (RSP009) and integers beyond 64 bits (RSP010), found by an exact reading."""
+    """Duplicate keys (RSP009) and integers beyond 64 bits (RSP010), found by an exact reading; each
+    at its own column (the second occurrence of a key in its object, the integer itself)."""
     import json
 
     found: list[Diagnostic] = []
-
-    def pairs(items: list[tuple]) -> dict:
-        keys = [k for k, _v in items]
-        for key in sorted({k for k in keys if keys.count(k) > 1}):
-            found.append(
-                Diagnostic("RSP009", number, _column_of(line, key), f"key {key!r} appears twice in one object")
-            )
-        return dict(items)
+    integers: list[int] = []  # the byte offset of each integer, in the order the parser meets them
+    stack: list[dict | None] = []  # per open object, its keys so far; None for an array
+    for token in _TOKEN.finditer(line):
+        text = token.group()
+        if text in (b"{", b"["):
+            stack.append({} if text == b"{" else None)
+        elif text in (b"}", b"]"):
+            if stack:
+                stack.pop()
+        elif text[:1] != b'"':
+            if text.lstrip(b"-").isdigit():
+                integers.append(token.start())
+        elif token.group(1) and stack and stack[-1] is not None:
+            try:
+                key = json.loads(text[: len(text) - len(token.group(1))])
+            except ValueError:
+                continue
+            seen = stack[-1].get(key, 0)
+            stack[-1][key] = seen + 1
+            if seen == 1:
+                found.append(
+                    Diagnostic(
+                        "RSP009", number, _column(line, token.start()), f"key {key!r} appears twice in one object"
+                    )
+                )
+    met = iter(integers)
 
     def integer(text: str) -> int:
         value = int(text)
+        at = next(met, 0)
         if not -(2**63) <= value < 2**64:
             found.append(
-                Diagnostic(
-                    "RSP010", number, _column_of(line, text), f"integer {text} is beyond 64 bits: read as a float"
-                )
+                Diagnostic("RSP010", number, _column(line, at), f"integer {text} is beyond 64 bits: read as a float")
             )
         return value
 
     try:
-        json.loads(line, object_pairs_hook=pairs, parse_int=integer)
+        json.loads(line, parse_int=integer)
     except (ValueError, RecursionError):
         pass
     return found
 
 
-def _column_of(line: bytes, text: str) -> int:
-    at = line.find(text.encode("utf-8", "replace"))
-    return len(line[: max(at, 0)].decode("utf-8", "replace")) + 1
+#: A JSON string (with the `:` that makes it a key), a bracket, or a number: enough to place a finding.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[{}\[\]]|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+
+
+def _column(line: bytes, at: int) -> int:
+    return len(line[:at].decode("utf-8", "replace")) + 1
 
 
 _WHITESPACE = frozenset(b" \t\r\x0b\x0c")

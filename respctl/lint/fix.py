@@ -45,7 +45,9 @@ def fix_file(path: str, data: bytes, target: str = OPENAI, expect: os.stat_resul
             result, [], refused=f"line {bad.line} is not a JSON object; mend it by hand, then run --fix again"
         )
     lossy = next((d for d in result.diagnostics if d.code in ("RSP009", "RSP010")), None)
-    if lossy is not None:  # a rewrite would keep one of two values, or round a number
+    if lossy is not None:  # a rewrite would keep one of two values, or round a number: none at all
+        if not any(d.fix is not None for d in result.diagnostics):
+            return Outcome(result, [])  # nothing to fix (the finding itself is reported): no refusal either
         return Outcome(result, [], refused=f"line {lossy.line}: {lossy.message}; a rewrite would change a value")
     applied: list[Applied] = []
     origin = list(result.line_numbers)  # the original line of each item, through the rounds
