@@ -191,15 +191,12 @@ class Conversation:
             record.items += len(new_items)
             record.outcome = outcome
 
-    def check_writable(self) -> None:
-        """Fail before a request is paid for if the turn could not be written: the rename over the
-        file must be allowed (permissions, sticky folder, append-only or immutable flags), and a
-        temporary file must be creatable and renamable in the folder (read-only mounts, name length)."""
-        check_replaceable(self.path)
-
 
 def check_replaceable(path: Path) -> None:
-    """Raise BadFileError (exit 2) unless write_atomic can replace `path`."""
+    """Raise BadFileError (exit 2) unless write_atomic can replace `path`; called before a request is
+    paid for. The rename over the file must be allowed (permissions, a sticky folder, append-only or
+    immutable flags, on the file or its folder), and a temporary file must be creatable and renamable in
+    the folder (a read-only mount, the name's length: the probe finds them)."""
     target = Path(os.path.realpath(path))  # a symlinked file is written where it lives
     folder = target.parent
     st = _stat_or_none(target)
@@ -209,7 +206,8 @@ def check_replaceable(path: Path) -> None:
         raise BadFileError(f"{path}: file is not writable")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BadFileError(f"{path}: folder {folder} is not writable (the file is replaced atomically)")
-    if _inode_flags(folder) & (_APPEND_FL | _IMMUTABLE_FL):
+    if _inode_flags(folder) & (_APPEND_FL | _IMMUTABLE_FL):  # not left to the probe: in an append-only
+        # folder it could not remove its own files, and would leave them behind
         raise BadFileError(f"{path}: folder {folder} is append-only or immutable (chattr); the file cannot be replaced")
     if st is not None:
         folder_st = os.stat(folder)

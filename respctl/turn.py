@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from respctl import items as it
 from respctl import target as tg
-from respctl.conversation import Conversation, dumps_item, locked_conversation, save_beside
+from respctl.conversation import Conversation, check_replaceable, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.request import Connection, RequestOptions, build_body
 
@@ -215,7 +215,7 @@ def _run(
     pending: list[dict] | None = None,
 ) -> TurnResult:
     if not settings.dry_run:
-        conv.check_writable()
+        check_replaceable(conv.path)  # before paying: the rename must be allowed
     lines = conv.lines + [dumps_item(item) for item in new_items]
     if settings.dry_run:
         body = build_body(lines, settings.request) if send and not settings.no_send else None

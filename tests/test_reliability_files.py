@@ -111,6 +111,20 @@ def test_an_append_only_or_immutable_file_is_refused_before_any_request(cli, api
 
 
 @pytest.mark.parametrize("flag", ["a", "i"])
+def test_an_append_only_or_immutable_folder_is_refused_before_any_request(rcli, api, tmp_path, flag):
+    """Checked before the probe: in an append-only folder the probe could not remove its own files."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "c.jsonl"
+    path.write_bytes(line(developer("Be brief.")))
+    with chattr(folder, flag):
+        r = rcli("say", path, "hi", "-m", MODEL)
+    assert r.code == 2 and len(r.err_lines) == 1 and f"folder {folder} is" in r.err, r.err
+    assert api.requests == [] and path.read_bytes() == line(developer("Be brief."))
+    assert sorted(p.name for p in folder.iterdir()) == ["c.jsonl"]  # no probe left behind
+
+
+@pytest.mark.parametrize("flag", ["a", "i"])
 def test_lint_fix_names_an_append_only_or_immutable_file_as_say_does(rcli, tmp_path, flag):
     path = tmp_path / "c.jsonl"
     data = line(developer("Be brief.")).replace(b"\n", b"\r\n")  # something --fix would rewrite
