@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from respctl import DEFAULT_TIMEOUT, __version__
+from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__
 from respctl.errors import ExitCode, RespctlError, UsageError
 
 
@@ -246,9 +246,6 @@ LintTargetOpt = Annotated[
         **_TARGET,
     ),
 ]
-#: The most any of the seconds options takes (a day): a deadline past it is a typo, and `inf` or 1e10
-#: would overflow the timers underneath.
-MAX_SECONDS = 86_400.0
 
 
 def _seconds(value: float | None) -> float | None:

@@ -10,13 +10,10 @@ from __future__ import annotations
 import errno
 import fcntl
 import gc
-import json
 import os
 import signal
 import stat
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +34,8 @@ def dumps_item(item: dict) -> bytes:
             raise BadFileError(f"cannot write an item as JSON: {exc}") from None
     # A server's answer may nest deeper than orjson writes; what orjson read (up to 1024 levels) is
     # written by the standard library instead, in the same compact form, never dropped.
+    import json  # here, not at the top: lint and show load this module and seldom need it
+
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10_000))
     try:
@@ -216,6 +215,8 @@ def check_replaceable(path: Path) -> None:
                 f"{path}: the file belongs to another user and folder {folder} is sticky (like /tmp); "
                 "it cannot be replaced there"
             )
+    import tempfile  # here, not at the top: lint and show load this module and never write
+
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(folder, target.name), suffix=".tmp")
         os.close(fd)
@@ -457,6 +458,8 @@ def signals_deferred() -> Iterator[None]:
 
     (Python-level, not a signal mask: a process-directed signal goes to any thread that does not
     block it, and Python then raises in the main thread all the same.)"""
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -493,6 +496,8 @@ def write_atomic(
     group and extended attributes where the process may set them (a note says what was not).
     With `expect`, the file must still be the one `expect` describes, or nothing is written.
     """
+    import tempfile
+
     target = Path(os.path.realpath(path))
     folder = target.parent
     tmp = None
@@ -578,6 +583,8 @@ def _copy_metadata(fd: int, original: os.stat_result | None, target: Path, shown
 def save_beside(path: Path, lines: list[bytes], ext: str = ".jsonl") -> str | None:
     """Last resort: write lines next to the file (or in the temp folder) and return where.
     Beside the file the rescue takes the file's mode (600 if unknown); in the temp folder, 600."""
+    import tempfile
+
     body = b"".join(line + b"\n" for line in lines)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     original = _stat_or_none(path)

@@ -49,7 +49,7 @@ class Connection:
 
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    timeout: float | None = None  # None: DEFAULT_TIMEOUT
+    timeout: float | None = None  # None: respctl.DEFAULT_TIMEOUT
     max_retries: int | None = None
     azure: bool = False  # base_url is an Azure OpenAI endpoint (respctl.target.Route.azure)
     api_version: str | None = None  # OPENAI_API_VERSION, for Azure

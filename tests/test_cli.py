@@ -73,6 +73,8 @@ def test_commands_that_do_not_call_the_api_never_import_openai_or_pydantic(args)
     modules = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
     assert r.returncode == 0, r.stderr[-500:]
     assert "openai" not in modules and "pydantic" not in modules and "httpx2" not in modules
+    # nor what only a turn needs: the request body's builder (hashlib), the writer's temp files (random)
+    assert not modules & {"respctl.request", "hashlib", "tempfile", "random"}, modules & {"respctl.request", "hashlib"}
 
 
 def test_version_and_help_list_every_command():
