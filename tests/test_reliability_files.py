@@ -111,26 +111,26 @@ def test_an_append_only_or_immutable_file_is_refused_before_any_request(cli, api
 
 
 @pytest.mark.parametrize("flag", ["a", "i"])
-def test_an_append_only_or_immutable_folder_is_refused_before_any_request(rcli, api, tmp_path, flag):
+def test_an_append_only_or_immutable_folder_is_refused_before_any_request(cli, api, tmp_path, flag):
     """Checked before the probe: in an append-only folder the probe could not remove its own files."""
     folder = tmp_path / "locked"
     folder.mkdir()
     path = folder / "c.jsonl"
     path.write_bytes(line(developer("Be brief.")))
     with chattr(folder, flag):
-        r = rcli("say", path, "hi", "-m", MODEL)
+        r = cli("say", path, "hi", "-m", MODEL)
     assert r.code == 2 and len(r.err_lines) == 1 and f"folder {folder} is" in r.err, r.err
     assert api.requests == [] and path.read_bytes() == line(developer("Be brief."))
     assert sorted(p.name for p in folder.iterdir()) == ["c.jsonl"]  # no probe left behind
 
 
 @pytest.mark.parametrize("flag", ["a", "i"])
-def test_lint_fix_names_an_append_only_or_immutable_file_as_say_does(rcli, tmp_path, flag):
+def test_lint_fix_names_an_append_only_or_immutable_file_as_say_does(cli, tmp_path, flag):
     path = tmp_path / "c.jsonl"
     data = line(developer("Be brief.")).replace(b"\n", b"\r\n")  # something --fix would rewrite
     path.write_bytes(data)
     with chattr(path, flag):
-        r = rcli("lint", "--fix", path)
+        r = cli("lint", "--fix", path)
     assert r.code == 2 and "append-only or immutable (chattr +a/+i)" in r.err, r.err
     assert path.read_bytes() == data
 
@@ -214,7 +214,8 @@ def test_ctrl_c_after_the_turn_was_saved_never_turns_it_into_130(env, tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        assert wait_until(lambda: path.read_bytes() != before or proc.poll() is not None, timeout=30, interval=0)
+        saved_or_gone = lambda p=proc, b=before: path.read_bytes() != b or p.poll() is not None  # noqa: E731
+        assert wait_until(saved_or_gone, timeout=30, interval=0)
         while proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGINT)
@@ -252,7 +253,7 @@ RESCUED = re.compile(r"what it sent was saved to (\S+)$")
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
-def test_an_answer_deeper_than_respctl_reads_is_rescued_with_the_limit_named(rcli, tmp_path, stream):
+def test_an_answer_deeper_than_respctl_reads_is_rescued_with_the_limit_named(cli, tmp_path, stream):
     """Past 1,024 levels orjson (every reader of the file) gives up: the item cannot go into the file,
     whose every later read would fail. The line names the limit, and what the server sent is saved."""
     depth = 1_100
@@ -269,7 +270,7 @@ def test_an_answer_deeper_than_respctl_reads_is_rescued_with_the_limit_named(rcl
     path = tmp_path / "c.jsonl"
     path.write_bytes(line(developer("Be brief.")))
     with Hostile(lambda h, _r: raw_response(h, "200 OK", {"Content-Type": kind}, body)) as server:
-        r = rcli(
+        r = cli(
             "say",
             path,
             "hi",

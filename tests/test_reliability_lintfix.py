@@ -85,13 +85,13 @@ def test_an_interrupt_after_a_file_was_fixed_says_which_and_how(tmp_path, monkey
 
 
 @pytest.mark.parametrize("bad, code", [(DUPLICATE, "RSP009"), (BIG, "RSP010")], ids=["duplicate-key", "big-int"])
-def test_fix_refuses_only_when_there_is_something_to_fix(rcli, tmp_path, bad, code):
+def test_fix_refuses_only_when_there_is_something_to_fix(cli, tmp_path, bad, code):
     """The file's only finding is the value a rewrite would change: nothing to fix, so no refusal,
     and the finding is reported once, at the duplicate key or the number itself."""
     path = tmp_path / "c.jsonl"
     data = line(developer("Be brief.")) + bad
     path.write_bytes(data)
-    r = rcli("lint", "--fix", path)
+    r = cli("lint", "--fix", path)
     assert path.read_bytes() == data
     assert "not fixed" not in r.out + r.err and r.out.count(code) == 1, r.out
     column = int(re.search(rf":2:(\d+): {code}", r.out).group(1))

@@ -287,19 +287,19 @@ def test_a_tool_cannot_read_the_key_from_respctls_proc_environ(api, env):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_base_url_with_a_query_is_refused_without_quoting_it(rcli, api, tmp_path, chat):
+def test_a_base_url_with_a_query_is_refused_without_quoting_it(cli, api, tmp_path, chat):
     """The SDK appends the request path after a query (`/v1/?api_key=...responses`): no request
     could work, and the server's 404 quoted the query's value whole. Refused before any request."""
     url = api.base_url.replace("http://", "http://user:s3cr3tpw@") + "?api_key=qs3cr3t"
     seen = len(api.requests)
     for verbose in ([], ["-v"]):
-        r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, *verbose, extra_env={"OPENAI_BASE_URL": url})
+        r = cli("tool-result", chat, "call_1", "cold", "-m", MODEL, *verbose, extra_env={"OPENAI_BASE_URL": url})
         assert r.code == 2 and len(r.err_lines) == 1 and "has a query" in r.err, r.err
         assert "s3cr3t" not in r.err + r.out
     assert len(api.requests) == seen
 
 
-def test_a_password_quoted_alone_is_never_shown(rcli, tmp_path, chat):
+def test_a_password_quoted_alone_is_never_shown(cli, tmp_path, chat):
     """A server (or the HTTP library) quoting the configured URL's password by itself, without the
     URL around it: hidden like the key, in the one line and in -v's whole answer."""
     from test_reliability_support import Hostile, raw_response
@@ -309,7 +309,7 @@ def test_a_password_quoted_alone_is_never_shown(rcli, tmp_path, chat):
 
     with Hostile(echo) as server:
         url = server.base_url.replace("http://", "http://user:s3cr3tpw@")
-        r = rcli(
+        r = cli(
             "tool-result",
             chat,
             "call_1",
@@ -324,5 +324,5 @@ def test_a_password_quoted_alone_is_never_shown(rcli, tmp_path, chat):
     assert r.code == 1 and "401" in r.err and "wrong password" in r.err, r.err
     assert "s3cr3tpw" not in r.err + r.out
     # a `#` in the password: the URL parser cuts it there and complains about a "port" that is half of it
-    r = rcli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", "http://user:s3cr#3tpw@127.0.0.1:1/v1")
+    r = cli("tool-result", chat, "call_1", "cold", "-m", MODEL, "--base-url", "http://user:s3cr#3tpw@127.0.0.1:1/v1")
     assert r.code == 2 and len(r.err_lines) == 1 and "s3cr" not in r.err, r.err

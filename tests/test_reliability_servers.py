@@ -96,9 +96,9 @@ def test_the_default_timeout_is_documented_in_help(cli):
 
 @pytest.mark.parametrize("option", ["--timeout", "--lock-timeout", "--tool-timeout"])
 @pytest.mark.parametrize("value", ["1e10", "inf", "nan"])
-def test_seconds_that_no_timer_takes_are_refused_in_one_line(rcli, api, chat, option, value):
+def test_seconds_that_no_timer_takes_are_refused_in_one_line(cli, api, chat, option, value):
     before = chat.read_bytes()
-    r = rcli("say", chat, "hi", "-m", MODEL, option, value, "--max-retries", "0")
+    r = cli("say", chat, "hi", "-m", MODEL, option, value, "--max-retries", "0")
     assert r.code == 2 and len(r.err_lines) == 1 and f"Invalid value for '{option}'" in r.err, r.err
     assert "internal error" not in r.err and api.requests == [] and chat.read_bytes() == before
 
