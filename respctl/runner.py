@@ -45,8 +45,8 @@ def keep_environment_private() -> None:
 
 def parse_runners(specs: list[str], tool_names: set[str] | None = None) -> dict[str, Runner]:
     """`NAME=COMMAND` flags into runners, checked before anything is sent (or paid for): COMMAND
-    must be a program that exists and may be run, and NAME one of `tool_names` (the tools
-    given with --tools, when they are given)."""
+    must be a program that exists and may be run, and NAME one of `tool_names`, the tools given
+    with --tools (None: no --tools, so no call can come)."""
     runners: dict[str, Runner] = {}
     for spec in specs:
         name, sep, command = spec.partition("=")
@@ -62,7 +62,9 @@ def parse_runners(specs: list[str], tool_names: set[str] | None = None) -> dict[
         if not argv:
             raise UsageError(f"--run-tool {spec!r}: expected NAME=COMMAND")
         _check_program(name, argv[0])
-        if tool_names is not None and name not in tool_names:
+        if tool_names is None:
+            raise UsageError(f"--run-tool {name}: no --tools given, so no call of {name} can come")
+        if name not in tool_names:
             known = ", ".join(sorted(tool_names)) or "none"
             raise UsageError(f"--run-tool {name}: no tool of that name in --tools (function and custom tools: {known})")
         runners[name] = Runner(name, argv)

@@ -356,3 +356,10 @@ def run_in_pty(
     reader.join(timeout=10)
     os.close(controller)
     return code, screen()
+
+
+def tools_file(folder: Path, *names: str) -> str:
+    """A --tools file with one function tool per name (for --run-tool, which needs its tool in --tools)."""
+    path = Path(folder) / "run-tools.json"
+    path.write_text(json.dumps([{"type": "function", "name": n, "parameters": {}} for n in names]))
+    return str(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import CANARY_KEY, read_items, shared_zygote
+from conftest import CANARY_KEY, read_items, shared_zygote, tools_file
 from fakeapi import Stall, Turn, function_call, message, reasoning
 from test_reliability_support import (
     MODEL,
@@ -215,7 +215,17 @@ def test_the_lock_is_kept_across_the_runner_rounds(api, env, tmp_path):
     )
     chat.write_bytes(line(developer("Be brief.")))
     first = spawn(
-        ["say", chat, "Weather in Rome?", "-m", MODEL, "--run-tool", f"get_weather={sys.executable} {tool}"],
+        [
+            "say",
+            chat,
+            "Weather in Rome?",
+            "-m",
+            MODEL,
+            "--tools",
+            tools_file(tmp_path, "get_weather"),
+            "--run-tool",
+            f"get_weather={sys.executable} {tool}",
+        ],
         cwd=tmp_path,
         env=env,
     )

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import CANARY_KEY, read_items
+from conftest import CANARY_KEY, read_items, tools_file
 from fakeapi import Stall, Turn, function_call, message, reasoning
 from test_reliability_support import (
     MODEL,
@@ -312,6 +312,8 @@ def test_the_lock_never_leaks_to_a_tool_process(zygote, api, env, tmp_path):
             "Rome?",
             "-m",
             MODEL,
+            "--tools",
+            tools_file(tmp_path, "get_weather"),
             "--run-tool",
             f"get_weather={sys.executable} {tool}",
             cwd=tmp_path,

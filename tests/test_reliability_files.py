@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import read_items
+from conftest import read_items, tools_file
 from fakeapi import Turn, function_call, reasoning
 from test_reliability_disk import SAVED, _disk_full_run, plain  # noqa: F401 - the unprivileged zygote
 from test_reliability_support import (
@@ -186,6 +186,8 @@ def test_sigint_in_a_tool_round_after_the_first_turn_says_what_was_saved(zygote,
         "Rome?",
         "-m",
         MODEL,
+        "--tools",
+        tools_file(tmp_path, "get_weather"),
         "--run-tool",
         f"get_weather={sys.executable} {tool}",
         cwd=tmp_path,

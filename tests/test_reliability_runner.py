@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import examples
+from conftest import examples, tools_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,7 +50,7 @@ def script(tmp_path: Path, name: str, body: str) -> str:
 
 
 def runner(spec: str):
-    return next(iter(parse_runners([spec]).values()))
+    return next(iter(parse_runners([spec], {spec.partition("=")[0]}).values()))
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +231,9 @@ def test_binary_and_nul_output_is_stored_as_valid_text(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     tool = script(tmp_path, "binary", 'sys.stdout.buffer.write(b"ok\\x00\\xff\\xfe\\x1b[31m\\n")')
     api.script(Turn([function_call("bin", "{}", call_id="call_b")]), Turn([message("Got it.")]))
-    r = cli("start", chat, "go", "-m", "gpt-5-mini", "--run-tool", f"bin={tool}")
+    r = cli(
+        "start", chat, "go", "-m", "gpt-5-mini", "--tools", tools_file(tmp_path, "bin"), "--run-tool", f"bin={tool}"
+    )
     assert r.code == 0, r.err
     outputs = [orjson.loads(x) for x in chat.read_bytes().splitlines() if b"function_call_output" in x]
     assert outputs == [{"type": "function_call_output", "call_id": "call_b", "output": "ok\x00\ufffd\ufffd\x1b[31m\n"}]
@@ -268,6 +270,8 @@ def test_a_tool_never_outlives_respctl(api, env, tmp_path, signum):
             "Rome?",
             "-m",
             "gpt-5-mini",
+            "--tools",
+            tools_file(tmp_path, "get_weather"),
             "--run-tool",
             f"get_weather={tool}",
         ],

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CANARY_KEY
+from conftest import CANARY_KEY, tools_file
 from fakeapi import ErrorEvent, Failed, HttpError, Stall, Turn, function_call, message, reasoning
 from test_reliability_support import MODEL, files_under
 
@@ -167,7 +167,17 @@ def test_a_tool_dumping_its_environment_never_sees_the_key(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     dump = f'{sys.executable} -c "import os, json; print(json.dumps(dict(os.environ)))"'
     api.script(Turn([function_call("get_env", "{}", call_id="call_env")]), Turn([message("Seen.")]))
-    r = cli("start", chat, "Show me your environment", "-m", MODEL, "--run-tool", f"get_env={dump}")
+    r = cli(
+        "start",
+        chat,
+        "Show me your environment",
+        "-m",
+        MODEL,
+        "--tools",
+        tools_file(tmp_path, "get_env"),
+        "--run-tool",
+        f"get_env={dump}",
+    )
     assert r.code == 0, r.err
     assert b"RESPCTL_CALL_ID" in chat.read_bytes()  # the tool ran and its output is in the file
     assert_no_key_anywhere(tmp_path, api, r)
@@ -274,7 +284,20 @@ def test_a_tool_cannot_read_the_key_from_respctls_proc_environ(api, env):
         )
         api.script(Turn([function_call("peek", "{}", call_id="call_p")]), Turn([message("Seen.")]))
         p = subprocess.run(
-            [*prefix, "-m", "respctl", "start", chat, "peek", "-m", MODEL, "--run-tool", f"peek={peek}"],
+            [
+                *prefix,
+                "-m",
+                "respctl",
+                "start",
+                chat,
+                "peek",
+                "-m",
+                MODEL,
+                "--tools",
+                tools_file(folder, "peek"),
+                "--run-tool",
+                f"peek={peek}",
+            ],
             cwd=folder,
             env={**env, **extra},
             capture_output=True,

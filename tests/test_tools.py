@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 from conftest import read_items
+from conftest import tools_file as tools_for
 from fakeapi import Turn, custom_tool_call, function_call, message, reasoning
 
 MODEL = "gpt-5-mini"
@@ -193,6 +194,8 @@ def test_runner_reports_failure_and_timeout_to_the_model(cli, api, tmp_path):
         "go",
         "-m",
         MODEL,
+        "--tools",
+        tools_for(tmp_path, "fail", "hang"),
         "--run-tool",
         f"fail={failing}",
         "--run-tool",
@@ -217,7 +220,19 @@ def test_max_tool_rounds_leaves_calls_pending(cli, api, tmp_path):
     chat = tmp_path / "c.jsonl"
     tool = tool_script(tmp_path, "ok", 'print("ok")')
     api.script(calls_turn("m1"), calls_turn("m2"), calls_turn("m3"))
-    r = cli("start", chat, "loop", "-m", MODEL, "--run-tool", f"get_weather={tool}", "--max-tool-rounds", "2")
+    r = cli(
+        "start",
+        chat,
+        "loop",
+        "-m",
+        MODEL,
+        "--tools",
+        tools_file(tmp_path),
+        "--run-tool",
+        f"get_weather={tool}",
+        "--max-tool-rounds",
+        "2",
+    )
     assert r.code == 3 and len(api.requests) == 3
     assert [c["call_id"] for c in pending(cli, chat)] == ["m3"]
 
@@ -228,7 +243,7 @@ def test_calls_without_a_runner_stay_pending_for_the_script(cli, api, tmp_path):
     api.script(
         Turn([function_call("get_weather", "{}", call_id="w1"), function_call("book_hotel", "{}", call_id="b1")])
     )
-    r = cli("start", chat, "go", "-m", MODEL, "--run-tool", f"get_weather={tool}")
+    r = cli("start", chat, "go", "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}")
     assert r.code == 3 and [c["call_id"] for c in pending(cli, chat)] == ["w1", "b1"]
 
 
@@ -249,11 +264,11 @@ def test_sigkill_between_rounds_then_a_rerun_completes(cli, api, tmp_path):
     """,
     )
     api.script(calls_turn("k1"), calls_turn("k2"), Turn([message("Finished.")]))
-    r = cli("start", chat, "go", "-m", MODEL, "--run-tool", f"get_weather={tool}")
+    r = cli("start", chat, "go", "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}")
     assert r.code == -9
     assert [c["call_id"] for c in pending(cli, chat)] == ["k2"]  # round 1 complete, round 2 waiting
     assert cli("lint", chat).code == 0
-    r = cli("say", chat, "-m", MODEL, "--run-tool", f"get_weather={tool}")
+    r = cli("say", chat, "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}")
     assert r.code == 0 and r.out == "Finished.\n"
     assert pending(cli, chat) == [] and api.rejected == [] and len(api.requests) == 3
 
@@ -269,7 +284,10 @@ def test_model_text_never_reaches_a_shell(cli, api, tmp_path):
     evil = '{"city": "$(touch pwned) `touch pwned2`; touch pwned3"}'
     tool = tool_script(tmp_path, "echo", "print(sys.stdin.read())")
     api.script(Turn([function_call("get_weather", evil, call_id="e1")]), Turn([message("ok")]))
-    assert cli("start", chat, "x", "-m", MODEL, "--run-tool", f"get_weather={tool}").code == 0
+    assert (
+        cli("start", chat, "x", "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}").code
+        == 0
+    )
     assert read_items(chat)[-2]["output"] == evil + "\n"
     assert not any((tmp_path / name).exists() for name in ("pwned", "pwned2", "pwned3"))
 
@@ -321,10 +339,10 @@ def test_rerun_with_pending_calls_counts_every_line_it_adds(cli, api, tmp_path):
     before = len(read_items(chat))
     marker = tmp_path / "ran"
     tool = tool_script(tmp_path, "ok", f'open({str(marker)!r}, "a").write("x")\nprint("ok")')
-    r = cli("say", chat, "-m", MODEL, "--run-tool", f"get_weather={tool}", "--dry-run")
+    r = cli("say", chat, "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}", "--dry-run")
     assert r.code == 2 and "waiting for output" in r.err  # a dry run never runs tools: the calls still wait
     assert not marker.exists() and len(read_items(chat)) == before
-    r = cli("say", chat, "-m", MODEL, "--run-tool", f"get_weather={tool}", "--json")
+    r = cli("say", chat, "-m", MODEL, "--tools", tools_file(tmp_path), "--run-tool", f"get_weather={tool}", "--json")
     assert r.code == 0 and r.json()["text"] == "Both answered."
     assert r.json()["appended"] == len(read_items(chat)) - before == 3  # two outputs and the answer
     assert marker.read_text() == "xx" and len(api.requests) == 2
