@@ -25,7 +25,7 @@ from respctl import DEFAULT_TIMEOUT, apierror
 from respctl.errors import ApiError, UsageError
 from respctl.items import message_text
 from respctl.output import redact_url
-from respctl.request import Connection
+from respctl.request import Callbacks, Connection
 
 #: The most one answer may bring: bytes of the response body, a stream's events included. The API's
 #: own limits are far below (128k output tokens; an image generation result of a few MB).
@@ -41,19 +41,6 @@ class RawResponse:
     usage: dict | None = None
     response_id: str | None = None
     incomplete_reason: str | None = None
-
-
-@dataclass
-class Callbacks:
-    """Where streamed text goes while it arrives (the turn itself never prints)."""
-
-    text: Callable[[str], None] = lambda _s: None
-    reasoning: Callable[[str], None] = lambda _s: None
-    reasoning_break: Callable[[], None] = lambda: None
-    #: (why, seconds to wait, retry number, retries allowed): the SDK is about to retry
-    retry: Callable[[str, float, int, int], None] = lambda _why, _wait, _n, _of: None
-    #: what respctl does, for -v
-    detail: Callable[[str], None] = lambda _s: None
 
 
 class _RetryWatch(logging.Handler):
