@@ -118,9 +118,18 @@ def error_text(message: str) -> str:
 
 
 def escape_controls(text: str) -> str:
-    return "".join(
-        c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text
-    )
+    """Text for one line of respctl's own: what could act on a terminal or end the line is shown
+    escaped (`\\x1b`); all other text, tabs, joiners (ZWJ, ZWNJ) and every script included, as it is."""
+    return terminal.UNSAFE_IN_A_LINE.sub(lambda m: _escaped(m.group()), text)
+
+
+def _escaped(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+
+
+def plural(n: int, word: str) -> str:
+    """`1 item`, `2 items`."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def note(message: str, *, level: int = NORMAL) -> None:
@@ -149,7 +158,8 @@ class _Stream:
     """Streams text to stdout and reasoning summaries (dimmed on a terminal) to stderr.
 
     On a terminal the answer is cleaned as `show` cleans it (escape sequences removed, other
-    controls shown as U+FFFD; newlines and tabs kept); piped, it is the model's exact text."""
+    controls shown as U+FFFD; newlines and tabs kept); piped, it is the model's exact text. The
+    summary, a line for people on stderr, is always cleaned so, by the same cleaner."""
 
     def __init__(self, text_to_stdout: bool):
         self.text_to_stdout = text_to_stdout
@@ -158,6 +168,7 @@ class _Stream:
         self.reasoning_open = False
         self.dim = stderr_colour()
         self.cleaner = terminal.StreamCleaner() if terminal.isatty(sys.stdout) else None
+        self.summary_cleaner = terminal.StreamCleaner()
 
     def text(self, delta: str) -> None:
         self._close_reasoning()
@@ -181,19 +192,22 @@ class _Stream:
             self.reasoning_open = True
             if self.dim:
                 sys.stderr.write("\x1b[2m")
-        # the summary is for people, on their terminal: no escape sequence of the model's gets through
-        text = "\n".join(escape_controls(part) for part in delta.split("\n"))
+        self._err(self.summary_cleaner.feed(delta))  # no escape sequence of the model's gets through
+
+    def _err(self, text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
         self.err_last = text[-1:] or self.err_last
 
     def reasoning_break(self) -> None:
         if self.reasoning_open:
+            self._err(self.summary_cleaner.flush())
             sys.stderr.write("\n\n")
             self.err_last = "\n"
 
     def _close_reasoning(self) -> None:
         if self.reasoning_open:
+            self._err(self.summary_cleaner.flush())
             self.reasoning_open = False
             sys.stderr.write(terminal.RESET if self.dim else "")
             sys.stderr.flush()
@@ -230,7 +244,7 @@ _current: _Stream | None = None
 
 def turn_callbacks(*, json_out: bool, stream: bool):
     """What a turn reports while it runs: streamed text and summaries, retries, -v details."""
-    from respctl.client import Callbacks
+    from respctl.request import Callbacks  # not respctl.client: openai loads only when a request is sent
 
     global _current
     callbacks = Callbacks(retry=retrying, detail=detail)
@@ -319,19 +333,21 @@ def write_json(obj: dict) -> None:
     sys.stdout.flush()
 
 
-def failure_json(exc: BaseException, code: int) -> None:
-    """--json: a failed turn is one object too, of the success object's keys, with its error."""
+def failure_json(exc: BaseException, code: int, *, message: str = "", appended: int = 0) -> None:
+    """--json: a failed turn is one object too, of the success object's keys, with its error. An
+    interrupt's `message` and `appended` are those its error line states."""
     if isinstance(exc, RespctlError):
         error = {"kind": exc.kind, "message": error_text(str(exc)), "http_status": exc.http_status, "body": exc.detail}
+        appended = exc.appended
     else:
-        error = {"kind": "interrupted", "message": "interrupted", "http_status": None, "body": None}
+        error = {"kind": "interrupted", "message": error_text(message), "http_status": None, "body": None}
     obj: dict[str, object] = {
         "status": "error",
         "text": "",
         "tool_calls": [],
         "usage": None,
         "response_id": None,
-        "appended": exc.appended if isinstance(exc, RespctlError) else 0,
+        "appended": appended,
         "exit_code": code,
         "error": error,
     }
@@ -348,9 +364,14 @@ def _people_lines(result, file: str) -> None:
     if result.status == "incomplete":
         note("the response is incomplete; its complete items were kept and the file replays (exit 4)")
     elif result.status == "recorded" and result.appended:
-        note(f"recorded {result.appended} item(s); no turn was run")
+        note(f"recorded {plural(result.appended, 'item')}; no turn was run")
     if result.exit_code == ExitCode.PENDING:
         for call in result.tool_calls:
             note(f"tool call waiting: {call['name']} {call['call_id']} {call['arguments']}")
         name = shlex.quote(file)
+        if result.rounds_limit is not None:
+            note(
+                f"stopped after {plural(result.rounds_limit, 'round')} of tool calls (--max-tool-rounds "
+                f"{result.rounds_limit}); rerun 'respctl say {name}' with the same --tools and --run-tool to continue"
+            )
         note(f"answer with 'respctl tool-result {name} CALL_ID OUTPUT' (see 'respctl show {name} --pending')")

@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 import re
 
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: What may act on a terminal: C0 controls but newline and tab, DEL, C1 controls, bidi overrides.
+UNSAFE_CHARS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
+#: ... and, in a line that must stay one line, what ends a line, and lone surrogates (undecodable argv bytes).
+UNSAFE_IN_A_LINE = re.compile(f"[{UNSAFE_CHARS}\n\u2028\u2029\ud800-\udfff]")
 SEQUENCE = (
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement, erasing
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: window title, hyperlinks, clipboard; to BEL or ST

@@ -129,3 +129,27 @@ def test_show_at_60_columns_keeps_a_wrapped_call_id_under_its_header(tmp_path):
     assert code == 0
     for text_line in plain.splitlines():
         assert not text_line.startswith("call_"), plain  # continuation lines stay indented under the header
+
+
+def test_the_streamed_summary_is_cleaned_as_show_cleans_it(env, api, tmp_path):
+    legit = "Think\tit over: نمی‌خواهم and 👩‍👩‍👧 together"  # a tab, a Persian ZWNJ, an emoji ZWJ sequence
+    api.script(Turn([reasoning([legit + " \x1b]0;SUMPWN\x07\x1b[2Jend"]), message("Answer.")]))
+    chat = chat_with(tmp_path, user("hi"))
+    code, screen = run_in_pty(
+        ["say", chat, "more", "-m", MODEL, "--summary", "auto", "--color", "never"],
+        env=terminal_env(env),
+        cwd=tmp_path,
+    )
+    assert code == 0 and "\x1b" not in screen and "\x07" not in screen
+    assert legit + " end" in screen  # the same text show would print: sequences gone, the rest untouched
+
+
+def test_error_and_note_lines_keep_text_that_is_no_control(cli, api, tmp_path):
+    name = "نامه‌ها\t👩‍👩‍👧.jsonl"
+    r = cli("say", name, "hi", "-m", MODEL)
+    assert r.code == 2 and r.err_lines == [
+        f"respctl: error: {name.replace(chr(9), ' ')}: no such file (create it with 'respctl start')"
+    ]
+    (tmp_path / name).write_bytes(line(user("hi")))
+    r = cli("say", name, "more", "--no-send", "-m", MODEL)
+    assert r.code == 0 and r.err_lines == ["respctl: recorded 1 item; no turn was run"]
