@@ -355,9 +355,7 @@ class ColorChoice(str, Enum):
     never = "never"
 
 
-Quiet = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No notes on stderr (usage, retries, tools run); errors only.")
-]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr; errors only.")]
 Verbose = Annotated[
     bool,
     typer.Option(
@@ -371,7 +369,8 @@ Color = Annotated[
     ColorChoice,
     typer.Option(
         "--color",
-        help="Colour and attributes (bold, dim...): auto follows the terminal, NO_COLOR and FORCE_COLOR.",
+        help="Colour and attributes (bold, dim...) where the command uses them (show also its terminal layout; "
+        "lint none): auto follows the terminal, NO_COLOR and FORCE_COLOR.",
     ),
 ]
 
@@ -451,16 +450,15 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
             output.failure_json(exc, int(exc.exit_code))
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt as exc:
-        code = _interrupted(exc)
-        if json_out:
-            output.failure_json(exc, code)
-        raise typer.Exit(code) from None
+        raise typer.Exit(_interrupted(exc, json_out=json_out)) from None
     raise typer.Exit(int(code))
 
 
 def _configure(opts: dict) -> None:
     from respctl import output
 
+    if opts.get("quiet") and opts.get("verbose"):
+        raise UsageError("-q/--quiet and -v/--verbose cannot be used together")
     output.configure(quiet=opts.get("quiet", False), verbose=opts.get("verbose", False), color=opts["color"].value)
 
 
@@ -473,10 +471,11 @@ def _print_notes() -> None:
             output.note(line)
 
 
-def _interrupted(exc: KeyboardInterrupt) -> int:
+def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
     """Say what is on disk after Ctrl-C (or SIGTERM, SIGHUP), and exit with the code that matches it:
     128 + the signal when nothing, or nothing but tool outputs, was written; the turn's own code
-    when the interrupt came after the model's answer was saved."""
+    when the interrupt came after the model's answer was saved. With --json, the object's error
+    message is the line's text, and `appended` the lines it says were saved."""
     import signal
 
     from respctl import output
@@ -487,26 +486,32 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     conversation = sys.modules.get("respctl.conversation")
     saved = conversation.saved() if conversation is not None else None
     rewritten = conversation.rewritten() if conversation is not None else []
+    appended, code, say = 0, 128 + signum, output.error
     if saved is None and rewritten:  # lint --fix: the files done are done, the others untouched
-        output.error(f"{what} after rewriting {', '.join(rewritten)}; no other file was changed")
-        return 128 + signum
-    if saved is None:
-        output.error(f"{what}; nothing was written")
-        return 128 + signum
-    if saved.outcome is None:
-        output.error(
-            f"{what} after {saved.items} new item(s) were saved to {saved.name}; the request that follows them "
-            f"was not answered: 'respctl say {saved.name}' sends it"
+        message = f"{what} after rewriting {', '.join(rewritten)}; no other file was changed"
+    elif saved is None:
+        message = f"{what}; nothing was written"
+    elif saved.outcome is None:
+        appended = saved.items
+        message = (
+            f"{what} after {output.plural(saved.items, 'new item')} {'was' if saved.items == 1 else 'were'} saved to "
+            f"{saved.name}; the request that follows them was not answered: 'respctl say {saved.name}' sends it"
         )
-        return 128 + signum
-    done = f"{what} after the turn was saved to {saved.name} ({saved.items} new items); do not send it again"
-    if saved.outcome == ExitCode.PENDING:
-        done += (
-            f": its tool calls are waiting ('respctl show {saved.name} --pending'; answer each with "
-            f"'respctl tool-result {saved.name} CALL_ID OUTPUT')"
+    else:
+        appended, code, say = saved.items, int(saved.outcome), output.note  # not an error: the run ends as the turn did
+        message = (
+            f"{what} after the turn was saved to {saved.name} ({output.plural(saved.items, 'new item')}); "
+            "do not send it again"
         )
-    output.note(done)  # not an error: the run ends as the turn did
-    return int(saved.outcome)
+        if saved.outcome == ExitCode.PENDING:
+            message += (
+                f": its tool calls are waiting ('respctl show {saved.name} --pending'; answer each with "
+                f"'respctl tool-result {saved.name} CALL_ID OUTPUT')"
+            )
+    say(message)
+    if json_out:
+        output.failure_json(exc, code, message=message, appended=appended)
+    return code
 
 
 def _settle() -> None:
@@ -655,13 +660,12 @@ def say(
 
         if as_is and message is not None:
             raise UsageError("--as-is runs a turn without a message; give a MESSAGE or --as-is, not both")
-        item = inputs.message_item(
-            message, image or [], attach or [], stdin_unasked=not as_is and inputs.stdin_is_data()
-        )
+        from_stdin = message is None and not as_is and inputs.stdin_is_data()
+        item = inputs.message_item(message, image or [], attach or [], stdin_unasked=from_stdin)
         if as_is and item is not None:
             raise UsageError("--as-is runs a turn without a message; --image and --attach need a MESSAGE")
         settings = _turn_settings(opts)
-        result = turn.say(file, message_item=item, settings=settings, as_is=as_is)
+        result = turn.say(file, message_item=item, settings=settings, as_is=as_is, stdin_empty=from_stdin)
         return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
 
     _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
@@ -743,6 +747,7 @@ def lint(
             show_default=False,
         ),
     ] = None,
+    color: Color = ColorChoice.auto,  # taken as every command that prints takes it; lint prints no attributes today
 ) -> None:
     """Check conversation files for everything the API would reject. Exit 0 clean, 1 findings, 2 could not run."""
     import respctl.lint as lint_
@@ -767,12 +772,7 @@ def show(
         typer.Option("--last", metavar="N", min=1, help="Show only the last N turns.", show_default=False),
     ] = None,
     full: Annotated[bool, typer.Option("--full", help="Show long tool outputs and arguments whole.")] = False,
-    color: Annotated[
-        ColorChoice,
-        typer.Option(
-            "--color", help="Colour and terminal layout: auto follows the terminal, NO_COLOR and FORCE_COLOR."
-        ),
-    ] = ColorChoice.auto,
+    color: Color = ColorChoice.auto,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when lines are damaged (for git's textconv).")
     ] = False,
@@ -830,7 +830,7 @@ def main() -> None:
     try:
         code = command.main(args=args, prog_name="respctl", standalone_mode=False)
     except KeyboardInterrupt as exc:
-        sys.exit(_interrupted(exc))
+        sys.exit(_interrupted(exc, json_out=_wants_json(args)))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
         from respctl import output
 
@@ -877,6 +877,8 @@ def _only_the_command_run(args: list[str]) -> typer.Typer:
 
 
 def _usage_error_text(exc: Exception) -> str | None:
+    if isinstance(exc, UsageError):  # a check of the options before the command runs (-q with -v)
+        return str(exc)
     if isinstance(exc, typer.Abort):
         return "aborted"
     if isinstance(exc, typer.TyperException) and hasattr(exc, "format_message"):  # click's UsageError & co.

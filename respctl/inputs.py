@@ -53,9 +53,9 @@ def stdin_is_data() -> bool:
         return False
 
 
-def check_size(text: str, what: str) -> str:
+def check_size(text: str, what: str, *, has: str = "has") -> str:
     if len(text) > MAX_TEXT:
-        raise UsageError(f"the {what} has {len(text):,} characters; the API takes at most {MAX_TEXT:,}")
+        raise UsageError(f"the {what} {has} {len(text):,} characters; the API takes at most {MAX_TEXT:,}")
     return text
 
 
@@ -78,7 +78,7 @@ def instructions_text(text: str | None, path: str | None) -> str | None:
         return None
     if not text.strip():
         raise UsageError(f"the instructions{' file' if path else ''} {'holds' if path else 'are'} only blank space")
-    return check_size(check_text(text, "instructions"), "instructions")
+    return check_size(check_text(text, "instructions"), "instructions", has="have")
 
 
 def message_item(
@@ -122,8 +122,8 @@ def attachment_part(path: str) -> dict:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if text is not None and "\x00" not in text:
-        return it.text_part(f'<file name="{name}">\n{text}\n</file>')
+    if text is not None and "\x00" not in text:  # one string of input, held to the one limit
+        return it.text_part(check_size(f'<file name="{name}">\n{text}\n</file>', f"text of attachment {name}"))
     mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
     return {"type": "input_file", "filename": name, "file_data": _data_url(mime, data)}
 

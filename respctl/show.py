@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -70,7 +71,7 @@ import orjson
 from respctl import items as it
 from respctl.conversation import parse_line, read_bytes
 from respctl.errors import BadFileError, RespctlError
-from respctl.output import silence_stdout
+from respctl.output import plural, silence_stdout
 
 BOM = b"\xef\xbb\xbf"
 
@@ -160,10 +161,10 @@ def run(
     damaged = [e.line for e in entries if e.problem]
     if damaged and not exit_zero:
         lines = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
-        name = file
+        lint = "'respctl lint -' on the same input" if file == "-" else f"'respctl lint {shlex.quote(file)}'"
         raise BadFileError(
-            f"{name}: {len(damaged)} damaged line{'s' if len(damaged) > 1 else ''} ({lines}), shown as far as "
-            f"possible; see 'respctl lint {name}'"
+            f"{file}: {plural(len(damaged), 'damaged line')} ({'line' if len(damaged) == 1 else 'lines'} {lines}), "
+            f"shown as far as possible; see {lint}"
         )
     return 0
 

@@ -44,6 +44,7 @@ class TurnResult:
     response_id: str | None = None
     appended: int = 0
     body: bytes | None = None  # the request body, for --dry-run
+    rounds_limit: int | None = None  # --max-tool-rounds stopped a loop whose calls all had runners
 
     def as_json(self) -> dict:
         return {
@@ -82,9 +83,12 @@ def start(
         raise
 
 
-def say(path: str, *, message_item: dict | None, settings: TurnSettings, as_is: bool = False) -> TurnResult:
+def say(
+    path: str, *, message_item: dict | None, settings: TurnSettings, as_is: bool = False, stdin_empty: bool = False
+) -> TurnResult:
     """Append a user message (if any) and run one turn on the whole file. With no message, the
-    file must have something new to answer (a user message, tool outputs) unless `as_is`."""
+    file must have something new to answer (a user message, tool outputs) unless `as_is`.
+    `stdin_empty`: standard input was read for the message and held none."""
     with _locked(path, settings) as conv:
         _lint_gate(conv, settings.route)
         resumable = message_item is None and not (settings.dry_run or settings.no_send)
@@ -95,8 +99,13 @@ def say(path: str, *, message_item: dict | None, settings: TurnSettings, as_is: 
         _refuse_pending(conv)
         if message_item is None and not as_is and conv.items and not it.is_client_input(conv.items[-1]):
             raise UsageError(
-                f"{conv.name}: nothing new to answer: the file ends in the model's answer and no MESSAGE was given "
-                "(give one, as an argument or on standard input; --as-is runs a turn on the file as it is)"
+                f"{conv.name}: nothing new to answer: the file ends in the model's answer and "
+                + (
+                    "standard input was empty (give a MESSAGE"
+                    if message_item is None and stdin_empty
+                    else "no MESSAGE was given (give one"
+                )
+                + ", as an argument or on standard input; --as-is runs a turn on the file as it is)"
             )
         return _converse(conv, [message_item] if message_item else [], settings, send=True)
 
@@ -154,7 +163,10 @@ def _converse(
     else:
         result, rounds = _run(conv, new_items, settings, send=send, replace=replace, pending=pending), 0
     while result.exit_code == ExitCode.PENDING and result.status != "recorded":
-        if rounds >= settings.max_tool_rounds or not _runnable(it.pending_calls(conv.items), settings):
+        if not _runnable(it.pending_calls(conv.items), settings):
+            break
+        if rounds >= settings.max_tool_rounds:
+            result.rounds_limit = settings.max_tool_rounds
             break
         rounds += 1
         result = _tool_round(conv, settings, result)

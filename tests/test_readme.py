@@ -10,15 +10,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakeapi import Turn, function_call, reasoning
 
 ROOT = Path(__file__).parent.parent
-BLOCKS = re.findall(r"^```bash\n(.*?)^```", (ROOT / "README.md").read_text(), re.S | re.M)
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"^```bash\n(.*?)^```", README, re.S | re.M)
 
 
 def test_the_readme_has_shell_examples_and_each_runs_under_strict_mode():
     assert len(BLOCKS) >= 2
     for block in BLOCKS:
         assert "set -euo pipefail" in block.splitlines()[:3], block[:200]
+
+
+def test_every_example_that_handles_exit_statuses_is_a_tested_script():
+    """`$?` and `rc=` belong to scripts, and every script is a ```bash block, run below."""
+    for tag, block in re.findall(r"^```(\w*)\n(.*?)^```", README, re.S | re.M):
+        if "$?" in block or "rc=" in block:
+            assert tag == "bash", block[:200]
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.splitlines()[3][:40])
@@ -34,6 +43,12 @@ def test_readme_shell_example_runs_as_a_script(env, api, tmp_path, block):
         "GIT_COMMITTER_EMAIL": "t@t",
     }
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    if "call_abc" in block:  # the step-by-step loop answers two calls by their ids
+        calls = [
+            function_call("get_weather", {"city": c}, call_id=i)
+            for c, i in (("Paris", "call_abc"), ("Rome", "call_def"))
+        ]
+        api.script(Turn([reasoning(), *calls]))
     script = tmp_path / "example.sh"
     script.write_text(block)
     path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"

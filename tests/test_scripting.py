@@ -9,7 +9,7 @@ import time
 
 import orjson
 import pytest
-from conftest import CANARY_KEY, clean_env, line, read_items, run_cli, shared_zygote, user
+from conftest import CANARY_KEY, clean_env, line, read_items, run_cli, shared_zygote, tools_file, user
 from fakeapi import HttpError, Turn, function_call, message, reasoning
 
 MAX_TEXT = 10_485_760  # respctl.inputs.MAX_TEXT, the API's limit for one string
@@ -123,11 +123,11 @@ def test_piped_standard_input_is_the_message(cli, api, tmp_path):
 def test_a_turn_with_nothing_new_to_answer_is_refused_unless_asked_for(cli, api, tmp_path):
     chat = chat_with(tmp_path, user("hi"), ANSWER)
     before = chat.read_bytes()
-    r = cli("say", "c.jsonl", "-m", MODEL)  # stdin is /dev/null: empty, no message
+    r = cli("say", "c.jsonl", "-m", MODEL)  # stdin is /dev/null: read, empty, no message
     assert r.code == 2 and api.requests == [] and chat.read_bytes() == before
     assert r.err_lines == [
-        "respctl: error: c.jsonl: nothing new to answer: the file ends in the model's answer and no MESSAGE was "
-        "given (give one, as an argument or on standard input; --as-is runs a turn on the file as it is)"
+        "respctl: error: c.jsonl: nothing new to answer: the file ends in the model's answer and standard input "
+        "was empty (give a MESSAGE, as an argument or on standard input; --as-is runs a turn on the file as it is)"
     ]
     api.script(Turn([reasoning(), message("Again.")]))
     r = cli("say", "c.jsonl", "-m", MODEL, "--as-is", input="ignored")
@@ -304,3 +304,162 @@ def test_json_with_pending_calls_and_the_set_e_idiom(cli, api, tmp_path):
     api.script(Turn([reasoning(), function_call("f", "{}", call_id="call_1")]))
     r = cli("start", "c.jsonl", "q", "-m", MODEL, "--json")
     assert r.code == 3 and orjson.loads(r.stdout)["exit_code"] == 3
+
+
+# -- review of issue 12: findings ---------------------------------------------------------------------
+
+
+def test_run_tool_without_tools_is_refused_before_any_request(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    r = cli("say", "c.jsonl", "Weather", "-m", MODEL, "--run-tool", "foo=cat")
+    assert (r.code, r.err_lines) == (
+        2,
+        ["respctl: error: --run-tool foo: no --tools given, so no call of foo can come"],
+    )
+    assert api.requests == []
+
+
+def test_an_attachment_is_held_to_the_one_size_limit(cli, api, tmp_path):
+    chat = chat_with(tmp_path, user("hi"), ANSWER)
+    before = chat.read_bytes()
+    (tmp_path / "big.md").write_text("x" * (MAX_TEXT + 1))
+    r = cli("say", "c.jsonl", "hi", "--attach", "big.md", "--no-send")
+    assert r.code == 2 and chat.read_bytes() == before
+    size = len('<file name="big.md">\n\n</file>') + MAX_TEXT + 1
+    assert r.err_lines == [
+        f"respctl: error: the text of attachment big.md has {size:,} characters; the API takes at most {MAX_TEXT:,}"
+    ]
+
+
+def test_json_after_ctrl_c_says_what_the_error_line_says(zygote, api, env, tmp_path):
+    from fakeapi import Stall
+
+    chat_with(tmp_path, user("hi"))
+    api.script(Stall(20))
+    out, err = tmp_path / "out", tmp_path / "err"
+    pid = zygote.start(["say", "c.jsonl", "more", "-m", MODEL, "--json"], cwd=tmp_path, env=env, out=out, err=err)
+    deadline = time.monotonic() + 10
+    while not api.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    import os
+    import signal
+
+    os.kill(pid, signal.SIGINT)
+    assert zygote.wait(pid) == 130
+    assert err.read_text() == "respctl: error: interrupted; nothing was written\n"
+    obj = orjson.loads(out.read_bytes())
+    assert obj["error"]["message"] == "interrupted; nothing was written" and obj["exit_code"] == 130
+
+
+def test_json_after_ctrl_c_once_the_turn_was_saved_counts_its_lines(cli, api, tmp_path):
+    tool = tmp_path / "tool.py"
+    tool.write_text(
+        "import os, signal, sys, time\nsys.stdin.read()\nos.kill(os.getppid(), signal.SIGINT)\ntime.sleep(30)\n"
+    )
+    api.script(Turn([reasoning(), function_call("f", "{}", call_id="call_1")]))
+    tools = tools_file(tmp_path, "f")
+    r = cli(
+        "start", "c.jsonl", "go", "-m", MODEL, "--json", "--tools", tools, "--run-tool", f"f={sys.executable} {tool}"
+    )
+    assert r.code == 3 and len(r.err_lines) == 1, r.err
+    said = r.err_lines[0].removeprefix("respctl: ")
+    assert said.startswith("interrupted after the turn was saved to c.jsonl (3 new items); do not send it again")
+    assert r.json()["error"]["message"] == said and r.json()["appended"] == 3
+
+
+def test_lint_and_show_of_standard_input_never_name_a_file_called_dash(cli, tmp_path):
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    r = cli("lint", "-", input=line(user("hi")) + line(call))
+    assert r.code == 0
+    assert r.out.splitlines()[0] == (
+        "-:2:1: info: call call_1 (f) is waiting for its output; answer it with 'respctl tool-result FILE call_1'"
+    )
+    r = cli("show", "-", input=b"not json\n")
+    assert r.code == 2 and r.err_lines == [
+        "respctl: error: -: 1 damaged line (line 1), shown as far as possible; see 'respctl lint -' on the same input"
+    ]
+
+
+def test_lint_hint_quotes_a_file_name_as_the_shell_needs(cli, tmp_path):
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    (tmp_path / "my chat.jsonl").write_bytes(line(user("hi")) + line(call))
+    r = cli("lint", "my chat.jsonl")
+    assert r.out.splitlines()[0].endswith("answer it with 'respctl tool-result 'my chat.jsonl' call_1'")
+
+
+def test_quiet_and_verbose_together_are_a_usage_error(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    r = cli("say", "c.jsonl", "q", "-m", MODEL, "-q", "-v")
+    assert r.code == 2 and r.err_lines == ["respctl: error: -q/--quiet and -v/--verbose cannot be used together"]
+    assert api.requests == []
+
+
+def test_empty_standard_input_is_named_when_there_is_nothing_to_answer(cli, api, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    r = cli("say", "c.jsonl", "-m", MODEL, input=b"")
+    assert r.code == 2 and api.requests == []
+    assert r.err_lines == [
+        "respctl: error: c.jsonl: nothing new to answer: the file ends in the model's answer and standard input "
+        "was empty (give a MESSAGE, as an argument or on standard input; --as-is runs a turn on the file as it is)"
+    ]
+
+
+def test_hitting_max_tool_rounds_is_said(cli, api, tmp_path):
+    tools = tools_file(tmp_path, "f")
+    api.script(
+        Turn([reasoning(), function_call("f", "{}", call_id="call_1")]),
+        Turn([reasoning(), function_call("f", "{}", call_id="call_2")]),
+    )
+    r = cli("start", "c.jsonl", "go", "-m", MODEL, "--tools", tools, "--run-tool", "f=true", "--max-tool-rounds", "1")
+    assert r.code == 3 and len(api.requests) == 2
+    assert (
+        "respctl: stopped after 1 round of tool calls (--max-tool-rounds 1); rerun 'respctl say c.jsonl' with the "
+        "same --tools and --run-tool to continue" in r.err_lines
+    )
+
+
+def test_usage_errors_of_a_turn_never_import_openai(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "respctl", "say", "nope.jsonl", "hi", "-m", MODEL],
+        cwd=tmp_path,
+        env=clean_env(OPENAI_API_KEY=CANARY_KEY),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    modules = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if ln.startswith("import time:")}
+    assert r.returncode == 2 and "respctl: error: nope.jsonl: no such file" in r.stderr
+    assert "openai" not in modules and "respctl.client" not in modules
+
+
+def test_lint_takes_color_as_every_command_that_prints(cli, tmp_path):
+    chat_with(tmp_path, user("hi"), ANSWER)
+    for value in ("auto", "always", "never"):
+        r = cli("lint", "c.jsonl", "--color", value)
+        assert (r.code, r.out) == (0, "All checks passed!\n")
+
+
+def test_wording_of_counts_and_limits(cli, api, tmp_path):
+    r = cli("start", "x.jsonl", "--instructions", "x" * (MAX_TEXT + 1))
+    assert r.err_lines == [
+        f"respctl: error: the instructions have {MAX_TEXT + 1:,} characters; the API takes at most {MAX_TEXT:,}"
+    ]
+    chat_with(tmp_path, user("hi"), ANSWER)
+    r = cli("say", "c.jsonl", "more", "--no-send")
+    assert r.code == 0 and r.err_lines == ["respctl: recorded 1 item; no turn was run"]
+    (tmp_path / "bad.jsonl").write_bytes(b"not json\n" + line(user("hi")) + b"nor this\n")
+    r = cli("show", "bad.jsonl")
+    assert r.err_lines == [
+        "respctl: error: bad.jsonl: 2 damaged lines (lines 1, 3), shown as far as possible; "
+        "see 'respctl lint bad.jsonl'"
+    ]
+
+
+def test_one_quiet_option_with_help_true_of_every_command():
+    for command in ("say", "show"):
+        out = subprocess.run([sys.executable, "-m", "respctl", command, "--help"], capture_output=True, text=True)
+        assert (
+            "-q, --quiet" in out.stdout
+            and "tools run" not in out.stdout
+            and "retries" not in out.stdout.split("--quiet", 1)[1].split("\n  -", 1)[0]
+        )

@@ -647,7 +647,7 @@ def test_damaged_lines_are_shown_in_place_and_exit_2(tmp_path):
     result = show(path)
     assert result.returncode == 2
     assert result.stderr == (
-        f"respctl: error: {path}: 5 damaged lines (4, 5, 6, 7, 8), shown as far as possible; see 'respctl lint "
+        f"respctl: error: {path}: 5 damaged lines (lines 4, 5, 6, 7, 8), shown as far as possible; see 'respctl lint "
         f"{path}'\n"
     )
     out = result.stdout.splitlines()

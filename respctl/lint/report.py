@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import orjson
 
 from respctl.lint.check import Diagnostic, Pending, Result
 from respctl.lint.rules import ERROR, WARNING
-from respctl.output import escape_controls  # values quoted from a file are untrusted: no raw controls on a terminal
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+from respctl.output import (
+    escape_controls,
+    plural,
+)  # values quoted from a file are untrusted: no raw controls on a terminal
 
 
 def text_line(path: str, d: Diagnostic) -> str:
@@ -22,9 +22,10 @@ def text_line(path: str, d: Diagnostic) -> str:
 
 
 def pending_line(path: str, p: Pending) -> str:
+    file = "FILE" if path == "-" else shlex.quote(path)  # standard input: the hint cannot name the file
     return escape_controls(
-        f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; answer it with 'respctl "
-        f"tool-result {path} {p.call_id}'"
+        f"{path}:{p.line}:1: info: call {p.call_id} ({p.name}) is waiting for its output; "
+        f"answer it with 'respctl tool-result {file} {p.call_id}'"
     )
 
 
@@ -35,18 +36,18 @@ def summary(results: list[Result], *, fixing: bool) -> list[str]:
     if not diags:
         return ["All checks passed!"]
     if errors and warnings:
-        lines = [f"Found {_plural(errors, 'error')} ({_plural(warnings, 'warning')})."]
+        lines = [f"Found {plural(errors, 'error')} ({plural(warnings, 'warning')})."]
     elif errors:
-        lines = [f"Found {_plural(errors, 'error')}."]
+        lines = [f"Found {plural(errors, 'error')}."]
     else:
-        lines = [f"Found {_plural(warnings, 'warning')}."]
+        lines = [f"Found {plural(warnings, 'warning')}."]
     fixable = sum(1 for d in diags if d.fix is not None)
     if fixable and not fixing:
         lines.append(f"[*] {fixable} fixable with the --fix option.")
     by_hand = len(diags) - fixable
     if by_hand:
         lines.append(
-            f"{_plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to "
+            f"{plural(by_hand, 'problem')} cannot be fixed automatically: 'respctl lint --explain CODE' says how to "
             "mend each."
         )
     return lines
