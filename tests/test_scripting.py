@@ -261,6 +261,12 @@ def test_show_and_lint_read_standard_input(cli, tmp_path):
     assert r.code == 0 and "All checks passed!" in r.out
     r = cli("lint", "-", input=b"not json\n")
     assert r.code == 1 and r.out.startswith("-:1:1: RSP001")
+    # standard input is checked for the target asked for, as a file is: an `item_` message id (as
+    # gpt-oss sends it) is the OpenAI API's rule only
+    foreign = line(user("hi")) + line({**ANSWER, "id": "item_1", "status": "completed"})
+    assert cli("lint", "-", "--target", "compatible", input=foreign).code == 0
+    r = cli("lint", "-", "--target", "openai", input=foreign)
+    assert r.code == 1 and " RSP112 " in r.out
 
 
 def test_json_answer_escapes_what_orjson_leaves_raw(cli, api, tmp_path):

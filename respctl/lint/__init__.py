@@ -75,7 +75,7 @@ def run(
                         output.error("-: --fix cannot rewrite standard input; fix a file")
                         failed = True
                         continue
-                    result = check_file(path, sys.stdin.buffer.read())
+                    result = check_file(path, sys.stdin.buffer.read(), target[0])
                 elif fix:
                     outcome = _fix_locked(path, target[0])
                     notes += _fix_notes(path, outcome)
