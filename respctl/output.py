@@ -341,8 +341,9 @@ def failure_json(exc: BaseException, code: int, *, message: str = "", appended: 
         appended = exc.appended
     else:
         error = {"kind": "interrupted", "message": error_text(message), "http_status": None, "body": None}
+    saved = not isinstance(exc, RespctlError) and code in (ExitCode.OK, ExitCode.PENDING, ExitCode.INCOMPLETE)
     obj: dict[str, object] = {
-        "status": "error",
+        "status": "interrupted" if saved else "error",  # interrupted once the turn was saved: exit code is its own
         "text": "",
         "tool_calls": [],
         "usage": None,

@@ -371,6 +371,8 @@ def test_json_after_ctrl_c_once_the_turn_was_saved_counts_its_lines(cli, api, tm
     said = r.err_lines[0].removeprefix("respctl: ")
     assert said.startswith("interrupted after the turn was saved to c.jsonl (3 new items); do not send it again")
     assert r.json()["error"]["message"] == said and r.json()["appended"] == 3
+    # the turn was saved: the object says so, as the exit code does (not "error")
+    assert r.json()["status"] == "interrupted" and r.json()["exit_code"] == 3
 
 
 def test_lint_and_show_of_standard_input_never_name_a_file_called_dash(cli, tmp_path):
