@@ -40,7 +40,6 @@ class RawResponse:
     output: list[dict]
     usage: dict | None = None
     response_id: str | None = None
-    incomplete_reason: str | None = None
 
 
 class _RetryWatch(logging.Handler):
@@ -349,7 +348,6 @@ def _from_body(resp: dict) -> RawResponse:
         output=[item for item in output if isinstance(item, dict)],
         usage=resp.get("usage"),
         response_id=resp.get("id"),
-        incomplete_reason=(resp.get("incomplete_details") or {}).get("reason"),
     )
 
 

@@ -55,7 +55,6 @@ class RequestOptions:
     reasoning_context: str | None = None
     stream: bool = False
     model_names: bool = True  # the model is an OpenAI model name (target openai, not an Azure deployment)
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -134,7 +133,6 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
         head["max_output_tokens"] = opts.max_output_tokens
     if lines:
         head["prompt_cache_key"] = prompt_cache_key(lines[0])
-    head.update(opts.extra)
     try:
         options = orjson.dumps(head)
     except TypeError as exc:  # a --tools or --schema file nested deeper than orjson writes (254 levels)
