@@ -265,7 +265,7 @@ def cli(tmp_path, env):
 
 
 def user(text: str) -> dict:
-    """The user message respctl creates (README: one documented, stable shape)."""
+    """The user message respctl creates (docs/file-format.md: one documented, stable shape)."""
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 

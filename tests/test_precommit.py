@@ -4,7 +4,7 @@ pre-commit itself is installed (pip) into a venv kept in pytest's cache, so that
 run pays for it (about 50 s; with `-p no:cacheprovider`, every run); where it cannot be installed
 (offline) the pre-commit test is skipped, saying so.
 
-- The hook as the README tells users to add it: `repo:` this repository (a copy of the working
+- The hook as docs/lint.md tells users to add it: `repo:` this repository (a copy of the working
   tree, committed with fixed dates so that an unchanged tree keeps its commit and pre-commit reuses
   the environment it built), `rev:` that commit, `pre-commit install`, then `git commit`.
 - The GitHub Actions example of docs/lint.md: its `respctl lint --format github` line, run on a

@@ -1,4 +1,5 @@
-"""The README's shell examples, run as scripts under `set -euo pipefail` against the loopback API."""
+"""The shell examples of the README and of every docs/*.md page, run as scripts under `set -euo pipefail`
+against the loopback API, so that an example moved into docs/ stays tested."""
 
 from __future__ import annotations
 
@@ -13,25 +14,33 @@ import pytest
 from fakeapi import Turn, function_call, reasoning
 
 ROOT = Path(__file__).parent.parent
-README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"^```bash\n(.*?)^```", README, re.S | re.M)
+PAGES = {
+    path.relative_to(ROOT).as_posix(): path.read_text()
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+}
+BLOCKS = [
+    (page, block) for page, text in PAGES.items() for block in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M)
+]
 
 
-def test_the_readme_has_shell_examples_and_each_runs_under_strict_mode():
-    assert len(BLOCKS) >= 2
-    for block in BLOCKS:
-        assert "set -euo pipefail" in block.splitlines()[:3], block[:200]
+def test_the_readme_and_docs_have_shell_examples_and_each_runs_under_strict_mode():
+    pages = [page for page, _ in BLOCKS]
+    assert "README.md" in pages and "docs/scripting.md" in pages and pages.count("docs/tools.md") >= 2
+    assert len(BLOCKS) >= 4
+    for page, block in BLOCKS:
+        assert "set -euo pipefail" in block.splitlines()[:3], f"{page}: {block[:200]}"
 
 
 def test_every_example_that_handles_exit_statuses_is_a_tested_script():
     """`$?` and `rc=` belong to scripts, and every script is a ```bash block, run below."""
-    for tag, block in re.findall(r"^```(\w*)\n(.*?)^```", README, re.S | re.M):
-        if "$?" in block or "rc=" in block:
-            assert tag == "bash", block[:200]
+    for page, text in PAGES.items():
+        for tag, block in re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
+            if "$?" in block or "rc=" in block:
+                assert tag == "bash", f"{page}: {block[:200]}"
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.splitlines()[3][:40])
-def test_readme_shell_example_runs_as_a_script(env, api, tmp_path, block):
+@pytest.mark.parametrize(("page", "block"), BLOCKS, ids=[f"{p}:{b.splitlines()[3][:40]}" for p, b in BLOCKS])
+def test_shell_example_runs_as_a_script(env, api, tmp_path, page, block):
     for name in ("get_weather.py", "tools.json"):
         shutil.copy(ROOT / "samples" / name, tmp_path / name)
     (tmp_path / "scripts").mkdir()
@@ -61,5 +70,5 @@ def test_readme_shell_example_runs_as_a_script(env, api, tmp_path, block):
         text=True,
         timeout=120,
     )
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 0, f"{page}: {r.stderr[-2000:]}"
     assert api.requests and all(req.error is None for req in api.requests)

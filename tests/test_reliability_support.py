@@ -2,7 +2,7 @@
 
 The reliability tests check bytes, not impressions: what a turn must append is computed from
 what the loopback server recorded for that request (the raw items it streamed), and the
-shapes respctl creates are spelled out here as the README documents them.
+shapes respctl creates are spelled out here as docs/file-format.md documents them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """respctl show, run as a user runs it: the real CLI in a subprocess, exact lines and exit codes.
 
 samples/potatoland.jsonl is a real recorded conversation (pydantic-ai's gpt-5.5 cassette, see the
-sample list in the README); the other files are built here, one shape at a time.
+sample list in docs/show.md); the other files are built here, one shape at a time.
 """
 
 from __future__ import annotations

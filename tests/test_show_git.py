@@ -16,7 +16,7 @@ ROME = ROOT / "samples" / "rome-trip.jsonl"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-#: The README's recipe, with this interpreter standing in for the `respctl` on PATH.
+#: The recipe of docs/show.md, with this interpreter standing in for the `respctl` on PATH.
 TEXTCONV = f"{shlex.quote(sys.executable)} -m respctl show --format markdown --exit-zero"
 
 
