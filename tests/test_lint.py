@@ -613,10 +613,27 @@ def test_gate_reports_errors_only_and_not_pending_calls():
     assert gate("chat.jsonl", *_parsed(USER, RS, MSG)) == []
 
 
-def test_schema_table_and_readme_section_match_the_installed_sdk(capsys):
-    """The committed table holds the installed SDK's shapes (compared as data), and the README's
-    rules section is what `make schema` writes."""
+def test_schema_table_and_generated_docs_match_the_installed_sdk(capsys):
+    """The committed table holds the installed SDK's shapes (compared as data), and docs/rules.md and
+    the leniency table of docs/lint.md are what `make schema` writes."""
     assert generate.main(["--check"]) == 0, capsys.readouterr()
+
+
+def test_schema_check_finds_a_hand_edited_rules_page(capsys, monkeypatch, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for page in (generate.RULES_DOC, generate.LINT_DOC):
+        (docs / page.name).write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(generate, "DOCS", docs)
+    monkeypatch.setattr(generate, "RULES_DOC", docs / "rules.md")
+    monkeypatch.setattr(generate, "LINT_DOC", docs / "lint.md")
+    assert generate.main(["--check"]) == 0
+    page = docs / "rules.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("## RSP201 ", "## RSP201 edited "), encoding="utf-8")
+    capsys.readouterr()
+    assert generate.main(["--check"]) == 1
+    assert f"{page}: generated text is stale; run 'make schema'" in capsys.readouterr().err
+    assert "## RSP201 reasoning-without-following-item\n" in generate.rules_page()
 
 
 def test_schema_check_ignores_the_sdk_version_but_not_a_shape(capsys, monkeypatch):
