@@ -16,6 +16,7 @@ import typer
 
 from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__
 from respctl.errors import ExitCode, RespctlError, UsageError
+from respctl.examples import epilog
 
 
 class PlainCommand(typer.core.TyperCommand):
@@ -59,6 +60,7 @@ app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=epilog("respctl"),
 )
 
 
@@ -545,7 +547,7 @@ def _handle_stop_signals() -> None:
             signal.signal(signum, _stop_on)
 
 
-@app.command(cls=PlainCommand)
+@app.command(cls=PlainCommand, epilog=epilog("start"))
 def start(
     file: File,
     message: Message = None,
@@ -609,7 +611,7 @@ def start(
     _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
 
 
-@app.command(cls=PlainCommand)
+@app.command(cls=PlainCommand, epilog=epilog("say"))
 def say(
     file: File,
     message: Message = None,
@@ -671,7 +673,7 @@ def say(
     _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
 
 
-@app.command("tool-result", cls=PlainCommand)
+@app.command("tool-result", cls=PlainCommand, epilog=epilog("tool-result"))
 def tool_result(
     file: File,
     call_id: Annotated[
@@ -724,7 +726,7 @@ def tool_result(
     _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
 
 
-@app.command(cls=PlainCommand)
+@app.command(cls=PlainCommand, epilog=epilog("lint"))
 def lint(
     files: Annotated[
         list[str] | None,
@@ -762,7 +764,7 @@ def lint(
     _run(lint_.run, files, output_format=output_format.value, fix=fix, target=chosen)
 
 
-@app.command(cls=PlainCommand)
+@app.command(cls=PlainCommand, epilog=epilog("show"))
 def show(
     file: File,
     output_format: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.text,

@@ -1,0 +1,114 @@
+"""The examples at the end of each command's `--help`, as llm and httpie show theirs.
+
+One entry per command: a short comment line, then the command (a long one continues on the next line
+after a trailing backslash). A comment that ends in `exit N`, or holds `(exit N)`, tells the reader (and
+the test that runs every example, tests/test_help_examples.py) the exit status of the command that
+follows it; otherwise that is 0.
+The examples work on files in the current folder: chat.jsonl, tools.json and get_weather.py (as in
+samples/), notes.md, photo.png, prompt.md, rome.json. Keep each line within 56 characters, so that
+the help fits a terminal 60 columns wide.
+
+Plain strings, imported by `--help`: nothing here may import anything.
+"""
+
+EXAMPLES: dict[str, str] = {
+    "respctl": """\
+# a conversation in one file: start it, then a turn
+respctl start chat.jsonl -m gpt-5-mini \\
+    --instructions "Be terse." "Plan a trip to Rome"
+respctl say chat.jsonl "Make it cheaper" -m gpt-5-mini
+
+# read it, and check it for what the API would reject
+respctl show chat.jsonl
+respctl lint chat.jsonl
+
+# set RESPCTL_MODEL to leave out -m; 'respctl COMMAND
+# --help' shows each command's options and examples
+""",
+    "start": """\
+# instructions only; the first turn comes with 'say'
+respctl start chat.jsonl --instructions "Be terse."
+
+# instructions and the first turn, over what was there
+respctl start chat.jsonl --force -m gpt-5-mini \\
+    --instructions "Be terse." "Plan a trip to Rome"
+
+# instructions from a file, as a system message
+respctl start chat.jsonl --force --role system \\
+    --instructions-file prompt.md
+""",
+    "say": """\
+# one turn: the answer streams to the terminal
+respctl say chat.jsonl "Make it cheaper" -m gpt-5-mini
+
+# the message from standard input; one JSON object out
+echo "What to pack?" | respctl say chat.jsonl --json
+
+# with a text file and an image
+respctl say chat.jsonl "Review this" --attach notes.md \\
+    --image photo.png
+
+# print the request it would send; send nothing
+respctl say chat.jsonl "Hello" --dry-run
+
+# a command answers the model's tool calls
+respctl say chat.jsonl "Weather in Oslo?" \\
+    --tools tools.json \\
+    --run-tool get_weather=./get_weather.py
+""",
+    "tool-result": """\
+# the model asked for two calls (exit 3): list them
+respctl say chat.jsonl "Paris, Rome?" --tools tools.json
+respctl show chat.jsonl --pending
+
+# answer one; the other still waits: exit 3
+respctl tool-result chat.jsonl call_abc '{"temp_c": 21}'
+
+# record the last answer only (--no-send)
+respctl tool-result chat.jsonl call_def --no-send \\
+    --output-file rome.json
+
+# then run the next turn on the file as it is
+respctl say chat.jsonl --as-is --tools tools.json
+""",
+    "lint": """\
+# one line per problem; exit 1 if any, else 0
+respctl lint chat.jsonl
+
+# every *.jsonl under a folder, as GitHub annotations
+respctl lint --format github convs/
+
+# mend the problems that have a safe fix
+respctl lint --fix chat.jsonl
+
+# what a rule checks, why, and how to fix it
+respctl lint --explain RSP201
+
+# only the rules every server shares (vLLM, gpt-oss)
+respctl lint --target compatible chat.jsonl
+""",
+    "show": """\
+# turn by turn (through a pager on a terminal)
+respctl show chat.jsonl
+
+# the last turn only, long tool outputs whole
+respctl show chat.jsonl --last 1 --full
+
+# markdown, for a pull request or an export
+respctl show chat.jsonl --format markdown > chat.md
+
+# for scripts: one JSON object per line of the file
+respctl show chat.jsonl --format json | jq -r '.[].type'
+
+# the committed version, read from git
+git show HEAD:chat.jsonl | respctl show -
+""",
+}
+
+
+def epilog(command: str) -> str:
+    """The examples of COMMAND as a help epilog: each paragraph marked `\\b`, so that the help
+    formatter keeps its lines as they are instead of joining and rewrapping them."""
+    paragraphs = EXAMPLES[command].strip("\n").split("\n\n")
+    body = "\n\n".join("\b\n" + "\n".join("  " + line for line in p.split("\n")) for p in paragraphs)
+    return "Examples:\n\n" + body
