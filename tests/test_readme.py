@@ -72,3 +72,27 @@ def test_shell_example_runs_as_a_script(env, api, tmp_path, page, block):
     )
     assert r.returncode == 0, f"{page}: {r.stderr[-2000:]}"
     assert api.requests and all(req.error is None for req in api.requests)
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as '-'."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+def test_every_link_between_the_readme_and_docs_resolves():
+    """A page moved or a heading renamed breaks no link: each relative link names a file that exists,
+    and its #anchor a heading of that page."""
+    checked = 0
+    for page, text in PAGES.items():
+        here = (ROOT / page).parent
+        for target in re.findall(r"\]\(([^)\s]+)\)", re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (here / path).resolve() if path else ROOT / page
+            assert file.exists(), f"{page}: {target}"
+            if anchor:
+                assert anchor in _anchors(file.read_text()), f"{page}: {target}"
+            checked += 1
+    assert checked > 30
