@@ -19,16 +19,15 @@ file, which is not a conversation (lint RSP008): `rewind` and `fork` refuse it.
 item, are its instructions (what `respctl start --instructions` writes). They belong to no turn:
 `rewind` never removes them and `fork --at 0` keeps only them.
 
-**Turn.** A turn is a user message and everything that follows it up to the next turn: what the
-model produced in answer (reasoning, messages, calls) and what the tools answered (outputs), over
-as many rounds as it took. `rewind N` removes the last N turns. Precisely, a turn starts:
-- at each user message (role user), together with the developer/system messages right before it
-  when those follow something other than the instructions (setup sent with that user message);
-- at the first item after the instructions, whatever it is (an imported file may start with an
-  assistant message): items before the first user message form a turn of their own;
-- at the start of each compaction window that holds messages (no turn starts inside one; the
-  window and what answers its last user message are one turn);
-and a turn start that is not a safe cut (a user message written between a call and its output, as
+**Turn.** A turn is what the user sent and everything that came of it: a user message (with any
+developer/system messages sent along), then what the model produced in answer (reasoning, messages,
+calls) and what the tools answered (outputs), over as many rounds as it took, up to the next turn.
+`rewind N` removes the last N turns. Precisely (the definition `respctl show` numbers turns by, so
+`rewind 1` removes what `show --last 1` shows): a turn starts at the first item after the
+instructions, and at each user, developer or system message that follows an item of the model's
+(anything but a user/developer/system message or a tool output). Consecutive messages of the
+client's are one turn; so is a standalone compaction window (its messages, then its compaction
+item). A turn start that is not a safe cut (a message written between a call and its output, as
 some other tools record an interruption) is no start: that turn joins the one before it, so every
 boundary between turns is a safe cut.
 
@@ -57,10 +56,11 @@ from dataclasses import dataclass
 from respctl.errors import UsageError
 
 # --- item kinds: the only place this module knows them -------------------------------------------
-from respctl.items import item_type
+from respctl.items import is_client_input, item_type
 from respctl.lint.check import CALL_OUTPUTS, OUTPUT_CALLS
 
 _INSTRUCTION_ROLES = frozenset({"developer", "system"})
+_CLIENT_ROLES = frozenset({"user", *_INSTRUCTION_ROLES})
 
 
 def _role(item: dict) -> str | None:
@@ -154,21 +154,12 @@ def turns(items: list[dict]) -> list[tuple[int, int]]:
     first = instructions_end(items)
     if first == len(items):
         return []
-    inside: set[int] = set()  # indexes inside a compaction window, where no turn starts
-    starts = {first}
-    for start, end in compaction_windows(items):
-        inside.update(range(start + 1, end))
-        if end - start > 1:  # a window of messages starts a turn; a lone compaction item ends one
-            starts.add(start)
-    for index in range(first + 1, len(items)):
-        if _role(items[index]) == "user":
-            start = index
-            while start > first and _role(items[start - 1]) in _INSTRUCTION_ROLES:
-                start -= 1  # developer/system messages sent with this user message
-            starts.add(start)
     safe = set(safe_cuts(items))
-    kept = sorted(k for k in starts if k == first or (k < len(items) and k in safe and k not in inside))
-    return list(zip(kept, kept[1:] + [len(items)], strict=True))
+    starts = [first]
+    for index in range(first + 1, len(items)):
+        if _role(items[index]) in _CLIENT_ROLES and not is_client_input(items[index - 1]) and index in safe:
+            starts.append(index)
+    return list(zip(starts, starts[1:] + [len(items)], strict=True))
 
 
 def rewind(items: list[dict], n: int = 1) -> tuple[list[dict], list[dict]]:

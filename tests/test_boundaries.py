@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import itertools
+import tempfile
+from pathlib import Path
 
 import orjson
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from respctl import boundaries as bd
+from respctl import show
 from respctl.items import pending_calls
 from respctl.lint import gate
 from respctl.target import COMPATIBLE, OPENAI
@@ -153,6 +156,22 @@ def test_turns_partition_the_file_after_its_instructions_at_safe_cuts(items):
         assert errors(kept, OPENAI) == []
 
 
+@settings(max_examples=examples(300), deadline=None)
+@given(conversations())
+def test_turns_are_the_turns_show_numbers(items):
+    """`rewind 1` removes what `respctl show --last 1` shows: one definition of a turn."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
+        entries = show.read_entries(str(path))
+    show.assign_turns(entries)
+    numbered = [entry.turn for entry in entries]
+    expected = [0] * bd.instructions_end(items)
+    for number, (start, end) in enumerate(bd.turns(items), 1):
+        expected += [number] * (end - start)
+    assert numbered == expected
+
+
 # --- the boundary rules, one file each -------------------------------------------------------------
 
 
@@ -224,6 +243,11 @@ def test_a_file_with_only_instructions():
 def test_developer_messages_sent_with_a_user_message_belong_to_its_turn():
     items = [dev(), user(), answer(), dev("Now be formal."), user("next"), answer()]
     assert bd.turns(items) == [(1, 3), (3, 6)]
+
+
+def test_consecutive_messages_of_the_client_are_one_turn():
+    items = [user("context"), user("question"), answer(), user("more"), output("x")]
+    assert bd.turns(items) == [(0, 3), (3, 5)]
 
 
 def test_a_user_message_between_a_call_and_its_output_starts_no_turn():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import examples
+from conftest import examples, read_items, user
+from fakeapi import validate_request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,13 @@ COMPACTED = FIXTURES / "codex" / "rollout-2025-11-02T10-00-00-compacted.jsonl"
 
 def lint_errors(items: list[dict]) -> list[str]:
     return gate("imported.jsonl", [orjson.dumps(item) for item in items], items, OPENAI)
+
+
+def accepted(items: list[dict]) -> bool:
+    """The loopback server's judgement (tests/fakeapi.py: the real API's rules) of the next turn's request."""
+    error = validate_request({"model": "gpt-5", "input": [*items, user("next")], "store": False})
+    assert error is None, error
+    return True
 
 
 def text(value: str) -> list[dict]:
@@ -98,7 +106,7 @@ def test_chat_messages_become_the_items_respctl_writes():
         "'name' on messages dropped: the Responses API has no participant names",
         "audio parts of user messages dropped: Responses input messages take no audio",
     ]
-    assert lint_errors(converted.items) == []
+    assert lint_errors(converted.items) == [] and accepted(converted.items)
 
 
 def test_legacy_function_calls_custom_tools_and_pending_calls():
@@ -153,6 +161,16 @@ def test_what_the_chat_api_itself_refuses_is_mended_and_said():
         "tool calls without an answer before the conversation went on: dropped",
     ]
     assert lint_errors(converted.items) == []
+
+
+def test_an_imported_chat_takes_its_next_turn(cli, api, tmp_path):
+    converted = chat_to_items(WEATHER[:6])
+    chat = tmp_path / "imported.jsonl"
+    chat.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in converted.items))
+    r = cli("say", chat, "Thanks", "-m", "gpt-4.1")
+    assert r.code == 0, r.err
+    assert api.rejected == [] and api.requests[-1].body["input"] == [*converted.items, user("Thanks")]
+    assert read_items(chat)[: len(converted.items) + 1] == [*converted.items, user("Thanks")]
 
 
 # --- the way back ---------------------------------------------------------------------------------------
@@ -228,7 +246,7 @@ def chats(draw) -> list[dict]:
 @given(chats())
 def test_chat_to_items_to_chat_is_a_round_trip(messages):
     converted = chat_to_items(messages)
-    assert lint_errors(converted.items) == []
+    assert lint_errors(converted.items) == [] and accepted(converted.items)
     assert converted.notes == []
     assert items_to_chat(converted.items).items == messages
 
@@ -341,7 +359,7 @@ def test_reasoning_stored_without_encrypted_content_is_dropped_with_the_ids_that
         "the response's instructions carried over as a developer message at the start",
         "reasoning without encrypted content dropped (the model's earlier reasoning is lost)",
     ]
-    assert lint_errors(converted.items) == []
+    assert lint_errors(converted.items) == [] and accepted(converted.items)
 
 
 def test_a_response_with_server_side_compaction():
