@@ -1,9 +1,10 @@
 """A loopback fake of the OpenAI Responses API, for respctl's tests, demo and benchmarks.
 
-It serves ``POST /v1/responses`` on 127.0.0.1 and answers the way api.openai.com answers a
-stateless (``store: false``) conversation: the JSON shapes and SSE event order of real
-recordings, reasoning ``encrypted_content`` bound to its item id and model, and the real
-error texts for a bad replay. The real ``openai`` SDK talks to it through ``OPENAI_BASE_URL``.
+It serves ``POST /v1/responses`` (and compaction, below) on 127.0.0.1 and
+answers the way api.openai.com answers a stateless (``store: false``) conversation: the JSON
+shapes and SSE event order of real recordings, reasoning ``encrypted_content`` bound to its item
+id and model, and the real error texts for a bad replay. The real ``openai`` SDK talks to it
+through ``OPENAI_BASE_URL``.
 
 Use::
 
@@ -95,6 +96,30 @@ parameter: 'input[N].encrypted_content'.`` as the real API does.
 Every issued item is kept in an ``ItemRegistry`` (id -> type, response id, index, and the
 reasoning item it follows), which the E3 check consults.
 
+Compaction
+----------
+Server-side: a request with ``context_management: [{"type": "compaction", "compact_threshold": N}]``
+(N >= 1000, else the API's ``integer below minimum value`` error; no N: 200,000) whose rendered
+input reaches N tokens gets a compaction item ``{"id": "cmp_...", "type": "compaction",
+"encrypted_content": ...}`` as its LAST output item (as in the real recordings), streamed as
+``output_item.added`` (a shorter, unverifiable token) then ``output_item.done``, resealed in
+``response.completed``; its summary counts in ``output_tokens``. Rendered tokens are
+``rendered_tokens(body, raw_size)``: len(request body) // 4, where a compaction item counts for the
+``summary_tokens`` it seals instead of its encrypted bytes (so the same bytes always give the same
+count). ``Turn(..., compact=True)`` forces a compaction item in a scripted turn (with or without
+``context_management``), ``compact=False`` suppresses it.
+The token seals (like reasoning's, under the registry's secret, bound to id and model) what the item
+replaces: item and token counts, a digest, ``summary_tokens``, the calls still waiting for their
+output and the registry order it covers. A later input may start with it and drop what came before:
+an output may answer a call the item carries, and an item issued before it may be replayed without
+its reasoning item. An edited, cut or foreign one (another secret, another model, a reasoning token)
+is refused with the E8 text.
+``POST /v1/responses/compact`` (``client.responses.compact``; model, input, instructions,
+prompt_cache_key...) validates its input as ``/responses`` does and answers ``{"id", "object":
+"response.compaction", "created_at", "output": [the user messages (with ids), one compaction
+item], "usage"}``. A ``compaction_trigger`` as the last input item makes the response that one
+compaction item (streamed with ``response.compaction.compacting``); elsewhere it is ignored.
+
 Validation
 ----------
 ``validate_request(body, registry)`` (also applied to every request) returns a
@@ -119,6 +144,7 @@ import argparse
 import base64
 import collections
 import collections.abc
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -173,6 +199,14 @@ class CustomToolCallSpec:
 ItemSpec = ReasoningSpec | MessageSpec | FunctionCallSpec | CustomToolCallSpec
 
 
+@dataclass(frozen=True)
+class CompactionSpec:
+    """A compaction item the server makes (not scripted: see ``Turn.compact``)."""
+
+    payload: dict  # what its encrypted content seals besides id and model
+    trigger: bool = False  # it answers a compaction_trigger input item
+
+
 def reasoning(summary=(), encrypted: bool = True, content=None) -> ReasoningSpec:
     return ReasoningSpec(tuple(summary), encrypted, None if content is None else tuple(content))
 
@@ -197,6 +231,7 @@ class Turn:
     status: str = "completed"
     incomplete_reason: str = "max_output_tokens"
     usage: dict | None = None
+    compact: bool | None = None  # True/False: force/suppress server-side compaction; None: the threshold decides
 
     def __post_init__(self):
         # Fail in the test that scripts a bad turn, not later in the server's thread.
@@ -298,16 +333,18 @@ _TOKEN_HEAD = 1 + 8 + 16  # Fernet layout: version byte, timestamp, IV; then cip
 _MAC_SIZE = 32
 
 
-def seal(secret: bytes, item_id: str, model: str, length: int) -> str:
-    """Encrypted content binding ``item_id`` and ``model``, about ``length`` characters long.
+def seal(secret: bytes, item_id: str, model: str, length: int, extra: dict | None = None) -> str:
+    """Encrypted content binding ``item_id`` and ``model`` (and ``extra``, e.g. what a compaction
+    item stands for), about ``length`` characters long.
 
     The same (item_id, model, length) always gives the same length and, thanks to the random
     IV, different bytes: what the real API does between output_item.done and response.completed.
     """
-    plain = orjson.dumps({"id": item_id, "model": model, "pad": ""})
+    fields = {"id": item_id, "model": model, **(extra or {})}
+    plain = orjson.dumps(fields | {"pad": ""})
     # 4 base64 characters carry 3 bytes: pad the plaintext up to the requested length.
     pad = max(0, length * 3 // 4 - _TOKEN_HEAD - _MAC_SIZE - len(plain))
-    plain = orjson.dumps({"id": item_id, "model": model, "pad": "." * pad})
+    plain = orjson.dumps(fields | {"pad": "." * pad})
     # A real token's ciphertext is AES-CBC with PKCS7 padding: whole 16-byte blocks (57 + 16k bytes in all).
     fill = 16 - len(plain) % 16
     plain += bytes([fill]) * fill
@@ -318,7 +355,7 @@ def seal(secret: bytes, item_id: str, model: str, length: int) -> str:
 
 
 def unseal(secret: bytes, token: str) -> dict | None:
-    """The ``{id, model}`` sealed in ``token``, or None when it does not verify."""
+    """The ``{id, model, ...}`` sealed in ``token``, or None when it does not verify."""
     try:
         raw = base64.b64decode(token, altchars=b"-_", validate=True)
     except ValueError:
@@ -346,6 +383,7 @@ class IssuedItem:
     response_id: str
     index: int
     reasoning_id: str | None  # the reasoning item this one follows in its response
+    seq: int = 0  # registration order (a compaction item covers every item registered before it)
 
 
 class ItemRegistry:
@@ -356,6 +394,7 @@ class ItemRegistry:
         self._items: dict[str, IssuedItem] = {}
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
+        self._order = 0
 
     def _hex_id(self, prefix: str, suffix: str) -> str:
         # <time 8 hex><sequence 4 hex>8196<random 16 hex><suffix 16 hex>, like mid-2025 ids.
@@ -369,7 +408,13 @@ class ItemRegistry:
 
     def register(self, item_id: str, issued: IssuedItem) -> None:
         with self._lock:
-            self._items[item_id] = issued
+            self._order += 1
+            self._items[item_id] = dataclasses.replace(issued, seq=self._order)
+
+    def watermark(self) -> int:
+        """The order number of the last item registered."""
+        with self._lock:
+            return self._order
 
     def get(self, item_id: str) -> IssuedItem | None:
         with self._lock:
@@ -543,7 +588,12 @@ def _schemas() -> _Schemas:
     # its parts are output_text / refusal only (E11).
     parts = output.fields["content"]
     assistant = _merge(easy, output, content=str | parts)
-    other = _merge(easy, _obj(Message))
+    # A user (system, developer) message may carry the `id` the API gave it: `POST /responses/compact`
+    # answers the conversation's user messages with ids (openai-agents-js PR 760 shows
+    # `{"id": "msg_...", "type": "message", "status": "completed", "content": [...], "role": "user"}`)
+    # and the compaction guide has that output sent back as the next input. The SDK's Message
+    # param has no `id`; the API wins over its types.
+    other = _merge(easy, _obj(Message), id=str)
     top = t.get_type_hints(response_create_params.ResponseCreateParamsBase).keys() | {"stream"}
     return _Schemas(items, assistant, other, frozenset(top))
 
@@ -759,10 +809,70 @@ def validate_request(body, registry: ItemRegistry | None = None) -> RequestError
             "unsupported_parameter",
         )
 
+    if err := _check_context_management(body.get("context_management")):
+        return err
     for i, item in enumerate(items):
         if err := _check_item(item, f"input[{i}]", schemas):
             return err
     return _check_replay(body, items, registry)
+
+
+# Below this the API answers `integer below minimum value` (shared/reference/responses-replay.md,
+# "Compaction"); the wording is the API's for every integer minimum (e.g. hindsight issue 58,
+# "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got 10 instead.").
+COMPACT_THRESHOLD_MIN = 1000
+# What a compaction entry without `compact_threshold` uses (the API's default is the model's and
+# undocumented; this one is the fake's, far above any test conversation unless it means it).
+DEFAULT_COMPACT_THRESHOLD = 200_000
+
+
+# A `compaction_trigger` item (the SDK's CompactionTrigger: "Compacts the current context. Must be the
+# final input item.") compacts only as the last item. Elsewhere it is accepted and ignored: no refusal
+# of a misplaced one has been observed, and lint warns about it (RSP209) without calling it an error.
+
+
+def _check_context_management(entries) -> RequestError | None:
+    """`context_management: [{"type": "compaction", "compact_threshold": N}]` (the SDK's
+    ContextManagement: `type` required, "Currently only 'compaction' is supported"; N >= 1000)."""
+    if entries is None:
+        return None
+    if not isinstance(entries, list):
+        return _type_error("context_management", list, entries)
+    for i, entry in enumerate(entries):
+        path = f"context_management[{i}]"
+        if not isinstance(entry, dict):
+            return _type_error(path, dict, entry)
+        for key in entry:
+            if key not in ("type", "compact_threshold"):
+                return _unknown(f"{path}.{key}")
+        if "type" not in entry:
+            return _missing(f"{path}.type")
+        kind, threshold = entry["type"], entry.get("compact_threshold")
+        if not isinstance(kind, str):
+            return _type_error(f"{path}.type", str, kind)
+        if kind != "compaction":
+            return _invalid_value(f"{path}.type", kind, ["compaction"])
+        if threshold is None:
+            continue
+        if not isinstance(threshold, int) or isinstance(threshold, bool):
+            return _type_error(f"{path}.compact_threshold", int, threshold)
+        if threshold < COMPACT_THRESHOLD_MIN:
+            return RequestError(
+                400,
+                f"Invalid '{path}.compact_threshold': integer below minimum value. "
+                f"Expected a value >= {COMPACT_THRESHOLD_MIN}, but got {threshold} instead.",
+                f"{path}.compact_threshold",
+                "integer_below_min_value",
+            )
+    return None
+
+
+def compact_threshold(body: dict) -> int | None:
+    """The threshold of the request's compaction entry (validated), or None without one."""
+    for entry in body.get("context_management") or ():
+        if entry.get("type") == "compaction":
+            return entry.get("compact_threshold") or DEFAULT_COMPACT_THRESHOLD
+    return None
 
 
 # The top-level options whose type the server relies on (null stands for the default).
@@ -817,11 +927,12 @@ def _check_item(item, path: str, schemas: _Schemas) -> RequestError | None:
 def _check_replay(body: dict, items: list, registry: ItemRegistry) -> RequestError | None:
     """The checks across items, in the order the real API seems to apply them."""
     reasoning_ids: dict[int, str] = {}  # input index -> id, filled by _check_stored_and_sealed
+    compactions: dict[int, dict] = {}  # input index -> what the compaction item sealed
     return (
         _check_duplicate_ids(items)
-        or _check_stored_and_sealed(body, items, registry, reasoning_ids)
-        or _check_reasoning_pairs(items, registry, reasoning_ids)
-        or _check_call_pairs(items)
+        or _check_stored_and_sealed(body, items, registry, reasoning_ids, compactions)
+        or _check_reasoning_pairs(items, registry, reasoning_ids, compactions)
+        or _check_call_pairs(items, compactions)
         or _check_namespaces(body, items)
     )
 
@@ -842,10 +953,11 @@ def _check_duplicate_ids(items: list) -> RequestError | None:  # E7
 
 
 def _check_stored_and_sealed(
-    body: dict, items: list, registry: ItemRegistry, reasoning_ids: dict
+    body: dict, items: list, registry: ItemRegistry, reasoning_ids: dict, compactions: dict
 ) -> RequestError | None:
     """E4 (an item only an id refers to) and E8 (encrypted content); notes each reasoning item's id,
-    which an item without ``id`` carries sealed in its encrypted content."""
+    which an item without ``id`` carries sealed in its encrypted content, and what each compaction
+    item sealed (the context it replaces)."""
     model, stored = body["model"], body.get("store", True) is not False
     for i, item in enumerate(items):
         kind, item_id, token = _item_type(item), item.get("id"), item.get("encrypted_content")
@@ -859,7 +971,9 @@ def _check_stored_and_sealed(
                 reasoning_ids[i] = item_id
             continue
         sealed = unseal(registry.secret, token)
-        if sealed is None or sealed.get("model") != model:
+        # A reasoning token put in a compaction item (or the reverse) does not parse as one. Tokens
+        # sealed before compaction existed carry no "type": they are reasoning.
+        if sealed is None or sealed.get("model") != model or sealed.get("type", "reasoning") != _sealed_kind(kind):
             reason = "Encrypted content could not be decrypted or parsed."
         elif item_id is not None and sealed.get("id") != item_id:
             reason = "Encrypted content item_id did not match the target item id."
@@ -867,6 +981,8 @@ def _check_stored_and_sealed(
             reasoning_ids[i] = sealed["id"]
             continue
         else:
+            if kind == "compaction":
+                compactions[i] = sealed
             continue
         # The real API names the item when it has an id, else an abbreviation of the token.
         subject = f"for item {item_id}" if item_id else _abbrev(token)
@@ -879,11 +995,22 @@ def _check_stored_and_sealed(
     return None
 
 
-def _check_reasoning_pairs(items: list, registry: ItemRegistry, reasoning_ids: dict) -> RequestError | None:
+def _sealed_kind(item_type: str) -> str:
+    return "compaction" if item_type == "compaction" else "reasoning"
+
+
+def _check_reasoning_pairs(
+    items: list, registry: ItemRegistry, reasoning_ids: dict, compactions: dict
+) -> RequestError | None:
     """E2: a reasoning item needs an output item after it. E3: an item replayed with an id the
-    server issued needs the reasoning item it followed, earlier in the input."""
+    server issued needs the reasoning item it followed, earlier in the input, or a compaction item
+    earlier in the input that covers that reasoning item (it carries the context it replaced)."""
     present = set()
+    covered = 0  # the registry order up to which a compaction item earlier in the input covers
     for i, item in enumerate(items):
+        if i in compactions:
+            covered = max(covered, compactions[i].get("covers", 0))
+            continue
         if i in reasoning_ids:
             if not _is_follower(items[i + 1] if i + 1 < len(items) else None):
                 return RequestError(
@@ -895,6 +1022,9 @@ def _check_reasoning_pairs(items: list, registry: ItemRegistry, reasoning_ids: d
             continue
         issued = registry.get(item["id"]) if "id" in item else None
         if issued and issued.reasoning_id and issued.reasoning_id not in present:
+            reasoning = registry.get(issued.reasoning_id)
+            if reasoning is not None and reasoning.seq <= covered:
+                continue
             return RequestError(
                 400,
                 f"Item '{item['id']}' of type '{_item_type(item)}' was provided without its required 'reasoning' "
@@ -904,11 +1034,17 @@ def _check_reasoning_pairs(items: list, registry: ItemRegistry, reasoning_ids: d
     return None
 
 
-def _check_call_pairs(items: list) -> RequestError | None:
-    """E5 / E6: each call has exactly one output after it, each output its call before it."""
+def _check_call_pairs(items: list, compactions: dict | None = None) -> RequestError | None:
+    """E5 / E6: each call has exactly one output after it, each output its call before it. A call
+    still open when a compaction item was made counts as made where that item stands (its output
+    may follow it once the items before it are dropped)."""
     calls: dict = {}  # call_id -> call type, in input order
     answered = set()
-    for item in items:
+    for i, item in enumerate(items):
+        if compactions and i in compactions:
+            for call_id, kind in (compactions[i].get("open_calls") or {}).items():
+                calls.setdefault(call_id, kind)
+            continue
         kind, call_id = _item_type(item), item.get("call_id")
         if kind in _CALLS:
             if call_id in calls:
@@ -1195,7 +1331,100 @@ def _call_id() -> str:
     return "call_" + "".join(secrets.choice(_OBFUSCATION_ALPHABET) for _ in range(24))
 
 
-def _render(body: dict, turn: Turn, registry: ItemRegistry, input_tokens: int, cached_tokens: int) -> _Rendered:
+@dataclass(frozen=True)
+class _Compacting:
+    """What a compaction made in this response replaces: the context before it."""
+
+    items: list  # the input items it compacts (compaction items excluded)
+    sealed: list  # what the compaction items among them sealed
+    tokens: int  # their rendered tokens
+    trigger: bool = False
+
+
+def rendered_tokens(body: dict, raw_size: int, secret: bytes = DEFAULT_SECRET) -> int:
+    """The fake's estimate of a request's rendered input: about 4 bytes of JSON per token, where a
+    compaction item counts for the summary it seals (``summary_tokens``), not its encrypted bytes.
+    The same bytes give the same count, so a threshold crossing is deterministic."""
+    size, summaries = raw_size, 0
+    items = body.get("input")
+    for item in items if isinstance(items, list) else ():
+        if (
+            isinstance(item, dict)
+            and item.get("type") == "compaction"
+            and isinstance(item.get("encrypted_content"), str)
+        ):
+            token = item["encrypted_content"]
+            sealed = unseal(secret, token) or {}
+            size -= len(token)
+            summaries += sealed.get("summary_tokens", 0) if sealed.get("type") == "compaction" else 0
+    return max(1, size // 4 + summaries)
+
+
+def _compacting(items: list, raw_tokens: int, secret: bytes, *, trigger: bool = False) -> _Compacting:
+    context = [i for i in items if isinstance(i, dict) and _item_type(i) not in ("compaction", "compaction_trigger")]
+    sealed = [
+        s
+        for i in items
+        if isinstance(i, dict) and _item_type(i) == "compaction"
+        for s in [unseal(secret, i.get("encrypted_content") or "")]
+        if s is not None
+    ]
+    return _Compacting(context, sealed, raw_tokens, trigger)
+
+
+def _compaction_payload(compacting: _Compacting, produced: list, output_tokens: int, covers: int) -> dict:
+    """What a compaction item seals: how much context it replaces (items, tokens, a digest of
+    them), the summary it stands for, the calls still waiting for their output, and the registry
+    order it covers (every item issued before it)."""
+    open_calls: dict = {}
+    for sealed in compacting.sealed:
+        open_calls.update(sealed.get("open_calls") or {})
+    context = compacting.items + produced
+    for item in context:
+        kind = _item_type(item)
+        if kind in _CALLS:
+            open_calls[item.get("call_id")] = kind
+        elif kind in _OUTPUTS:
+            open_calls.pop(item.get("call_id"), None)
+    tokens = compacting.tokens + output_tokens
+    return {
+        "type": "compaction",
+        "items": len(context) + sum(s.get("items", 0) for s in compacting.sealed),
+        "tokens": tokens,
+        "summary_tokens": min(200 + tokens // 20, 4000),
+        "digest": hashlib.sha256(orjson.dumps(context)).hexdigest()[:32],
+        "open_calls": open_calls,
+        "covers": covers,
+    }
+
+
+def _compaction_versions(item_id: str, model: str, secret: bytes, payload: dict):
+    """The done, added and completed versions of a compaction item. As in the real stream
+    (vercel/ai openai-compaction.1.chunks.txt): output_item.added carries a shorter token that is
+    not a prefix, output_item.done the full one, response.completed the same length resealed."""
+    length = min(1000 + 2 * payload["summary_tokens"], 9000)
+
+    def version(token):
+        return {"id": item_id, "type": "compaction", "encrypted_content": token}
+
+    raw = bytearray(base64.urlsafe_b64decode(seal(secret, item_id, model, length // 4)))
+    raw[-1] ^= 0xFF
+    partial = base64.urlsafe_b64encode(bytes(raw)).decode()
+    return (
+        version(seal(secret, item_id, model, length, payload)),
+        version(partial),
+        version(seal(secret, item_id, model, length, payload)),
+    )
+
+
+def _render(
+    body: dict,
+    turn: Turn,
+    registry: ItemRegistry,
+    input_tokens: int,
+    cached_tokens: int,
+    compacting: _Compacting | None = None,
+) -> _Rendered:
     response_id = registry.new_response_id()
     model = body["model"]
     sealed = "reasoning.encrypted_content" in (body.get("include") or [])
@@ -1229,6 +1458,18 @@ def _render(body: dict, turn: Turn, registry: ItemRegistry, input_tokens: int, c
 
     reasoning_tokens = sum(128 + sum(map(len, s.summary)) // 4 for s in turn.items if isinstance(s, ReasoningSpec))
     output_tokens = reasoning_tokens + sum(_visible_tokens(s) for s in turn.items)
+    if compacting is not None:
+        # The compaction item comes last, after the turn's items (both real recordings,
+        # vercel/ai openai-compaction.1.json and .chunks.txt: output_index 1, after the message),
+        # and the summary it samples counts in output_tokens (there: 2,505 output tokens for an
+        # answer of ~800).
+        produced = [o.done for o in outputs]
+        payload = _compaction_payload(compacting, produced, output_tokens, registry.watermark())
+        item_id = registry.new_item_id("compaction", response_id)
+        done, added, completed = _compaction_versions(item_id, model, registry.secret, payload)
+        registry.register(item_id, IssuedItem("compaction", response_id, len(outputs), None))
+        spec = CompactionSpec(payload, compacting.trigger)
+        outputs.append(_Output(len(outputs), spec, done, added, completed))
     usage = {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": cached_tokens},
@@ -1236,6 +1477,8 @@ def _render(body: dict, turn: Turn, registry: ItemRegistry, input_tokens: int, c
         "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
     }
     usage.update(turn.usage or {})
+    if compacting is not None:
+        usage["output_tokens"] += outputs[-1].spec.payload["summary_tokens"]
     usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
     return _Rendered(response_id, int(time.time()), body, outputs, usage)
 
@@ -1277,7 +1520,12 @@ def _item_events(out: _Output) -> list[dict]:
     index, spec, item_id = out.index, out.spec, out.done["id"]
     where = {"item_id": item_id, "output_index": index}
     events = [{"type": "response.output_item.added", "output_index": index, "item": out.added}]
-    if isinstance(spec, ReasoningSpec):
+    if isinstance(spec, CompactionSpec):
+        if spec.trigger:
+            # The SDK's ResponseCompactionCompactingEvent: "Emitted when new summary content is sampled
+            # for a compaction trigger." (not seen in a recording; none has a compaction_trigger).
+            events.append({"type": "response.compaction.compacting", **where})
+    elif isinstance(spec, ReasoningSpec):
         for i, text in enumerate(spec.content or ()):
             for piece in _pieces(text):
                 events.append({"type": "response.reasoning_text.delta", **where, "content_index": i, "delta": piece})
@@ -1655,6 +1903,37 @@ def gpt_oss_events(body: dict, turn: Turn, response_id: str, created: int, usage
     return events
 
 
+# --------------------------------------------------------------------------- standalone compaction
+#
+# Endpoints beside `POST /v1/responses` (dialect "openai", not Azure).
+
+_ROUTES = [
+    ("POST", re.compile(r"/v1/responses/compact"), "compact"),
+]
+
+
+def _route(method: str, path: str) -> tuple | None:
+    """(handler name, path arguments) for the endpoints other than `POST /v1/responses`."""
+    path = path.split("?")[0].rstrip("/")
+    for verb, pattern, name in _ROUTES:
+        if verb == method and (m := pattern.fullmatch(path)):
+            return name, m.groups()
+    return None
+
+
+# ResponseCompactParams (openai.types.responses.response_compact_params): the body it accepts.
+_COMPACT_PARAMS = (
+    "model",
+    "input",
+    "instructions",
+    "previous_response_id",
+    "prompt_cache_key",
+    "prompt_cache_options",
+    "prompt_cache_retention",
+    "service_tier",
+    "image",
+)
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -1865,9 +2144,11 @@ class FakeResponsesAPI:
     def rejected(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.error is not None]
 
-    def _next_reply(self):
+    def _next_reply(self, kinds: tuple | None = None):
+        """The next scripted reply (None: the auto responder); with ``kinds``, only a reply of those
+        types (another one stays at the head of the queue)."""
         with self._lock:
-            if not self._queue:
+            if not self._queue or (kinds and not isinstance(self._queue[0][0], kinds)):
                 return None
             head = self._queue[0]
             head[1] -= 1
@@ -1885,6 +2166,9 @@ class FakeResponsesAPI:
         x = _Exchange(h, record, seq_first=self.dialect == GPT_OSS)
         if self.latency:
             self._stopping.wait(self.latency)
+        if self.dialect != GPT_OSS and not self.azure and (route := _route(h.command, record.path)):
+            self._serve(h, x, *route)
+            return
         if err := self._precheck(h.command, record):
             if isinstance(err, list):  # gpt-oss: FastAPI's 422
                 record.error = {"detail": err}
@@ -1916,21 +2200,14 @@ class FakeResponsesAPI:
             except orjson.JSONDecodeError:
                 return [{"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {}}]
             return gpt_oss_detail(record.body)
-        if not self.azure and not record.headers.get("authorization", "").startswith("Bearer "):
-            return RequestError(
-                401,
-                "You didn't provide an API key. You need to provide your API key in an Authorization header "
-                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            )
-        try:
-            record.body = orjson.loads(record.raw)
-        except orjson.JSONDecodeError:
-            return RequestError(
-                400,
-                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-            )
-        body = record.body
+        if not self.azure and (err := _auth_error(record)):
+            return err
+        if err := _parse_json(record):
+            return err
+        return self._check_body(record.body)
+
+    def _check_body(self, body) -> RequestError | None:
+        """What a parsed `POST /responses` body is answered when it is refused (None: accepted)."""
         if self.require_store_false and isinstance(body, dict) and body.get("store") is not False:
             return RequestError(
                 400,
@@ -1970,6 +2247,8 @@ class FakeResponsesAPI:
             turn = reply.turn
         else:  # no reply scripted, or a wrapper around what the auto responder says
             turn = auto_turn(body)
+        if _item_type((body.get("input") or [{}])[-1]) == "compaction_trigger":
+            turn = Turn()  # the answer to a compaction_trigger is the compaction item alone
         r = self._render(body, turn, len(x.record.raw))
         if not stream:
             if isinstance(reply, NoCompleted):
@@ -2036,16 +2315,154 @@ class FakeResponsesAPI:
         x.event({"type": "response.failed", "response": failed})
         x.end_stream()
 
+    # -- standalone compaction
+
+    def _serve(self, h: BaseHTTPRequestHandler, x: _Exchange, name: str, args: tuple) -> None:
+        """The endpoints beside `POST /responses`. They take an HttpError, Raw, Stall or Reset reply
+        from the head of the script queue (a Turn there waits for the next `POST /responses`)."""
+        if err := _auth_error(x.record):
+            x.error(err)
+            return
+        reply = self._next_reply((HttpError, Raw, Stall, Reset))
+        if isinstance(reply, Stall):
+            (reply.release or self._stopping).wait(reply.seconds)
+            reply = reply.then
+        if isinstance(reply, Reset):
+            if reply.rst:
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raise _Abort
+        if isinstance(reply, (HttpError, Raw)):
+            self._answer(x, {}, reply)
+            return
+        if err := _parse_json(x.record):
+            x.error(err)
+            return
+        getattr(self, "_serve_" + name)(x, *args)
+
+    def _serve_compact(self, x: _Exchange) -> None:
+        """`POST /responses/compact` (client.responses.compact): the input's user messages, then one
+        compaction item sealing the rest (CompactedResponse.output: "a list of all user messages,
+        followed by a single compaction item"; the user messages as openai-agents-js PR 760 shows
+        them: id, type, status, content, role)."""
+        body = x.record.body
+        if not isinstance(body, dict):
+            x.error(
+                RequestError(400, f"Invalid type for body: expected an object, but got {_json_kind(body)} instead.")
+            )
+            return
+        for key in body:
+            if key not in _COMPACT_PARAMS:
+                x.error(_unknown(key))
+                return
+        if "model" not in body:
+            x.error(_missing("model"))
+            return
+        for key, kind, expected in (
+            ("model", str, "a string"),
+            ("input", (str, list), "a string or an array of input items"),
+            ("instructions", str, "a string"),
+            ("previous_response_id", str, "a string"),
+            ("prompt_cache_key", str, "a string"),
+        ):
+            value = body.get(key)
+            if (value is not None or key == "model") and not isinstance(value, kind):
+                message = f"Invalid type for '{key}': expected {expected}, but got {_json_kind(value)} instead."
+                x.error(RequestError(400, message, key, "invalid_type"))
+                return
+        if body.get("previous_response_id") is not None:
+            # Nothing is stored here (store: false): the API's answer to an unknown previous response.
+            x.error(
+                RequestError(
+                    400,
+                    f"Previous response with id '{body['previous_response_id']}' not found.",
+                    "previous_response_id",
+                    "previous_response_not_found",
+                )
+            )
+            return
+        items = body.get("input")
+        items = [{"role": "user", "content": items}] if isinstance(items, str) else (items or [])
+        # The same validation as `POST /responses` (nothing here is persisted: store false).
+        if err := validate_request({"model": body["model"], "input": items, "store": False}, self.registry):
+            x.error(err)
+            return
+        response_id = self.registry.new_response_id()
+        tokens = rendered_tokens({"input": items}, len(x.record.raw), self.registry.secret)
+        output = []
+        for item in items:
+            if _item_type(item) == "message" and item.get("role") == "user":
+                content = item["content"]
+                parts = [{"type": "input_text", "text": content}] if isinstance(content, str) else content
+                item_id = item.get("id") or self.registry.new_item_id("message", response_id)
+                self.registry.register(item_id, IssuedItem("message", response_id, len(output), None))
+                output.append(
+                    {"id": item_id, "type": "message", "status": "completed", "content": parts, "role": "user"}
+                )
+        payload = _compaction_payload(
+            _compacting(items, tokens, self.registry.secret), [], 0, self.registry.watermark()
+        )
+        cmp_id = self.registry.new_item_id("compaction", response_id)
+        done, _, _ = _compaction_versions(cmp_id, body["model"], self.registry.secret, payload)
+        self.registry.register(cmp_id, IssuedItem("compaction", response_id, len(output), None))
+        usage = {
+            "input_tokens": tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": payload["summary_tokens"],
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": tokens + payload["summary_tokens"],
+        }
+        obj = {
+            "id": response_id,
+            "object": "response.compaction",
+            "created_at": int(time.time()),
+            "output": [*output, done],
+            "usage": usage,
+        }
+        x.record.response = obj
+        x.json(200, obj)
+
     def _render(self, body: dict, turn: Turn, raw_size: int) -> _Rendered:
-        # About 4 bytes of JSON per token; a repeated prompt cache key finds the previous
-        # request's tokens cached, in blocks of 128 from 1024 on, as the real API reports.
-        input_tokens = max(1, raw_size // 4)
+        # About 4 bytes of JSON per token (a compaction item: the summary it stands for, see
+        # rendered_tokens); a repeated prompt cache key finds the previous request's tokens cached,
+        # in blocks of 128 from 1024 on, as the real API reports.
+        input_tokens = rendered_tokens(body, raw_size, self.registry.secret)
         key = body.get("prompt_cache_key") or body["model"]
         with self._lock:
             previous = self._cache.get(key, 0)
             self._cache[key] = input_tokens
         cached = min(previous, input_tokens) // 128 * 128 if input_tokens >= 1024 else 0
-        return _render(body, turn, self.registry, input_tokens, cached)
+        items = body.get("input") if isinstance(body.get("input"), list) else []
+        compacting = None
+        if items and _item_type(items[-1]) == "compaction_trigger":
+            compacting = _compacting(items, input_tokens, self.registry.secret, trigger=True)
+        elif turn.status == "completed" and turn.items:
+            threshold = compact_threshold(body)
+            due = threshold is not None and input_tokens >= threshold
+            if turn.compact if turn.compact is not None else due:
+                compacting = _compacting(items, input_tokens, self.registry.secret)
+        return _render(body, turn, self.registry, input_tokens, cached, compacting)
+
+
+def _auth_error(record: RecordedRequest) -> RequestError | None:
+    if record.headers.get("authorization", "").startswith("Bearer "):
+        return None
+    return RequestError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header "
+        "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    )
+
+
+def _parse_json(record: RecordedRequest) -> RequestError | None:
+    try:
+        record.body = orjson.loads(record.raw)
+    except orjson.JSONDecodeError:
+        return RequestError(
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+            "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+        )
+    return None
 
 
 def _azure_precheck(method: str, record: RecordedRequest) -> RequestError | None:
