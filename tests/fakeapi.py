@@ -1,6 +1,6 @@
 """A loopback fake of the OpenAI Responses API, for respctl's tests, demo and benchmarks.
 
-It serves ``POST /v1/responses`` (and compaction, below) on 127.0.0.1 and
+It serves ``POST /v1/responses`` (and compaction, files and batches, below) on 127.0.0.1 and
 answers the way api.openai.com answers a stateless (``store: false``) conversation: the JSON
 shapes and SSE event order of real recordings, reasoning ``encrypted_content`` bound to its item
 id and model, and the real error texts for a bad replay. The real ``openai`` SDK talks to it
@@ -119,6 +119,31 @@ prompt_cache_key...) validates its input as ``/responses`` does and answers ``{"
 "response.compaction", "created_at", "output": [the user messages (with ids), one compaction
 item], "usage"}``. A ``compaction_trigger`` as the last input item makes the response that one
 compaction item (streamed with ``response.compaction.compacting``); elsewhere it is ignored.
+
+Files and batches
+-----------------
+``POST /v1/files`` (multipart ``file`` + ``purpose``; purpose batch wants a ``.jsonl`` name),
+``GET /v1/files/{id}`` and ``/content``, ``POST /v1/batches`` (``endpoint: "/v1/responses"`` only,
+``completion_window: "24h"``, metadata), ``GET /v1/batches`` and ``/{id}``, ``POST
+/v1/batches/{id}/cancel``. Files and batches live in ``api.files`` / ``api.batches``;
+``api.batch(id)`` shows one without advancing it, ``api.advance_batch(id)`` advances it like a poll.
+A batch is created ``validating`` and each ``GET /batches/{id}`` moves it one step: the input file
+is validated (``errors.data``: invalid_json_line, duplicate_custom_id, url_mismatch,
+model_mismatch, missing_required_parameter, empty_file, too_many_tasks -> ``failed``), then
+``in_progress`` runs the requests, each through the same handler as a non-streamed ``POST
+/responses`` (same validation; scripted replies are consumed in order; recorded in
+``api.requests`` with headers ``x-fakeapi-batch-id`` / ``x-fakeapi-custom-id``), then
+``finalizing``, then ``completed`` with ``output_file_id`` (status 200 answers) and
+``error_file_id`` (the others: ``{"response": {"status_code", "request_id", "body": {"error"}},
+"error": null}``, or ``{"response": null, "error": {"code", "message"}}`` for batch_expired,
+batch_cancelled, request_timeout). Knobs, per batch, FIFO: ``api.script_batch(BatchPlan(hold=0,
+expire_after=None, fail={}, fail_validation=None, reverse_output=False))``: ``hold`` extra polls in
+each state (in_progress spreads its requests over hold + 1 polls), ``expire_after=K`` runs K
+requests then ends ``expired``, ``fail={index or custom_id: HttpError(...) | "request_timeout"}``,
+``fail_validation=[BatchError dicts]``, ``reverse_output`` writes result lines in reverse order.
+``FakeResponsesAPI(batch_max_requests=50_000, batch_max_bytes=200 MB)`` (also attributes) lower
+the documented limits. These endpoints take an ``HttpError``, ``Raw``, ``Stall`` or ``Reset``
+from the head of the script queue (a ``Turn`` there waits for the next ``POST /responses``).
 
 Validation
 ----------
@@ -1903,12 +1928,20 @@ def gpt_oss_events(body: dict, turn: Turn, response_id: str, created: int, usage
     return events
 
 
-# --------------------------------------------------------------------------- standalone compaction
+# --------------------------------------------------------------------------- compaction, files and batches
 #
-# Endpoints beside `POST /v1/responses` (dialect "openai", not Azure).
+# Endpoints beside `POST /v1/responses` (dialect "openai", not Azure): standalone compaction, and
+# the Files and Batch APIs as far as a batch of `/v1/responses` requests needs them.
 
 _ROUTES = [
     ("POST", re.compile(r"/v1/responses/compact"), "compact"),
+    ("POST", re.compile(r"/v1/files"), "upload"),
+    ("GET", re.compile(r"/v1/files/([^/]+)"), "file"),
+    ("GET", re.compile(r"/v1/files/([^/]+)/content"), "file_content"),
+    ("POST", re.compile(r"/v1/batches"), "create_batch"),
+    ("GET", re.compile(r"/v1/batches"), "list_batches"),
+    ("GET", re.compile(r"/v1/batches/([^/]+)"), "batch"),
+    ("POST", re.compile(r"/v1/batches/([^/]+)/cancel"), "cancel_batch"),
 ]
 
 
@@ -1933,6 +1966,273 @@ _COMPACT_PARAMS = (
     "service_tier",
     "image",
 )
+
+# FileObject.purpose (openai.types.file_object) and FilePurpose.
+_FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+# BatchCreateParams.endpoint (openai.types.batch_create_params).
+_BATCH_ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+)
+# The documented limits (BatchCreateParams.input_file_id: "The file can contain up to 50,000
+# requests, and can be up to 200 MB in size."); FakeResponsesAPI(batch_max_requests=,
+# batch_max_bytes=) lowers them for tests.
+BATCH_MAX_REQUESTS = 50_000
+BATCH_MAX_BYTES = 200 * 1024 * 1024
+# FileCreateParams.expires_after: "files with purpose=batch expire after 30 days".
+_BATCH_FILE_TTL = 30 * 24 * 3600
+_BATCH_WINDOW = 24 * 3600
+
+_FILE_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def _file_id() -> str:
+    return "file-" + "".join(secrets.choice(_FILE_ID_ALPHABET) for _ in range(22))
+
+
+def _batch_id(prefix: str = "batch") -> str:
+    return f"{prefix}_{int(time.time()):08x}{secrets.token_hex(12)}"
+
+
+def _multipart(content_type: str, raw: bytes) -> dict:
+    """The fields of a multipart/form-data body: name -> (filename or None, bytes)."""
+    m = re.search(r'boundary="?([^";]+)"?', content_type or "")
+    if not content_type.startswith("multipart/form-data") or not m:
+        return {}
+    fields = {}
+    for part in raw.split(b"--" + m.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        filename = re.search(rb'filename="([^"]*)"', head)
+        if name:
+            fields[name.group(1).decode()] = (
+                filename.group(1).decode() if filename else None,
+                data[:-2] if data.endswith(b"\r\n") else data,
+            )
+    return fields
+
+
+@dataclass
+class StoredFile:
+    id: str
+    filename: str
+    purpose: str
+    data: bytes
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+    def to_dict(self) -> dict:
+        # openai.types.FileObject; `status` and `status_details` are deprecated but still sent.
+        expires = self.created_at + _BATCH_FILE_TTL if self.purpose in ("batch", "batch_output") else None
+        return {
+            "object": "file",
+            "id": self.id,
+            "purpose": self.purpose,
+            "filename": self.filename,
+            "bytes": len(self.data),
+            "created_at": self.created_at,
+            "expires_at": expires,
+            "status": "processed",
+            "status_details": None,
+        }
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How one batch behaves, scripted with ``api.script_batch(BatchPlan(...))`` (FIFO, one plan
+    per created batch; without one a batch runs straight through).
+
+    The batch advances one step per ``GET /batches/{id}``: validating -> in_progress -> finalizing
+    -> completed (or failed / expired / cancelling -> cancelled). ``hold`` extra polls are spent in
+    each of validating, finalizing and cancelling, and in_progress runs its requests over
+    ``hold + 1`` polls (request_counts grow between them).
+    """
+
+    hold: int = 0
+    expire_after: int | None = None  # run this many requests, then expire (the rest: batch_expired)
+    fail: dict = field(default_factory=dict)  # line index (0-based) or custom_id -> HttpError | error code
+    fail_validation: list | None = None  # `errors.data` entries: the input file is refused as invalid
+    reverse_output: bool = False  # output and error lines in reverse order (the API keeps no order)
+
+
+# Texts of per-request errors written as `{"response": null, "error": {"code", "message"}}`. The codes
+# are the API's (openai-openapi BatchRequestOutput.error.code: batch_expired, batch_cancelled,
+# request_timeout); the batch_expired message is the one the Batch guide shows for an expired
+# batch's leftovers; the other two messages have not been observed.
+_REQUEST_ERRORS = {
+    "batch_expired": "This request could not be executed before the completion window expired.",
+    "batch_cancelled": "This request was not executed because the batch was cancelled.",
+    "request_timeout": "The request timed out.",
+}
+
+
+def _line_error(code: str, message: str, line: int | None, param: str | None = None) -> dict:
+    # openai.types.BatchError: code, line, message, param.
+    return {"code": code, "line": line, "message": message, "param": param}
+
+
+def _validate_batch_input(data: bytes, endpoint: str, max_requests: int) -> tuple[list, list]:
+    """(requests [(line, custom_id, body)], errors) of a batch input file.
+
+    Error codes are the documented ones (stdapi-ai/stdapi.ai issue 240 lists invalid_json_line,
+    duplicate_custom_id, url_mismatch, model_mismatch, empty_file, too_many_tasks and an observed
+    `BatchError(code="invalid_json_line", line=1, message="This line is not parseable as valid JSON.")`);
+    the messages other than invalid_json_line's are this server's wording.
+    """
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return [], [_line_error("empty_file", "The batch input file is empty.", None)]
+    if len(lines) > max_requests:
+        message = f"The batch input file has {len(lines)} requests; a batch can have at most {max_requests}."
+        return [], [_line_error("too_many_tasks", message, None)]
+    requests, errors, seen, model = [], [], set(), None
+    for n, text in enumerate(lines, 1):
+        try:
+            line = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            errors.append(_line_error("invalid_json_line", "This line is not parseable as valid JSON.", n))
+            continue
+        if not isinstance(line, dict):
+            errors.append(_line_error("invalid_json_line", "This line is not parseable as valid JSON.", n))
+            continue
+        missing = next((k for k in ("custom_id", "method", "url", "body") if k not in line), None)
+        if missing:
+            errors.append(
+                _line_error("missing_required_parameter", f"Missing required parameter: '{missing}'.", n, missing)
+            )
+            continue
+        custom_id, body = line["custom_id"], line["body"]
+        if not isinstance(custom_id, str) or not isinstance(body, dict):
+            key = "custom_id" if not isinstance(custom_id, str) else "body"
+            errors.append(_line_error("invalid_type", f"Invalid type for '{key}'.", n, key))
+            continue
+        if custom_id in seen:
+            errors.append(
+                _line_error(
+                    "duplicate_custom_id",
+                    "The custom_id for this request is a duplicate of another request. The custom_id parameter "
+                    "must be unique for each individual request in a batch.",
+                    n,
+                    "custom_id",
+                )
+            )
+            continue
+        seen.add(custom_id)
+        if line["method"] != "POST":
+            errors.append(_line_error("invalid_method", "The method for this request must be 'POST'.", n, "method"))
+            continue
+        if line["url"] != endpoint:
+            message = f"The URL for this request ('{line['url']}') does not match the batch endpoint ('{endpoint}')."
+            errors.append(_line_error("url_mismatch", message, n, "url"))
+            continue
+        if model is not None and body.get("model") != model:
+            message = (
+                f"The model for this request ('{body.get('model')}') does not match the batch's model ('{model}')."
+            )
+            errors.append(_line_error("model_mismatch", message, n, "body.model"))
+            continue
+        model = body.get("model") if model is None else model
+        requests.append((n, custom_id, body))
+    return requests, errors
+
+
+@dataclass
+class _Batch:
+    id: str
+    input_file_id: str
+    endpoint: str
+    metadata: dict | None
+    plan: BatchPlan
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    status: str = "validating"
+    at: dict = field(default_factory=dict)  # status -> when it was entered
+    waiting: int = 0  # polls left in the current state
+    requests: list = field(default_factory=list)  # (line, custom_id, body)
+    done: int = 0  # requests run
+    outputs: list = field(default_factory=list)  # output file lines
+    failures: list = field(default_factory=list)  # error file lines
+    errors: list | None = None  # validation errors
+    model: str | None = None
+    usage: dict = field(
+        default_factory=lambda: {
+            "input_tokens": 0,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 0,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 0,
+        }
+    )
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+
+    def to_dict(self) -> dict:
+        # openai.types.Batch, fields in the order of the API reference's example object.
+        counted = self.status not in ("validating", "failed")
+        return {
+            "id": self.id,
+            "object": "batch",
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
+            "input_file_id": self.input_file_id,
+            "completion_window": "24h",
+            "status": self.status,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "created_at": self.created_at,
+            "in_progress_at": self.at.get("in_progress"),
+            "expires_at": self.created_at + _BATCH_WINDOW,
+            "finalizing_at": self.at.get("finalizing"),
+            "completed_at": self.at.get("completed"),
+            "failed_at": self.at.get("failed"),
+            "expired_at": self.at.get("expired"),
+            "cancelling_at": self.at.get("cancelling"),
+            "cancelled_at": self.at.get("cancelled"),
+            "request_counts": {
+                "total": len(self.requests) if counted else 0,
+                "completed": len(self.outputs),
+                "failed": len(self.failures),
+            },
+            "usage": self.usage,
+            "metadata": self.metadata,
+        }
+
+
+class _BatchExchange:
+    """Where the `POST /responses` handler writes its answer to one request of a batch (never
+    streamed): the status and the JSON body, as the batch's output line records them."""
+
+    def __init__(self, record: RecordedRequest):
+        self.record = record
+        self.status = 500
+        self.obj: dict = {}
+
+    def json(self, status: int, obj, headers: dict | None = None, *, cut: bool = False):
+        self.record.status = self.status = status
+        self.obj = obj
+        if cut:  # the connection to the model dropped: the Batch API reports a server error
+            self.error(RequestError(500, _HTTP_DEFAULTS[500][0], type="server_error"))
+
+    def error(self, err: RequestError, headers: dict | None = None):
+        self.record.error = err.to_dict()
+        self.record.status = self.status = err.status
+        self.obj = {"error": err.to_dict()}
+
+    def raw(self, reply: Raw):
+        self.error(RequestError(reply.status, reply.body.decode("utf-8", "replace"), type="server_error"))
+
+    def malformed_json(self, obj):
+        self.error(RequestError(500, _HTTP_DEFAULTS[500][0], type="server_error"))
+
 
 # --------------------------------------------------------------------------- the server
 
@@ -2071,6 +2371,8 @@ class FakeResponsesAPI:
         event_delay: float = 0.0,
         dialect: str = "openai",
         azure: bool = False,
+        batch_max_requests: int = BATCH_MAX_REQUESTS,
+        batch_max_bytes: int = BATCH_MAX_BYTES,
     ):
         if dialect not in DIALECTS:
             raise ValueError(f"dialect is one of {DIALECTS}, not {dialect!r}")
@@ -2088,6 +2390,12 @@ class FakeResponsesAPI:
         self._queue: collections.deque = collections.deque()  # [reply, times left]
         self._cache: dict[str, int] = {}  # prompt cache key -> input tokens last seen
         self._stopping = threading.Event()
+        self.batch_max_requests = batch_max_requests  # settable on a running server too
+        self.batch_max_bytes = batch_max_bytes
+        self.files: dict[str, StoredFile] = {}
+        self.batches: dict[str, _Batch] = {}
+        self._plans: collections.deque = collections.deque()
+        self._batch_lock = threading.Lock()
 
     # -- lifecycle
 
@@ -2130,6 +2438,17 @@ class FakeResponsesAPI:
             for reply in replies:
                 self._queue.append([reply, reply.count if isinstance(reply, HttpError) else 1])
         return self
+
+    def script_batch(self, *plans: BatchPlan) -> FakeResponsesAPI:
+        """Plans for the next batches created, in order (see BatchPlan)."""
+        with self._lock:
+            self._plans.extend(plans)
+        return self
+
+    def batch(self, batch_id: str) -> dict:
+        """The batch object as `GET /batches/{id}` would show it, without advancing it."""
+        with self._lock:
+            return self.batches[batch_id].to_dict()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -2315,7 +2634,7 @@ class FakeResponsesAPI:
         x.event({"type": "response.failed", "response": failed})
         x.end_stream()
 
-    # -- standalone compaction
+    # -- compaction, files and batches
 
     def _serve(self, h: BaseHTTPRequestHandler, x: _Exchange, name: str, args: tuple) -> None:
         """The endpoints beside `POST /responses`. They take an HttpError, Raw, Stall or Reset reply
@@ -2334,7 +2653,7 @@ class FakeResponsesAPI:
         if isinstance(reply, (HttpError, Raw)):
             self._answer(x, {}, reply)
             return
-        if err := _parse_json(x.record):
+        if name in ("compact", "create_batch") and (err := _parse_json(x.record)):
             x.error(err)
             return
         getattr(self, "_serve_" + name)(x, *args)
@@ -2420,6 +2739,264 @@ class FakeResponsesAPI:
         }
         x.record.response = obj
         x.json(200, obj)
+
+    def _serve_upload(self, x: _Exchange) -> None:
+        """`POST /files` (client.files.create), multipart: `file` and `purpose`."""
+        fields = _multipart(x.record.headers.get("content-type", ""), x.record.raw)
+        for key in ("purpose", "file"):
+            if key not in fields:
+                x.error(_missing(key))
+                return
+        purpose = fields["purpose"][1].decode("utf-8", "replace")
+        filename, data = fields["file"]
+        if purpose not in _FILE_PURPOSES:
+            x.error(_invalid_value("purpose", purpose, _FILE_PURPOSES))
+            return
+        if purpose == "batch" and not (filename or "").endswith(".jsonl"):
+            # As the API words it (reported by users uploading a .json or .txt batch file).
+            x.error(RequestError(400, "Invalid file format for Batch API. Must be .jsonl", "file"))
+            return
+        if purpose == "batch" and len(data) > self.batch_max_bytes:
+            # The limit is documented (200 MB); this wording is the server's.
+            message = (
+                f"File is too large: {len(data)} bytes; a batch input file can be at most {self.batch_max_bytes} bytes."
+            )
+            x.error(RequestError(400, message, "file", "file_too_large"))
+            return
+        stored = StoredFile(_file_id(), filename or "upload", purpose, data)
+        with self._lock:
+            self.files[stored.id] = stored
+        x.json(200, stored.to_dict())
+
+    def _stored_file(self, x: _Exchange, file_id: str, param: str = "id") -> StoredFile | None:
+        with self._lock:
+            stored = self.files.get(file_id)
+        if stored is None:
+            x.error(RequestError(404, f"No such File object: {file_id}", param))
+        return stored
+
+    def _serve_file(self, x: _Exchange, file_id: str) -> None:
+        if stored := self._stored_file(x, file_id):
+            x.json(200, stored.to_dict())
+
+    def _serve_file_content(self, x: _Exchange, file_id: str) -> None:
+        if stored := self._stored_file(x, file_id):
+            x.record.status = 200
+            x._head(200, {"Content-Type": "application/octet-stream", "Content-Length": str(len(stored.data))})
+            x.h.wfile.write(stored.data)
+
+    def _serve_create_batch(self, x: _Exchange) -> None:
+        """`POST /batches` (client.batches.create): answered `validating`; the input file is read on
+        the first poll."""
+        body = x.record.body
+        if not isinstance(body, dict):
+            x.error(
+                RequestError(400, f"Invalid type for body: expected an object, but got {_json_kind(body)} instead.")
+            )
+            return
+        for key in body:
+            if key not in ("input_file_id", "endpoint", "completion_window", "metadata", "output_expires_after"):
+                x.error(_unknown(key))
+                return
+        for key in ("input_file_id", "endpoint", "completion_window"):
+            if key not in body:
+                x.error(_missing(key))
+                return
+        if body["endpoint"] not in _BATCH_ENDPOINTS:
+            x.error(_invalid_value("endpoint", str(body["endpoint"]), _BATCH_ENDPOINTS))
+            return
+        if body["endpoint"] != "/v1/responses":
+            x.error(RequestError(400, "fakeapi: this server runs batches of /v1/responses only.", "endpoint"))
+            return
+        if body["completion_window"] != "24h":
+            x.error(_invalid_value("completion_window", str(body["completion_window"]), ["24h"]))
+            return
+        metadata = body.get("metadata")
+        if metadata is not None and (
+            not isinstance(metadata, dict)
+            or len(metadata) > 16
+            or any(not isinstance(v, str) or len(k) > 64 or len(v) > 512 for k, v in metadata.items())
+        ):
+            # Metadata: "Set of 16 key-value pairs ... Keys ... 64 characters. Values ... 512 characters."
+            x.error(
+                RequestError(
+                    400,
+                    "Invalid 'metadata': at most 16 string pairs (keys <= 64, values <= 512 characters).",
+                    "metadata",
+                    "invalid_value",
+                )
+            )
+            return
+        stored = self._stored_file(x, str(body["input_file_id"]), "input_file_id")
+        if stored is None:
+            return
+        if stored.purpose != "batch":
+            message = (
+                f"The file {stored.id} has purpose '{stored.purpose}'; a batch input file must have purpose 'batch'."
+            )
+            x.error(RequestError(400, message, "input_file_id", "invalid_value"))
+            return
+        with self._lock:
+            plan = self._plans.popleft() if self._plans else BatchPlan()
+            batch = _Batch(_batch_id(), stored.id, body["endpoint"], metadata, plan, waiting=plan.hold)
+            self.batches[batch.id] = batch
+            obj = batch.to_dict()
+        x.json(200, obj)
+
+    def _serve_list_batches(self, x: _Exchange) -> None:
+        with self._lock:
+            data = [b.to_dict() for b in reversed(self.batches.values())]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        x.json(200, {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": False})
+
+    def _known_batch(self, x: _Exchange, batch_id: str) -> _Batch | None:
+        with self._lock:
+            batch = self.batches.get(batch_id)
+        if batch is None:
+            x.error(RequestError(404, f"No batch found with id '{batch_id}'.", "batch_id"))
+        return batch
+
+    def _serve_batch(self, x: _Exchange, batch_id: str) -> None:
+        """`GET /batches/{id}` (client.batches.retrieve): each poll advances the batch one step."""
+        if self._known_batch(x, batch_id):
+            x.json(200, self.advance_batch(batch_id))
+
+    def _serve_cancel_batch(self, x: _Exchange, batch_id: str) -> None:
+        """`POST /batches/{id}/cancel`: cancelling now, cancelled at the next poll (after `hold`)."""
+        batch = self._known_batch(x, batch_id)
+        if batch is None:
+            return
+        with self._lock:
+            if batch.status in ("validating", "in_progress", "finalizing"):
+                batch.status, batch.waiting = "cancelling", batch.plan.hold
+                batch.at["cancelling"] = int(time.time())
+            elif batch.status != "cancelling":
+                # The API's wording of this refusal has not been observed.
+                message = f"Cannot cancel a batch with status '{batch.status}'."
+                x.error(RequestError(400, message, None, "batch_not_cancellable"))
+                return
+            obj = batch.to_dict()
+        x.json(200, obj)
+
+    def advance_batch(self, batch_id: str) -> dict:
+        """Move a batch one step on, as a poll does (for tests that drive it without HTTP)."""
+        with self._batch_lock:  # one poll at a time moves a batch (its requests run outside self._lock)
+            return self._advance_batch(batch_id)
+
+    def _advance_batch(self, batch_id: str) -> dict:
+        with self._lock:
+            batch = self.batches[batch_id]
+            if batch.status in ("completed", "failed", "expired", "cancelled"):
+                return batch.to_dict()
+            if batch.waiting > 0 and batch.status != "in_progress":
+                batch.waiting -= 1
+                return batch.to_dict()
+        now = int(time.time())
+        if batch.status == "validating":
+            with self._lock:
+                data = self.files[batch.input_file_id].data
+            requests, errors = _validate_batch_input(data, batch.endpoint, self.batch_max_requests)
+            errors = batch.plan.fail_validation if batch.plan.fail_validation is not None else errors
+            with self._lock:
+                if errors:
+                    batch.status, batch.errors = "failed", errors
+                    batch.at["failed"] = now
+                else:
+                    batch.status, batch.requests = "in_progress", requests
+                    batch.model = requests[0][2].get("model") if requests else None
+                    batch.at["in_progress"] = now
+                return batch.to_dict()
+        if batch.status == "in_progress":
+            step = -(-len(batch.requests) // (batch.plan.hold + 1)) or 1
+            limit = len(batch.requests) if batch.plan.expire_after is None else batch.plan.expire_after
+            for _ in range(step):
+                if batch.status != "in_progress" or batch.done >= min(limit, len(batch.requests)):
+                    break
+                self._run_batch_request(batch, batch.done)
+            with self._lock:
+                if batch.status == "in_progress" and batch.done >= limit and batch.done < len(batch.requests):
+                    self._close_batch(batch, "expired", "batch_expired")
+                elif batch.status == "in_progress" and batch.done >= len(batch.requests):
+                    batch.status, batch.waiting = "finalizing", batch.plan.hold
+                    batch.at["finalizing"] = now
+                return batch.to_dict()
+        with self._lock:
+            if batch.status == "finalizing":
+                self._close_batch(batch, "completed", None)
+            elif batch.status == "cancelling":
+                self._close_batch(batch, "cancelled", "batch_cancelled")
+            return batch.to_dict()
+
+    def _close_batch(self, batch: _Batch, status: str, leftover: str | None) -> None:
+        """End a batch (under the lock): the requests not run get `leftover`'s error line, the output
+        and error files are written (each only when it has lines), named as the API names them."""
+        for _, custom_id, _ in batch.requests[batch.done :] if leftover else ():
+            batch.failures.append(
+                {
+                    "id": _batch_id("batch_req"),
+                    "custom_id": custom_id,
+                    "response": None,
+                    "error": {"code": leftover, "message": _REQUEST_ERRORS[leftover]},
+                }
+            )
+        for lines, kind in ((batch.outputs, "output"), (batch.failures, "error")):
+            if not lines:
+                continue
+            ordered = list(reversed(lines)) if batch.plan.reverse_output else lines
+            data = b"".join(orjson.dumps(line) + b"\n" for line in ordered)
+            stored = StoredFile(_file_id(), f"{batch.id}_{kind}.jsonl", "batch_output", data)
+            self.files[stored.id] = stored
+            setattr(batch, f"{kind}_file_id", stored.id)
+        batch.status = status
+        batch.at[status] = int(time.time())
+
+    def _run_batch_request(self, batch: _Batch, index: int) -> None:
+        """One request of the batch through the same handler as a non-streamed `POST /responses`
+        (validation, scripted replies, auto responder), recorded in ``api.requests``."""
+        _, custom_id, body = batch.requests[index]
+        raw = orjson.dumps(body)
+        headers = {"x-fakeapi-batch-id": batch.id, "x-fakeapi-custom-id": custom_id}
+        record = RecordedRequest(path="/v1/responses", headers=headers, raw=raw, body=body)
+        with self._lock:
+            self._requests.append(record)
+        x = _BatchExchange(record)
+        failure = batch.plan.fail.get(index, batch.plan.fail.get(custom_id))
+        if isinstance(failure, str):  # a failure outside HTTP: `error` set, no response
+            line = {"response": None, "error": {"code": failure, "message": _REQUEST_ERRORS.get(failure, failure)}}
+        else:
+            if isinstance(failure, HttpError):
+                self._answer(x, body, failure)  # type: ignore[arg-type]
+            elif body.get("stream") is True:
+                x.error(RequestError(400, "fakeapi: a batch request cannot be streamed.", "stream"))
+            elif err := self._check_body(body):
+                x.error(err)
+            else:
+                reply = self._next_reply()
+                if isinstance(reply, Stall):
+                    reply = reply.then
+                if isinstance(reply, Reset):
+                    reply = HttpError(500)
+                self._answer(x, body, reply)  # type: ignore[arg-type]
+            # A request the API refused is a line of the error file with its HTTP answer in
+            # `response` and `error` null (openai/openai-openapi issue 302: a 400 in the error file).
+            response = {"status_code": x.status, "request_id": secrets.token_hex(16), "body": x.obj}
+            line = {"response": response, "error": None}
+        line = {"id": _batch_id("batch_req"), "custom_id": custom_id, **line}
+        with self._lock:
+            batch.done += 1
+            if line["error"] is None and x.status == 200:
+                batch.outputs.append(line)
+                usage = x.obj.get("usage") or {}
+                for key in ("input_tokens", "output_tokens", "total_tokens"):
+                    batch.usage[key] += usage.get(key) or 0
+                batch.usage["input_tokens_details"]["cached_tokens"] += (usage.get("input_tokens_details") or {}).get(
+                    "cached_tokens", 0
+                )
+                batch.usage["output_tokens_details"]["reasoning_tokens"] += (
+                    usage.get("output_tokens_details") or {}
+                ).get("reasoning_tokens", 0)
+            else:
+                batch.failures.append(line)
 
     def _render(self, body: dict, turn: Turn, raw_size: int) -> _Rendered:
         # About 4 bytes of JSON per token (a compaction item: the summary it stands for, see
