@@ -1,4 +1,4 @@
-"""The conversation file: strict reading with line numbers, an exclusive lock, atomic appends.
+"""The conversation file: strict reading (respctl.jsonl), an exclusive lock, atomic appends.
 
 The file is UTF-8 JSON Lines, one input item per line, each line ending in a newline.
 A turn rewrites the file through a temporary file in the same folder (write, fsync,
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import gc
 import os
 import signal
 import stat
@@ -23,6 +22,7 @@ from pathlib import Path
 import orjson
 
 from respctl.errors import BadFileError, BusyError, ExitCode, RespctlError
+from respctl.jsonl import read_line, read_strict
 
 
 def dumps_item(item: dict) -> bytes:
@@ -47,48 +47,16 @@ def dumps_item(item: dict) -> bytes:
 
 
 def parse_lines(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
-    """Split and parse a conversation strictly; raise BadFileError naming file and line."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise BadFileError(f"{name}:1: file starts with a byte order mark (run 'respctl lint --fix')")
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    # Parsed items hold no reference cycles, so the cyclic garbage collector (which would
-    # walk every dict built so far, again and again) has nothing to find while they pile up.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        items = [parse_line(line, name, number) for number, line in enumerate(lines, 1)]
-    finally:
-        if collecting:
-            gc.enable()
-    return lines, items
+    """Split and parse a conversation strictly; raise BadFileError naming file and line (respctl.jsonl)."""
+    return read_strict(data, name)
 
 
 def parse_line(line: bytes, name: str, number: int) -> dict:
-    if not line.strip():
-        raise BadFileError(f"{name}:{number}: blank line (run 'respctl lint --fix')")
-    if line.endswith(b"\r"):
-        raise BadFileError(f"{name}:{number}: CRLF line ending (run 'respctl lint --fix')")
-    try:
-        item = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise BadFileError(f"{name}:{number}: invalid JSON: {_json_problem(exc, line)}") from None
-    if not isinstance(item, dict):
-        raise BadFileError(f"{name}:{number}: expected a JSON object (one input item), got {_json_type(item)}")
+    """One line (without its newline) read strictly, as parse_lines reads each."""
+    item, problems = read_line(line, number)
+    if problems or item is None:
+        raise BadFileError(f"{name}:{number}: {problems[0].message}")
     return item
-
-
-def _json_problem(exc: orjson.JSONDecodeError, line: bytes) -> str:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return f"invalid UTF-8 at byte {bad.start + 1}"
-    return f"{exc.msg} at column {exc.colno}"
-
-
-def _json_type(value: object) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The checks: a tolerant reader for the file itself, then each item, then the conversation.
+"""The checks: the file itself (read by respctl.jsonl's lenient reader), each item, the conversation.
 
 `check_file` is what `respctl lint` runs; `check_items` is the part that `gate` runs on a file
 that the strict reader (respctl.conversation) has already parsed.
@@ -12,9 +12,10 @@ import re
 import orjson
 
 from respctl import items as it
+from respctl import jsonl
 from respctl import target as tg
 from respctl.lint.rules import ERROR, RULES
-from respctl.lint.shapes import Finding, check_item, item_kind, item_types, json_kind, pointer
+from respctl.lint.shapes import Finding, check_item, item_kind, item_types, pointer
 
 #: Id prefixes the API checks against the item type (reference E10).
 ID_PREFIXES = {
@@ -175,73 +176,31 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
     if not data:
         diags.append(Diagnostic("RSP008", 1, 1, "file is empty: no items to replay"))
         return result
-    if data.startswith(b"\xef\xbb\xbf"):
-        diags.append(Diagnostic("RSP006", 1, 1, "file starts with a UTF-8 byte order mark", fix=Fix("rewrite")))
-        data = data[3:]
-    # Lines are read as slices of one memoryview, not copied out with split(): on a large file the
-    # copies would hold as much memory again as the file (a 258 MB file: 258 MB more at the peak).
-    view = memoryview(data)
-    size = len(data)
-    raw: list = []  # each item's line (a memoryview slice), for the columns of diagnostics
-    crlf: list[int] = []
-    loads = orjson.loads
-    find = data.find
-    number = start = 0
-    last: tuple[int, int] = (0, 0)  # the last line's bounds
-    while start < size:
-        end = find(b"\n", start)
-        if end < 0:
-            end = size
-        number += 1
-        last = (start, end)
-        line = view[start:end]
-        start = end + 1
-        if not line or (data[last[0]] in _WHITESPACE and line.tobytes().isspace()):
-            diags.append(Diagnostic("RSP004", number, 1, "blank line", fix=Fix("rewrite")))
+    scan = jsonl.read_lenient(data)
+    for problem in scan.problems:
+        if problem.code != jsonl.CRLF:  # one diagnostic for every CRLF line: below
+            fix = None if problem.code in jsonl.UNREADABLE else Fix("rewrite")
+            diags.append(Diagnostic(problem.code, problem.line, problem.column, problem.finding, fix=fix))
+    result.readable = scan.readable
+    raw: list = []  # each item's line (a memoryview of the data), for the columns of diagnostics
+    for index, item in enumerate(scan.items):
+        if item is None:
             continue
-        if data[end - 1] == 13:  # \r
-            crlf.append(number)
-        try:
-            item = loads(line)
-        except orjson.JSONDecodeError as exc:
-            diags.append(_bad_line(number, line.tobytes(), exc))
-            result.readable = False
-            continue
-        if type(item) is not dict:
-            diags.append(
-                Diagnostic(
-                    "RSP003",
-                    number,
-                    _first_column(line.tobytes()),
-                    f"expected a JSON object (one input item), got {json_kind(item)}",
-                )
-            )
-            result.readable = False
-            continue
-        if _may_change_on_rewrite(data, last[0], end, item):
-            diags.extend(_inexact_values(number, line.tobytes()))
+        line = scan.lines[index]
+        if _may_change_on_rewrite(line, item):
+            diags.extend(_inexact_values(index + 1, bytes(line)))
         raw.append(line)
         result.items.append(item)
-        result.line_numbers.append(number)
-    if crlf:
+        result.line_numbers.append(index + 1)
+    if scan.crlf:
+        crlf = scan.crlf
+        first = next(p for p in scan.problems if p.code == jsonl.CRLF)
         more = f" (and {len(crlf) - 1} more line{'s' if len(crlf) > 2 else ''})" if len(crlf) > 1 else ""
-        first = _nth_line(data, crlf[0])
-        diags.append(
-            Diagnostic(
-                "RSP005", crlf[0], len(first.decode("utf-8", "replace")), f"line ends in CRLF{more}", fix=Fix("rewrite")
-            )
-        )
-    final = data[last[0] : last[1]] if not data.endswith(b"\n") else b""
-    if final and result.readable and final.strip():
-        diags.append(
-            Diagnostic(
-                "RSP007",
-                number,
-                len(final.decode("utf-8", "replace")) + 1,
-                "no newline at end of file",
-                fix=Fix("rewrite"),
-            )
-        )
+        diags.append(Diagnostic(jsonl.CRLF, first.line, first.column, first.finding + more, fix=Fix("rewrite")))
+    final = scan.lines[-1] if scan.unterminated else b""
+    if final and result.readable and not jsonl.is_blank(final):
+        column = len(bytes(final).decode("utf-8", "replace")) + (len(scan.lines) in scan.crlf) + 1
+        diags.append(Diagnostic("RSP007", len(scan.lines), column, "no newline at end of file", fix=Fix("rewrite")))
     if not result.items and not diags:
         diags.append(Diagnostic("RSP008", 1, 1, "file holds no items"))
     found, result.pending = check_items(raw, result.items, result.line_numbers, target)
@@ -259,20 +218,20 @@ _SHAPE = bytes(48 if 48 <= i <= 57 else 32 if i in b" \t\r\n" else i if i in b'"
 _LONG_DIGITS = b"0" * 19
 
 
-def _may_change_on_rewrite(data: bytes, start: int, end: int, item: dict) -> bool:
-    """Cheap filter: can the line (data[start:end]) hold a duplicate key, or an integer orjson reads
-    as a float? A duplicate key shows as more `":` in the line than in orjson's rewrite of what it
-    parsed."""
+def _may_change_on_rewrite(line: memoryview, item: dict) -> bool:
+    """Cheap filter: can the line hold a duplicate key, or an integer orjson reads as a float? A
+    duplicate key shows as more `":` in the line than in orjson's rewrite of what it parsed."""
     try:
         written = orjson.dumps(item)
     except TypeError:  # nested deeper than orjson writes: read it exactly
         return True
-    if end - start == len(written) and data.startswith(written, start, end):
+    if line == written:
         return False  # the line is orjson's own writing of what it read (as respctl writes): nothing lost
-    shape = data[start:end].translate(_SHAPE)
+    text = bytes(line)
+    shape = text.translate(_SHAPE)
     if _LONG_DIGITS in shape:
         return True
-    keys = len(_KEY.findall(data, start, end)) if b'" ' in shape else shape.count(b'":')
+    keys = len(_KEY.findall(text)) if b'" ' in shape else shape.count(b'":')
     return keys > written.count(b'":')
 
 
@@ -331,32 +290,6 @@ _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[{}\[\]]|-?\d+(?:\.\d+)?(?:[eE][
 
 def _column(line: bytes, at: int) -> int:
     return len(line[:at].decode("utf-8", "replace")) + 1
-
-
-_WHITESPACE = frozenset(b" \t\r\x0b\x0c")
-
-
-def _nth_line(data: bytes, number: int) -> bytes:
-    start = 0
-    for _ in range(number - 1):
-        start = data.index(b"\n", start) + 1
-    end = data.find(b"\n", start)
-    return data[start : end if end >= 0 else len(data)]
-
-
-def _bad_line(number: int, line: bytes, exc: orjson.JSONDecodeError) -> Diagnostic:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        column = len(line[: bad.start].decode("utf-8")) + 1
-        return Diagnostic(
-            "RSP002", number, column, f"invalid UTF-8: byte 0x{line[bad.start]:02x} at byte {bad.start + 1}"
-        )
-    return Diagnostic("RSP001", number, exc.colno, f"invalid JSON: {exc.msg}")
-
-
-def _first_column(line: bytes) -> int:
-    return len(line) - len(line.lstrip()) + 1
 
 
 # --- items and the conversation ---------------------------------------------------------------
