@@ -8,7 +8,7 @@ Items respctl creates have one stable shape and never an id of respctl's making:
 
 Output items are stored as the API sent them, minus what the API will not take back:
 the fields in DROP_ALWAYS / DROP_BY_TYPE, any top-level field that no input shape of the
-item's type has (the table lint generates from the SDK's input types; the output side
+item's type has (respctl/schema.py: the table generated from the SDK's input types; the output side
 carries a few more, such as `status` on custom tool calls), and nulls, except on fields
 the input side requires and allows null on. Everything else, `encrypted_content` above all, is kept byte for byte:
 the raw JSON is parsed with orjson and written back with orjson, which keeps strings and
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+
+from respctl import schema
 
 #: Fields dropped from every output item: output-only or SDK-only.
 DROP_ALWAYS = frozenset({"created_by", "parsed", "parsed_arguments"})
@@ -81,19 +83,15 @@ def clean_output_item(item: dict) -> dict:
 @functools.cache
 def _input_fields(kind: str | None) -> frozenset[str] | None:
     """Every top-level field some input shape of this item type accepts; None for a type the table lacks."""
-    from respctl.lint import table
-
-    shapes = table.items().get(kind) if isinstance(kind, str) else None
+    shapes = schema.items().get(kind) if isinstance(kind, str) else None
     if not shapes:
         return None
-    return frozenset().union(*(table.fields(name).keys() for name in shapes))
+    return frozenset().union(*(schema.fields(name).keys() for name in shapes))
 
 
 @functools.cache
 def _required_nullable(kind: str | None) -> frozenset[str]:
-    from respctl.lint import table
-
-    return table.required_nullable(kind) if isinstance(kind, str) else frozenset()
+    return schema.required_nullable(kind) if isinstance(kind, str) else frozenset()
 
 
 def _drop_nulls(value: Any) -> Any:

@@ -5,7 +5,7 @@
     explain(code)                             `respctl lint --explain CODE`
 
 Never imports openai: item shapes come from schema_table.json, generated from the SDK by
-`python -m respctl.lint.generate` (`make schema`), and read as data (respctl/lint/table.py).
+`python -m respctl.lint.generate` (`make schema`), and read as data (respctl/schema.py).
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ import os
 import sys
 from pathlib import Path
 
+from respctl import output
+from respctl.conversation import exclusive_lock, read_bytes
 from respctl.errors import ExitCode, RespctlError, UsageError
+from respctl.lint import report
+from respctl.lint.check import Result, check_file, check_items, errors_only
+from respctl.lint.fix import fix_file
 from respctl.lint.rules import RULES, Rule, find
-from respctl.target import COMPATIBLE, OPENAI, OTHER_SERVER, applies
-
-# The checks are imported when used, not here: respctl.items reads the generated table through
-# respctl.lint.table, and the checks import respctl.items.
+from respctl.lint.rules import explain as explain_rule
+from respctl.output import escape_controls
+from respctl.target import COMPATIBLE, OPENAI, OTHER_SERVER, applies, where
 
 __all__ = ["run", "gate", "explain", "RULES", "Rule"]
 
@@ -32,20 +36,14 @@ FIX_LOCK_TIMEOUT = 60.0
 def gate(name: str, lines: list[bytes], items: list[dict], target: str = OPENAI) -> list[str]:
     """The errors of a strictly parsed file, as `name:line:col: CODE message`; pending calls are not errors.
     Only the rules that apply to `target` (respctl.target): respctl never refuses what a server produced."""
-    from respctl.lint.check import check_items, errors_only
-
     diagnostics, _pending = check_items(lines, items, target=target)
     return [f"{name}:{d.line}:{d.column}: {d.code} {d.message}" for d in errors_only(diagnostics)]
 
 
 def explain(code: str) -> int:
-    from respctl.lint.rules import explain as explain_rule
-
     rule = find(code)
     if rule is None:
         raise UsageError(f"no lint rule {code!r} (codes: {', '.join(RULES)})")
-    from respctl.target import where
-
     sys.stdout.write(explain_rule(rule) + f"\n\nApplies to\n  {where(rule.code)}\n")
     return ExitCode.OK
 
@@ -55,11 +53,6 @@ def run(
 ) -> int:
     """Lint files (globs and folders expanded); print diagnostics; 0 clean, 1 findings, 2 could not run.
     `target` is (target, why it was chosen): only its rules are checked, and the output says which."""
-    from respctl import output
-    from respctl.conversation import read_bytes
-    from respctl.lint import report
-    from respctl.lint.check import Result, check_file
-
     if output_format not in FORMATS:
         raise UsageError(f"unknown lint format {output_format!r} (text, json, github)")
     files, failed = _expand(paths)
@@ -130,24 +123,18 @@ def _rule_set(target: tuple[str, str]) -> str:
         which = f"every rule, the OpenAI API's own included ({OTHER_SERVER})"
     else:
         which = "the portable rules only; the OpenAI API's own rules were not checked"
-    from respctl.output import escape_controls  # `why` may quote OPENAI_BASE_URL
-
     return f"respctl: lint rule set: --target {name} ({escape_controls(why)}): {which}"
 
 
 def _fix_locked(path: str, target: str):
     """--fix reads and rewrites the file under the same lock a turn takes, so no turn is lost."""
-    from respctl.conversation import exclusive_lock, read_bytes
-    from respctl.lint.fix import fix_file
-
     with exclusive_lock(path, lock_timeout=FIX_LOCK_TIMEOUT):
         before = os.stat(path)  # before reading: a program that appends without the lock is seen
         return fix_file(path, read_bytes(Path(path)), target, expect=before)
 
 
 def _fix_notes(path: str, outcome) -> list[str]:
-    from respctl.output import escape_controls  # a file name is untrusted: no raw controls on a terminal
-
+    # a file name is untrusted: no raw controls on a terminal
     return [escape_controls(note) for note in _notes(path, outcome)]
 
 
@@ -169,8 +156,6 @@ def _notes(path: str, outcome) -> list[str]:
 
 def _expand(patterns: list[str]) -> tuple[list[str], bool]:
     """Files named, matched by a glob, or found (*.jsonl) under a folder; in order, each once."""
-    from respctl import output
-
     files: dict[str, None] = {}  # ordered, each once
     failed = False
     for pattern in patterns:

@@ -7,6 +7,7 @@ that the strict reader (respctl.conversation) has already parsed.
 from __future__ import annotations
 
 import gc
+import json
 import re
 
 import orjson
@@ -238,8 +239,6 @@ def _may_change_on_rewrite(line: memoryview, item: dict) -> bool:
 def _inexact_values(number: int, line: bytes) -> list[Diagnostic]:
     """Duplicate keys (RSP009) and integers beyond 64 bits (RSP010), found by an exact reading; each
     at its own column (the second occurrence of a key in its object, the integer itself)."""
-    import json
-
     found: list[Diagnostic] = []
     integers: list[int] = []  # the byte offset of each integer, in the order the parser meets them
     stack: list[dict | None] = []  # per open object, its keys so far; None for an array

@@ -1,7 +1,7 @@
-"""Write respctl/lint/schema_table.json from the installed openai SDK (run by `make schema`).
+"""Write respctl/schema_table.json from the installed openai SDK (run by `make schema`).
 
 The table is what `lint` checks item shapes against, so that lint never imports openai at
-run time; it is data (read by respctl/lint/table.py with orjson), not code, so that loading
+run time; it is data (read by respctl/schema.py with orjson), not code, so that loading
 it costs a parse and no compilation. It is read from `openai.types.responses.ResponseInputItemParam`
 by typing introspection: every item variant, every nested TypedDict, which keys are required, which
 accept null, and the values of each Literal. Output-only fields are found by comparing the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import typing_extensions as te
 
-TABLE = Path(__file__).with_name("schema_table.json")
+TABLE = Path(__file__).resolve().parents[1] / "schema_table.json"
 DOCS = Path(__file__).resolve().parents[2] / "docs"  # in a checkout (docs/ is not installed with the package)
 RULES_DOC = DOCS / "rules.md"  # generated whole from respctl/lint/rules.py
 LINT_DOC = DOCS / "lint.md"  # written by hand, but for the leniency table between these markers:
@@ -104,14 +104,11 @@ def build() -> dict:
 
     b = _Builder()
     items: dict[str, list[str]] = {}
-    untyped: list[str] = []
     for variant in typing.get_args(ResponseInputItemParam):
         name = b.shape(variant)
         fields = b.shapes[name]
         for value in _type_values(fields):
             items.setdefault(value, []).append(name)
-        if not fields.get("type", (True,))[0]:
-            untyped.append(name)
 
     input_fields = {t: set().union(*(b.shapes[n] for n in names)) for t, names in items.items()}
     output_only: dict[str, list[str]] = {}
@@ -141,7 +138,6 @@ def build() -> dict:
         "version": openai.__version__,
         "shapes": b.shapes,
         "items": items,
-        "untyped": untyped,
         "output_only": output_only,
         "required_nullable": required_nullable,
     }
@@ -158,7 +154,6 @@ def render(table: dict) -> str:
     "any" | "null" | ["lit", *values] | ["list", spec] | ["map", spec] | ["ref", shape name] |
     ["union", *specs]; a field accepts null when its spec is or includes "null".
     items: item `type` value -> the shapes an item of that type may take.
-    untyped: shapes whose `type` may be left out.
     output_only: fields the SDK's output models carry and no input shape of that type accepts.
     required_nullable: top-level fields required in every shape of the type and accepting null.
     """
@@ -173,7 +168,6 @@ def render(table: dict) -> str:
         f'"_": {dump(note)},',
         f'"version": {dump(table["version"])},',
         f'"items": {dump({k: table["items"][k] for k in sorted(table["items"])})},',
-        f'"untyped": {dump(table["untyped"])},',
         f'"output_only": {dump({k: table["output_only"][k] for k in sorted(table["output_only"])})},',
         f'"required_nullable": {dump({k: table["required_nullable"][k] for k in sorted(table["required_nullable"])})},',
         '"shapes": {',
@@ -186,14 +180,14 @@ def render(table: dict) -> str:
 
 
 #: The parts of the table that are data; `version` is provenance and never compared.
-DATA_KEYS = ("shapes", "items", "untyped", "output_only", "required_nullable")
+DATA_KEYS = ("shapes", "items", "output_only", "required_nullable")
 
 
 def committed() -> dict:
     """The committed table, as the same data `build()` returns."""
     import json
 
-    from respctl.lint.table import spec
+    from respctl.schema import spec
 
     data = json.loads(TABLE.read_text(encoding="utf-8"))
     table = {key: data[key] for key in ("version", *DATA_KEYS)}

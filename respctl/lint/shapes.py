@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from respctl import items as _items
-from respctl.lint import table as _table
+from respctl import schema as _table
 from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
 
 #: Fields the API sends and refuses to take back, beyond what the SDK's models show

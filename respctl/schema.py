@@ -1,5 +1,8 @@
 """The SDK's item shapes, read from schema_table.json (written by `make schema`): data, not code.
 
+A module of its own, outside lint: respctl.items reads which fields an item type takes back, and
+lint checks shapes; both read this, and neither needs the other to do it.
+
 Reading it is one orjson parse (well under a millisecond); nothing is compiled until a file
 holds an item that needs it (respctl.lint.shapes builds validators per item type, on first use).
 The generated JSON stores specs as lists; `spec()` gives the tuple form the checks use.
@@ -47,7 +50,3 @@ def output_only(kind: str) -> frozenset[str]:
 @functools.cache
 def required_nullable(kind: str) -> frozenset[str]:
     return frozenset(data()["required_nullable"].get(kind, ()))
-
-
-def version() -> str:
-    return data()["version"]
