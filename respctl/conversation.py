@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from respctl.errors import BadFileError, BusyError, ExitCode, RespctlError
-from respctl.jsonl import read_line, read_strict
+from respctl.jsonl import read_strict
 
 
 def dumps_item(item: dict) -> bytes:
@@ -49,14 +49,6 @@ def dumps_item(item: dict) -> bytes:
 def parse_lines(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
     """Split and parse a conversation strictly; raise BadFileError naming file and line (respctl.jsonl)."""
     return read_strict(data, name)
-
-
-def parse_line(line: bytes, name: str, number: int) -> dict:
-    """One line (without its newline) read strictly, as parse_lines reads each."""
-    item, problems = read_line(line, number)
-    if problems or item is None:
-        raise BadFileError(f"{name}:{number}: {problems[0].message}")
-    return item
 
 
 @dataclass

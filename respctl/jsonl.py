@@ -27,6 +27,7 @@ mends), and `finding`, the text of lint's diagnostic, which names its rule and c
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 
 import orjson
 
@@ -157,7 +158,7 @@ def read_strict(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
     if lines[-1] == b"":
         lines.pop()
     loads = orjson.loads
-    items = []
+    items: list[dict] = []
     # Parsed items hold no reference cycles, so the cyclic garbage collector (which would walk
     # every dict built so far, again and again) has nothing to find while they pile up.
     collecting = gc.isenabled()
@@ -169,9 +170,10 @@ def read_strict(data: bytes, name: str) -> tuple[list[bytes], list[dict]]:
             except orjson.JSONDecodeError:
                 item = None
             if type(item) is not dict:
-                item, problems = read_line(line, number)
-                if problems:
+                found, problems = read_line(line, number)
+                if found is None or problems:  # a line without an item has a problem that says why
                     raise BadFileError(f"{name}:{number}: {problems[0].message}")
+                item = found
             items.append(item)
     finally:
         if collecting:
@@ -201,7 +203,7 @@ class Scan:
         """Every line that is not blank holds an object: a rewrite of the items loses nothing."""
         return not any(p.code in UNREADABLE for p in self.problems)
 
-    def shown(self):
+    def shown(self) -> Iterator[tuple[int, dict | None, str | None, bytes]]:
         """(line number, item or None, the problem a person is told or None, the line's bytes when it has a
         problem) for every line. The problem told is the one that left the line without an item, else the
         first (a byte order mark before a CRLF ending)."""

@@ -66,14 +66,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from respctl import items as it
-from respctl.conversation import parse_line, read_bytes
+from respctl.conversation import read_bytes
 from respctl.errors import BadFileError, RespctlError
+from respctl.jsonl import read_lenient
 from respctl.output import plural, silence_stdout
-
-BOM = b"\xef\xbb\xbf"
 
 INSTRUCTION_ROLES = frozenset({"developer", "system"})
 
@@ -202,40 +199,14 @@ def paged(wanted: bool) -> Iterator[None]:
 
 
 def read_entries(path: str) -> list[Entry]:
-    """Every line of the file ('-': standard input), read one by one: a bad line is marked, never fatal."""
-    data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path))
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    entries = []
-    loads = orjson.loads
-    for number, line in enumerate(lines, 1):
-        try:  # the common case first: no copies of 17 KB lines, as the strict reader's checks make
-            item = loads(line) if not line.endswith(b"\r") else None
-        except orjson.JSONDecodeError:
-            item = None
-        if type(item) is dict and not (number == 1 and line.startswith(BOM)):
-            entries.append(Entry(number, item, kind=item_type(item)))
-        else:
-            entries.append(_damaged_entry(path, number, line))
-    return entries
-
-
-def _damaged_entry(path: str, number: int, line: bytes) -> Entry:
-    """A line the fast path refused, read as the strict reader reads it, for the same messages.
+    """Every line of the file ('-': standard input), read leniently (respctl.jsonl): a bad line is marked, never fatal.
 
     A byte order mark or a CRLF ending is a problem, but the item behind it can still be shown."""
-
-    problem = None
-    if number == 1 and line.startswith(BOM):
-        problem, line = "file starts with a byte order mark (run 'respctl lint --fix')", line[len(BOM) :]
-    if line.endswith(b"\r") and line.strip():
-        problem, line = problem or "CRLF line ending (run 'respctl lint --fix')", line[:-1]
-    try:
-        item = parse_line(line, path, number)
-    except BadFileError as exc:
-        return Entry(number, None, problem=str(exc).removeprefix(f"{path}:{number}: "), raw=line)
-    return Entry(number, item, problem=problem, raw=line if problem else b"", kind=item_type(item))
+    data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path))
+    return [
+        Entry(number, item, problem=problem, raw=raw, kind=None if item is None else item_type(item))
+        for number, item, problem, raw in read_lenient(data).shown()
+    ]
 
 
 def item_type(item: dict) -> str | None:
