@@ -20,46 +20,24 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from respctl import schema
+from respctl import kinds, schema
 
-#: Fields dropped from every output item: output-only or SDK-only.
-DROP_ALWAYS = frozenset({"created_by", "parsed", "parsed_arguments"})
+#: Fields dropped from every output item (output-only or SDK-only), and per item type (respctl.kinds).
+DROP_ALWAYS = kinds.DROP_ALWAYS
+DROP_BY_TYPE: dict[str, frozenset[str]] = {k.name: k.drop for k in kinds.KINDS.values() if k.drop}
 
-#: Fields dropped per item type. `status` on reasoning is rejected even as "completed".
-DROP_BY_TYPE: dict[str, frozenset[str]] = {
-    "reasoning": frozenset({"status"}),
-    "mcp_call": frozenset({"status"}),
-    "shell_call_output": frozenset({"status"}),
-}
+#: The calls respctl answers (tool-result, --run-tool) and the output type that answers each, and back.
+CALL_OUTPUT_TYPES = kinds.ANSWERED_CALLS
+OUTPUT_CALL_TYPES = kinds.ANSWERING_OUTPUTS
 
-#: Call types and the output type that answers each.
-CALL_OUTPUT_TYPES = {
-    "function_call": "function_call_output",
-    "custom_tool_call": "custom_tool_call_output",
-}
-OUTPUT_CALL_TYPES = {out: call for call, out in CALL_OUTPUT_TYPES.items()}
+#: A message of the user's (or developer's, system's), a tool output, or another item no model
+#: produces: something a next turn answers (respctl.kinds).
+is_client_input = kinds.is_client_input
 
-#: Items a client sends to answer the model (besides user, developer and system messages).
-ANSWER_TYPES = frozenset(
-    {
-        "function_call_output",
-        "custom_tool_call_output",
-        "computer_call_output",
-        "local_shell_call_output",
-        "shell_call_output",
-        "apply_patch_call_output",
-        "mcp_approval_response",
-    }
-)
-
-
-def is_client_input(item: dict) -> bool:
-    """A message of the user's (or developer's, system's) or an answer to the model: something a
-    next turn answers, where an item the model produced (its message, reasoning, a call) is not."""
-    kind = item.get("type")
-    if kind == "message" or (kind is None and "role" in item):
-        return item.get("role") != "assistant"
-    return isinstance(kind, str) and kind in ANSWER_TYPES
+#: The item's type; an untyped item with a role is a message, one with only an id a reference; None
+#: when it has no type or one that is not a string: a file sent to a server whose rules respctl does
+#: not check (--target compatible) may hold anything there.
+item_type = kinds.kind_of
 
 
 def clean_output_item(item: dict) -> dict:
@@ -117,13 +95,6 @@ def user_message(text: str | None, parts: list[dict] | None = None) -> dict:
 
 def tool_output(call: dict, output: str) -> dict:
     return {"type": CALL_OUTPUT_TYPES[call["type"]], "call_id": call["call_id"], "output": output}
-
-
-def item_type(item: dict) -> str | None:
-    """The item's `type`, or None when it has none or one that is not a string: a file sent to a
-    server whose rules respctl does not check (--target compatible) may hold anything there."""
-    kind = item.get("type")
-    return kind if isinstance(kind, str) else None
 
 
 def pending_calls(items: list[dict]) -> list[dict]:

@@ -12,77 +12,24 @@ import re
 
 import orjson
 
-from respctl import items as it
 from respctl import jsonl
+from respctl import kinds as _kinds
 from respctl import target as tg
 from respctl.lint.rules import ERROR, RULES
-from respctl.lint.shapes import Finding, check_item, item_kind, item_types, pointer
+from respctl.lint.shapes import Finding, check_item, item_types, pointer
 
-#: Id prefixes the API checks against the item type (reference E10).
-ID_PREFIXES = {
-    "message": "msg",
-    "reasoning": "rs",
-    "function_call": "fc",
-    "function_call_output": "fco",
-    "custom_tool_call": "ctc",
-    "custom_tool_call_output": "ctco",
-    "web_search_call": "ws",
-    "image_generation_call": "ig",
-    "local_shell_call": "lsh",
-    "compaction": "cmp",
-    "tool_search_call": "tsc",
-    "tool_search_output": "tso",
-}
-
-#: What a response produces after a reasoning item: the "following item" the API pairs it with (E2).
-FOLLOWERS = frozenset(
-    {
-        "function_call",
-        "custom_tool_call",
-        "web_search_call",
-        "file_search_call",
-        "computer_call",
-        "code_interpreter_call",
-        "image_generation_call",
-        "local_shell_call",
-        "shell_call",
-        "apply_patch_call",
-        "mcp_call",
-        "mcp_list_tools",
-        "mcp_approval_request",
-        "tool_search_call",
-        "program",
-        "compaction",
-    }
-)  # and assistant messages
-
-#: Calls the client answers, and the output type that answers each, paired by call_id (E5, E6).
-CALL_OUTPUTS = {
-    **it.CALL_OUTPUT_TYPES,
-    "shell_call": "shell_call_output",
-    "apply_patch_call": "apply_patch_call_output",
-    "computer_call": "computer_call_output",
-}
-OUTPUT_CALLS = {output: call for call, output in CALL_OUTPUTS.items()}
-
-#: Items a user or the client's tools add: they end a response's run of items.
-_CLIENT_SIDE = frozenset(
-    {
-        *OUTPUT_CALLS,
-        "local_shell_call_output",
-        "mcp_approval_response",
-        "additional_tools",
-        "item_reference",
-        "compaction_trigger",
-    }
-)
-#: Model items whose id tells the API that a reasoning item came before them (reference E3).
-_PAIRED_WITH_REASONING = frozenset({"message", "function_call", "custom_tool_call"})
-_NAMED = frozenset({"function_call", "custom_tool_call", "mcp_call", "mcp_approval_request"})
+#: The item kinds, from the one table (respctl.kinds): the id prefix the API checks against each type
+#: (RSP112), the calls the client answers and their outputs, paired by call_id (RSP204-RSP207).
+ID_PREFIXES = _kinds.ID_PREFIXES
+CALL_OUTPUTS = _kinds.CALL_OUTPUTS
+OUTPUT_CALLS = _kinds.OUTPUT_CALLS
+#: Model items whose id tells the API that a reasoning item came before them (RSP202).
+_PAIRED_WITH_REASONING = _kinds.kinds_where(paired=True)
+_NAMED = _kinds.kinds_where(named=True)
+#: Items that carry `encrypted_content`: reasoning, and compaction (a Fernet token too).
+_ENCRYPTED = _kinds.kinds_where(encrypted=True)
 _MID_2025_ID = re.compile(r"[a-z]+_[0-9a-f]{48}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: Items that carry `encrypted_content`: reasoning, and compaction (a Fernet token too).
-_ENCRYPTED = frozenset({"reasoning", "compaction"})
 #: What a Fernet token looks like from afar: version byte 0x80 and a 32-bit-era timestamp.
 FERNET_PREFIX = "gAAAAA"
 
@@ -308,7 +255,7 @@ def check_items(
 
     kinds: list[str | None] = []
     for index, item in enumerate(items):
-        kind = item_kind(item)
+        kind = _kinds.kind_of(item)
         kinds.append(kind)
         findings = check_item(item, kind)
         if findings:
@@ -635,15 +582,11 @@ def _tail_start(items: list[dict], kinds: list) -> int:
 
 def _client_side(item: dict, kind: str | None) -> bool:
     """True for what the user or the client's tools add (not part of a model response)."""
-    if kind == "message":
-        return item.get("role") != "assistant"
-    return kind is None or kind in _CLIENT_SIDE
+    return kind is None or _kinds.is_client_input(item)
 
 
 def _is_follower(item: dict | None, kind: str | None) -> bool:
-    if kind == "message":
-        return item is not None and item.get("role") == "assistant"
-    return kind in FOLLOWERS
+    return _kinds.is_follower(item, kind)
 
 
 def _describe(item: dict, kind: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from respctl import items as _items
+from respctl import kinds as _kinds
 from respctl import schema as _table
 from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
 
@@ -24,14 +24,14 @@ from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
 #: `created_by`; SDK-only `parsed`), and `status` on custom_tool_call, which the API sends
 #: although neither SDK model has it. The SDK's own output-vs-input difference is in the
 #: generated table.
-OUTPUT_ONLY_ALWAYS = _items.DROP_ALWAYS
+OUTPUT_ONLY_ALWAYS = _kinds.DROP_ALWAYS
 _SENT_NOT_MODELLED = {"custom_tool_call": frozenset({"status"})}
 
 
 def output_only(kind: str) -> frozenset[str]:
     return (
         _table.output_only(kind)
-        | _items.DROP_BY_TYPE.get(kind, frozenset())
+        | _kinds.row(kind).drop
         | _SENT_NOT_MODELLED.get(kind, frozenset())
         | OUTPUT_ONLY_ALWAYS
     )
@@ -463,17 +463,6 @@ def message_shape(assistant: bool) -> Shape:
             found = _item_shape("message", "message", _merged((_EASY, _INPUT)))
         _MESSAGE_SHAPES[assistant] = found
     return found
-
-
-def item_kind(item: dict) -> str | None:
-    """The item's type; an untyped item with a role is a message, one with only an id a reference."""
-    kind = item.get("type")
-    if kind is None:
-        if "role" in item:
-            return "message"
-        if "id" in item and item.keys() <= {"id", "type"}:
-            return "item_reference"
-    return _items.item_type(item)
 
 
 def check_item(item: dict, kind: str | None) -> list[Finding] | None:
