@@ -45,18 +45,28 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind("message", "msg", paired=True),  # client or model by role: see is_client_input
-        # `status` is rejected even as "completed" on reasoning; real reasoning outputs carry none.
+        # `status` is rejected even as "completed" on reasoning (issue reports); real reasoning outputs carry
+        # none (tests/fixtures/recordings).
         Kind("reasoning", "rs", encrypted=True, drop=_STATUS),
         Kind("function_call", "fc", "function_call_output", answered=True, follows=True, paired=True, named=True),
         Kind("function_call_output", "fco", client=True),
+        # `status` on a custom tool call: the API sends it although neither SDK model has it (no input shape
+        # takes it: Unknown parameter).
         Kind(
-            "custom_tool_call", "ctc", "custom_tool_call_output", answered=True, follows=True, paired=True, named=True
+            "custom_tool_call",
+            "ctc",
+            "custom_tool_call_output",
+            answered=True,
+            follows=True,
+            paired=True,
+            named=True,
+            drop=_STATUS,
         ),
         Kind("custom_tool_call_output", "ctco", client=True),
         Kind("computer_call", output="computer_call_output", follows=True),
         Kind("computer_call_output", client=True),
         Kind("shell_call", output="shell_call_output", follows=True),
-        Kind("shell_call_output", client=True, drop=_STATUS),
+        Kind("shell_call_output", client=True, drop=_STATUS),  # `status`: Unknown parameter (issue reports)
         Kind("apply_patch_call", output="apply_patch_call_output", follows=True),
         Kind("apply_patch_call_output", client=True),
         Kind("local_shell_call", "lsh", follows=True),
@@ -65,7 +75,7 @@ KINDS: dict[str, Kind] = {
         Kind("file_search_call", follows=True),
         Kind("code_interpreter_call", follows=True),
         Kind("image_generation_call", "ig", follows=True),
-        Kind("mcp_call", follows=True, named=True, drop=_STATUS),
+        Kind("mcp_call", follows=True, named=True, drop=_STATUS),  # `status`: Unknown parameter (issue reports)
         Kind("mcp_list_tools", follows=True),
         Kind("mcp_approval_request", follows=True, named=True),
         Kind("mcp_approval_response", client=True),

@@ -745,3 +745,55 @@ def test_shapes_built_on_first_use_do_not_leak_between_kinds(lint, tmp_path):
     odd = {"type": "message (assistant)", "role": "assistant", "content": "x"}
     write(tmp_path, "chat.jsonl", jsonl(USER, {"role": "assistant", "content": "hi"}, odd))
     assert [(d["code"], d["line"]) for d in lint("chat.jsonl", "--format", "json").json()] == [("RSP101", 3)]
+
+
+# --- the API's error texts and the rules that catch them --------------------------------------------
+
+
+def _shape(text: str) -> str:
+    """An error text with what varies in it (quoted values, `...`, `<id>`, f-string holes) as `*`."""
+    import re
+
+    text = " ".join(text.split())
+    text = re.sub(r"\{[^}]*\}", "*", text)
+    text = re.sub(r"'[^']*'", "'*'", text)
+    text = re.sub(r"\S*\.\.\.\S*|<[a-z]+>", "*", text)
+    return text.rstrip(".")
+
+
+def _key(text: str) -> str:
+    """The shape up to its first colon or sentence end: what names the error."""
+    import re
+
+    return re.split(r": |\. ", _shape(text), maxsplit=1)[0]
+
+
+def _loopback_messages() -> list[str]:
+    """Every string the loopback server's source holds, f-string holes as `{}`."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "fakeapi.py").read_text(encoding="utf-8"))
+    texts = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            texts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.append(node.value)
+    return [_shape(t) for t in texts]
+
+
+def test_every_api_error_text_is_the_apis_and_names_rules_that_exist():
+    from respctl.lint.rules import API_ERRORS
+
+    reference = " ".join((ROOT / "tests" / "fixtures" / "reference" / "api-errors.md").read_text().split())
+    loopback = _loopback_messages()
+    for error in API_ERRORS:
+        assert error.text in reference or any(_shape(error.text) in m for m in loopback), error.text
+        assert all(code in RULES for code in error.rules), error
+        assert error.rules or error.otherwise, f"{error.text}: no rule catches it, and no word on why"
+    # each rule's example of what the API says is one of the table's errors, listed with that rule
+    for rule in RULES.values():
+        if rule.api:
+            assert any(rule.code in error.rules and _key(error.text) in _shape(rule.api) for error in API_ERRORS), (
+                f"{rule.code}: its API text {rule.api!r} is not in API_ERRORS with it"
+            )

@@ -19,6 +19,8 @@ Which server each rule holds for (`--target openai|compatible`) is said in one p
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 ERROR = "error"
 WARNING = "warning"
 ALWAYS, SOMETIMES = "always", "sometimes"
@@ -554,6 +556,67 @@ _RULES = [
         "conversation.",
     ),
 ]
+
+
+class ApiError(NamedTuple):
+    """One error the API answers a replayed conversation with, and the rules that catch it first."""
+
+    text: str  # as the API words it; '...' stands where it names an item, a call or a value
+    rules: tuple[str, ...]  # the lint rules that report it before a request is sent
+    otherwise: str = ""  # when no rule can: why not, and what respctl does instead
+
+
+#: Every API error a replayed file can meet, each with the rules that catch it: the one table (a rule's
+#: `api` is one example of its text). The texts are the API's (recorded, or quoted in issue threads);
+#: tests/test_lint.py checks each against tests/fixtures/reference/api-errors.md or the loopback server.
+API_ERRORS: tuple[ApiError, ...] = (
+    ApiError("We could not parse the JSON body of your request.", ("RSP001", "RSP002", "RSP004", "RSP006")),
+    ApiError("Unknown parameter: 'input[1].status'.", ("RSP103", "RSP108")),
+    ApiError("Invalid type for 'input[N].field': expected a string, but got null instead.", ("RSP104", "RSP106")),
+    ApiError("Invalid value: 'input_text'. Supported values are: 'output_text' and 'refusal'.", ("RSP109",)),
+    ApiError("Invalid value: '...'. Supported values are: ...", ("RSP101", "RSP105")),
+    ApiError("Missing required parameter: 'input[1].arguments'.", ("RSP102",)),
+    ApiError("Missing required parameter: 'input[N].encrypted_content'.", ("RSP115",)),
+    ApiError("Invalid 'input[8].id': 'ctco_...'. Expected an ID that begins with 'fc'.", ("RSP112",)),
+    ApiError("Item 'rs_...' of type 'reasoning' was provided without its required following item.", ("RSP201",)),
+    ApiError(
+        "Item 'msg_...' of type 'message' was provided without its required 'reasoning' item: 'rs_...'.",
+        ("RSP202",),
+        "a warning: the file alone cannot prove that a reasoning item was removed",
+    ),
+    ApiError(
+        "Item with id 'rs_...' not found. Items are not persisted when `store` is set to false. Try again with "
+        "`store` set to true, or remove this item from your input.",
+        ("RSP203", "RSP301"),
+    ),
+    ApiError("No tool output found for function call call_....", ("RSP204",), "at the end of the file: pending calls"),
+    ApiError("No tool call found for function call output with call_id call_....", ("RSP205",)),
+    ApiError(
+        "Duplicate item found with id <id>. Remove duplicate items from your input and try again.",
+        ("RSP208",),
+    ),
+    # The encrypted content for item rs_... could not be verified. Reason: ...
+    ApiError(
+        "Reason: Encrypted content could not be decrypted or parsed.",
+        ("RSP113", "RSP114"),
+        "a blob cut at a cipher block, or edited inside, only the server can tell",
+    ),
+    ApiError(
+        "Reason: Encrypted content item_id did not match the target item id.",
+        (),
+        "the content is bound to its item id, model and account: only the server can check",
+    ),
+    ApiError(
+        "Encrypted content is not supported with this model.",
+        (),
+        "not in the file: respctl leaves `include` out for the models that reject it (respctl.request)",
+    ),
+    ApiError(
+        "Missing namespace for function_call 'create_widget'.",
+        (),
+        "depends on the request's tools, which the file does not hold",
+    ),
+)
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in _RULES}

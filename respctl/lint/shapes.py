@@ -5,9 +5,10 @@ tests: the common item passes without allocating anything). Only an item that fa
 check is walked again by `explain`, which says what is wrong and where (a JSON pointer).
 
 Where the real API is looser than the SDK's types, the difference is in respctl/lint/leniency.py
-(one reviewed list, with evidence); where it is stricter (output-only fields), here, next to the
-reference rule it comes from; never in the generated table. Shapes are built per item type on first
-use: a file of messages and function calls never compiles the checks of computer or MCP items.
+(one reviewed list, with evidence); where it is stricter (output-only fields, RSP108), in the
+table of item kinds (respctl/kinds.py), with its evidence; never in the generated table. Shapes
+are built per item type on first use: a file of messages and function calls never compiles the
+checks of computer or MCP items.
 """
 
 from __future__ import annotations
@@ -19,22 +20,15 @@ from respctl import kinds as _kinds
 from respctl import schema as _table
 from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
 
-#: Fields the API sends and refuses to take back, beyond what the SDK's models show
-#: (reference rule 6, in items.DROP_*: `status` on reasoning / mcp_call / shell_call_output;
-#: `created_by`; SDK-only `parsed`), and `status` on custom_tool_call, which the API sends
-#: although neither SDK model has it. The SDK's own output-vs-input difference is in the
-#: generated table.
+#: Fields the API sends and refuses to take back (RSP108): the SDK's own output-vs-input difference
+#: (the generated table), and beyond what the SDK's models show, the `drop` fields of the table of item
+#: kinds (`status` on reasoning, mcp_call, shell_call_output, custom_tool_call; `created_by`; SDK-only
+#: `parsed`).
 OUTPUT_ONLY_ALWAYS = _kinds.DROP_ALWAYS
-_SENT_NOT_MODELLED = {"custom_tool_call": frozenset({"status"})}
 
 
 def output_only(kind: str) -> frozenset[str]:
-    return (
-        _table.output_only(kind)
-        | _kinds.row(kind).drop
-        | _SENT_NOT_MODELLED.get(kind, frozenset())
-        | OUTPUT_ONLY_ALWAYS
-    )
+    return _table.output_only(kind) | _kinds.row(kind).drop | OUTPUT_ONLY_ALWAYS
 
 
 # Where the API is more lenient than the SDK's types (a field required there and not in
@@ -456,7 +450,7 @@ def message_shape(assistant: bool) -> Shape:
     if found is None:
         assert set(_table.items()["message"]) == {_EASY, _INPUT, _OUTPUT}, "the SDK's message variants changed"
         if assistant:
-            # Assistant content is a string or output_text/refusal parts, never input_text (E11).
+            # Assistant content is a string or output_text/refusal parts, never input_text (RSP109).
             content = ("union", "str", _table.fields(_OUTPUT)["content"][1])
             found = _item_shape("message", "message (assistant)", _merged((_EASY, _OUTPUT), content=content))
         else:
