@@ -38,8 +38,8 @@ from respctl.boundaries import CutError, rewind
 from respctl.errors import BadFileError
 from respctl.items import clean_output_item, item_type, text_part
 
-# --- item kinds: the only place this module knows them (beside respctl.items and lint's table) ------
-from respctl.lint.check import CALL_OUTPUTS, FOLLOWERS, OUTPUT_CALLS
+# --- item kinds: from the one table of them (respctl.kinds) ------------------------------------------
+from respctl.kinds import CALL_OUTPUTS, FOLLOWERS, OUTPUT_CALLS
 
 #: Model items whose id makes the API ask for the reasoning item before them (lint RSP202).
 _PAIRED_WITH_REASONING = frozenset({"message", "function_call", "custom_tool_call"})

@@ -154,3 +154,5 @@ OUTPUT_CALLS = {output: call for call, output in CALL_OUTPUTS.items()}
 ANSWERED_CALLS = {k.name: k.output for k in KINDS.values() if k.answered and k.output}
 ANSWERING_OUTPUTS = {output: call for call, output in ANSWERED_CALLS.items()}
 ID_PREFIXES = {k.name: k.prefix for k in KINDS.values() if k.prefix}
+#: Model items that may follow a reasoning item (and assistant messages: see is_follower).
+FOLLOWERS = kinds_where(follows=True)
