@@ -135,7 +135,7 @@ def _check_file(path: str, data: bytes, target: str) -> Result:
         if item is None:
             continue
         line = scan.lines[index]
-        if _may_change_on_rewrite(line, item):
+        if _may_change_on_rewrite(scan.data, scan.starts[index], len(line), item):
             diags.extend(_inexact_values(index + 1, bytes(line)))
         raw.append(line)
         result.items.append(item)
@@ -166,20 +166,21 @@ _SHAPE = bytes(48 if 48 <= i <= 57 else 32 if i in b" \t\r\n" else i if i in b'"
 _LONG_DIGITS = b"0" * 19
 
 
-def _may_change_on_rewrite(line: memoryview, item: dict) -> bool:
-    """Cheap filter: can the line hold a duplicate key, or an integer orjson reads as a float? A
-    duplicate key shows as more `":` in the line than in orjson's rewrite of what it parsed."""
+def _may_change_on_rewrite(data: bytes, start: int, size: int, item: dict) -> bool:
+    """Cheap filter: can the line (size bytes of data from start) hold a duplicate key, or an integer
+    orjson reads as a float? A duplicate key shows as more `":` in the line than in orjson's rewrite
+    of what it parsed."""
     try:
         written = orjson.dumps(item)
     except TypeError:  # nested deeper than orjson writes: read it exactly
         return True
-    if line == written:
+    end = start + size
+    if size == len(written) and data.startswith(written, start, end):
         return False  # the line is orjson's own writing of what it read (as respctl writes): nothing lost
-    text = bytes(line)
-    shape = text.translate(_SHAPE)
+    shape = data[start:end].translate(_SHAPE)
     if _LONG_DIGITS in shape:
         return True
-    keys = len(_KEY.findall(text)) if b'" ' in shape else shape.count(b'":')
+    keys = len(_KEY.findall(data, start, end)) if b'" ' in shape else shape.count(b'":')
     return keys > written.count(b'":')
 
 
