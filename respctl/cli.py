@@ -802,6 +802,222 @@ def show(
     )
 
 
+class ImportFormat(str, Enum):
+    chat = "chat"
+    codex = "codex"
+    response = "response"
+
+
+Force = Annotated[bool, typer.Option("--force", help="Replace the file written if it exists.")]
+SurgeryLock = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="S",
+        min=0,
+        max=MAX_SECONDS,
+        callback=_seconds,
+        help="Seconds to wait for another invocation holding the file.",
+    ),
+]
+
+
+def _lint_target(target, base_url: str | None = None) -> str:
+    """The rule set a written file is checked against: as `respctl lint` chooses it."""
+    from respctl import target as tg
+
+    return tg.resolve(target.value if target else None, base_url or os.environ.get("OPENAI_BASE_URL"))[0]
+
+
+@app.command(cls=PlainCommand, epilog=epilog("rewind"))
+def rewind(
+    file: File,
+    turns: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="N", min=0, help="How many turns to drop from the end [default: 1].", show_default=False
+        ),
+    ] = None,
+    to_line: Annotated[
+        int | None,
+        typer.Option(
+            "--to-line",
+            metavar="L",
+            min=1,
+            help="Keep lines 1 to L instead, moved back to the nearest safe boundary if L is inside a pair.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be removed; change nothing.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object saying what was (or would be) removed.")
+    ] = False,
+    lock_timeout: SurgeryLock = 60.0,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Drop the last N turns of FILE (default 1), atomically; never leaves half a pair behind.
+
+    A turn is a user message and everything that came of it, as 'respctl show' numbers them; the
+    instructions at the top are never removed."""
+    from respctl import surgery
+
+    _configure(dict(locals()))
+
+    def go() -> int:  # --json is rewind's own: a failure is the error line alone, not a turn's failure object
+        return surgery.rewind(
+            file, turns, to_line=to_line, dry_run=dry_run, json_out=json_out, lock_timeout=lock_timeout
+        )
+
+    _run(go)
+
+
+@app.command(cls=PlainCommand, epilog=epilog("fork"))
+def fork(
+    src: Annotated[
+        str,
+        typer.Argument(
+            metavar="SRC", help="The conversation to fork.", show_default=False, autocompletion=_complete_path
+        ),
+    ],
+    dst: Annotated[
+        str,
+        typer.Argument(
+            metavar="DST", help="The new conversation file.", show_default=False, autocompletion=_complete_path
+        ),
+    ],
+    at: Annotated[
+        int | None,
+        typer.Option(
+            "--at",
+            metavar="TURN",
+            min=0,
+            help="Keep turns 1 to TURN (0: the instructions only) [default: all of SRC].",
+            show_default=False,
+        ),
+    ] = None,
+    force: Force = False,
+    lock_timeout: SurgeryLock = 60.0,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Write DST holding SRC up to the end of a turn; SRC is left as it is."""
+    from respctl import surgery
+
+    _configure(dict(locals()))
+    _run(surgery.fork, src, dst, at=at, force=force, lock_timeout=lock_timeout)
+
+
+@app.command(cls=PlainCommand, epilog=epilog("edit"))
+def edit(
+    file: File,
+    target: LintTargetOpt = None,
+    lock_timeout: SurgeryLock = 60.0,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Edit FILE in $VISUAL or $EDITOR (else vi), on a copy; the edit replaces FILE only once lint
+    finds no error in it, and only if FILE did not change meanwhile."""
+    from respctl import surgery
+
+    _configure(dict(locals()))
+    _run(surgery.edit, file, target=_lint_target(target), lock_timeout=lock_timeout)
+
+
+#: What a turn's settings need beyond the connection options `import` takes: nothing is sent but GETs.
+_NO_TURN = {
+    "model": None,
+    "tools": None,
+    "effort": None,
+    "summary": None,
+    "max_output_tokens": None,
+    "schema": None,
+    "reasoning_context": None,
+    "stream": False,
+    "json_out": False,
+    "dry_run": False,
+    "no_send": False,
+    "run_tool": None,
+    "max_tool_rounds": 0,
+    "tool_timeout": 1.0,
+}
+
+
+@app.command("import", cls=PlainCommand, epilog=epilog("import"))
+def import_(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="Chat Completions messages (JSON), a codex rollout (rollout-*.jsonl), or a stored response's id "
+            "(resp_...); '-' reads standard input.",
+            show_default=False,
+            autocompletion=_complete_path,
+        ),
+    ],
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE", help="The conversation file to write.", show_default=False, autocompletion=_complete_path
+        ),
+    ],
+    source_format: Annotated[
+        ImportFormat | None,
+        typer.Option("--from", help="What SOURCE is [default: told from SOURCE itself].", show_default=False),
+    ] = None,
+    force: Force = False,
+    base_url: BaseUrl = None,
+    target: TargetOpt = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    lock_timeout: SurgeryLock = 60.0,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Write FILE, a new conversation, from a conversation kept elsewhere; say what could not be carried over."""
+    from respctl import migrate
+
+    opts = dict(locals())
+    _configure(opts)
+
+    def connection():
+        return _turn_settings({**_NO_TURN, **opts}).connection  # the key, base URL and Azure, as a turn finds them
+
+    _run(
+        migrate.import_conversation,
+        source,
+        file,
+        source_format=source_format.value if source_format else None,
+        force=force,
+        target=_lint_target(target, base_url),
+        connection=connection,
+        lock_timeout=lock_timeout,
+        verbose=verbose,
+    )
+
+
+@app.command(cls=PlainCommand, epilog=epilog("export"))
+def export(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="The conversation file; '-' reads standard input.",
+            show_default=False,
+            autocompletion=_complete_path,
+        ),
+    ],
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Print the conversation as Chat Completions messages (a JSON array); what they cannot hold is said on stderr."""
+    from respctl import migrate
+
+    _configure(dict(locals()))
+    _run(migrate.export, file)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"respctl {__version__}")

@@ -98,7 +98,7 @@ def send(body: bytes, conn: Connection, *, stream: bool, callbacks: Callbacks | 
 
 
 def _send(client: openai.OpenAI, conn: Connection, body: bytes, stream: bool, callbacks: Callbacks) -> RawResponse:
-    try:
+    with _api_errors(client, conn):
         response = client.post(
             "/responses",
             cast_to=httpx2.Response,
@@ -122,6 +122,13 @@ def _send(client: openai.OpenAI, conn: Connection, body: bytes, stream: bool, ca
             return _from_events(_sse_events(response), callbacks)
         finally:
             response.close()
+
+
+@contextmanager
+def _api_errors(client: openai.OpenAI, conn: Connection) -> Iterator[None]:
+    """The SDK's and the HTTP library's exceptions as ApiError, one clear line each."""
+    try:
+        yield
     except openai.APIStatusError as exc:
         text = _body_text(exc)
         line = apierror.status_line(exc.status_code, text, exc.response.headers.get("content-type"))
@@ -137,6 +144,49 @@ def _send(client: openai.OpenAI, conn: Connection, body: bytes, stream: bool, ca
         raise ApiError("the response stream timed out (--timeout)", kind="timeout") from None
     except httpx2.HTTPError as exc:
         raise ApiError(f"the response stream broke off: {_cause(exc)}", kind="stream") from None
+
+
+#: Input items asked for per page (the API's most), and the most pages followed: a server whose
+#: `has_more` never ends must not hold respctl forever.
+_PAGE = 100
+_MAX_PAGES = 10_000
+
+
+def fetch_stored(response_id: str, conn: Connection, *, callbacks: Callbacks | None = None) -> tuple[dict, list[dict]]:
+    """A stored response (`GET /responses/{id}`, asking for encrypted reasoning) and all of its input
+    items (`GET /responses/{id}/input_items`, every page, `order=asc`: oldest first), as raw JSON."""
+    callbacks = callbacks or Callbacks()
+    client = _client(conn)
+    base = redact_url(str(client.base_url).rstrip("/"))
+    include = {"include": ["reasoning.encrypted_content"]}
+    with _watching_retries(callbacks.retry), _api_errors(client, conn):
+        callbacks.detail(f"GET {base}/responses/{response_id}")
+        response = _json(
+            client.get(f"/responses/{response_id}", cast_to=httpx2.Response, options={"params": include}).read()
+        )
+        items: list[dict] = []
+        after: str | None = None
+        for _page in range(_MAX_PAGES):
+            params: dict = {"order": "asc", "limit": _PAGE, **include}
+            if after is not None:
+                params["after"] = after
+            callbacks.detail(f"GET {base}/responses/{response_id}/input_items ({len(items)} items so far)")
+            page = _json(
+                client.get(
+                    f"/responses/{response_id}/input_items", cast_to=httpx2.Response, options={"params": params}
+                ).read()
+            )
+            data = page.get("data")
+            if not isinstance(data, list):
+                raise ApiError("the API answered the input items with a list object that has no data list")
+            items += [item for item in data if isinstance(item, dict)]
+            last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
+            if not page.get("has_more") or not data or last is None or last == after:
+                break
+            after = last
+        else:
+            raise ApiError(f"the API listed more than {_MAX_PAGES * _PAGE:,} input items; stopped")
+    return response, items
 
 
 def _client(conn: Connection) -> openai.OpenAI:

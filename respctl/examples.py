@@ -103,6 +103,54 @@ respctl show chat.jsonl --format json | jq -r '.[].type'
 # the committed version, read from git
 git show HEAD:chat.jsonl | respctl show -
 """,
+    "rewind": """\
+# what the last turn holds; nothing is changed
+respctl rewind chat.jsonl --dry-run
+
+# drop the last turn, then ask again
+respctl rewind chat.jsonl
+respctl say chat.jsonl "Plan a trip to Rome, briefly"
+
+# keep lines 1-2 (moved back if 2 splits a pair)
+respctl rewind chat.jsonl --to-line 2 --json
+""",
+    "fork": """\
+# a copy to try another direction in
+respctl fork chat.jsonl try.jsonl
+
+# the instructions and the first turn only
+respctl fork chat.jsonl first.jsonl --at 1
+
+# over a file that exists
+respctl fork chat.jsonl try.jsonl --at 0 --force
+""",
+    "edit": """\
+# in $VISUAL or $EDITOR (else vi); saved once lint-clean
+respctl edit chat.jsonl
+
+# any command that edits the file in place will do
+EDITOR="sed -i s/Hi/Hello/" respctl edit chat.jsonl
+""",
+    "import": """\
+# Chat Completions messages (a JSON array or request)
+respctl import messages.json chat2.jsonl
+
+# a codex session, over a file that exists
+respctl import --force \\
+    ~/.codex/sessions/2026/01/02/rollout-1.jsonl \\
+    chat2.jsonl
+
+# from standard input, saying what it is
+cat messages.json | respctl import - chat3.jsonl \\
+    --from chat
+""",
+    "export": """\
+# the conversation as Chat Completions messages
+respctl export chat.jsonl > messages.json
+
+# the messages of the last turn only
+respctl export chat.jsonl | jq '.[-2:]'
+""",
 }
 
 

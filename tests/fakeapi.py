@@ -1935,6 +1935,8 @@ def gpt_oss_events(body: dict, turn: Turn, response_id: str, created: int, usage
 
 _ROUTES = [
     ("POST", re.compile(r"/v1/responses/compact"), "compact"),
+    ("GET", re.compile(r"/v1/responses/([^/]+)"), "stored_response"),
+    ("GET", re.compile(r"/v1/responses/([^/]+)/input_items"), "input_items"),
     ("POST", re.compile(r"/v1/files"), "upload"),
     ("GET", re.compile(r"/v1/files/([^/]+)"), "file"),
     ("GET", re.compile(r"/v1/files/([^/]+)/content"), "file_content"),
@@ -1990,6 +1992,53 @@ _BATCH_FILE_TTL = 30 * 24 * 3600
 _BATCH_WINDOW = 24 * 3600
 
 _FILE_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass
+class StoredResponse:
+    """A response created with `store: true`, and its input as `GET /responses/{id}/input_items` lists it."""
+
+    response: dict
+    input: list
+
+
+def _query(path: str) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs
+
+    query = parse_qs(path.partition("?")[2], keep_blank_values=True)
+    if "include[]" in query:  # the SDK writes list parameters with brackets
+        query["include"] = query.pop("include[]") + query.get("include", [])
+    return query
+
+
+def _with_include(response: dict, query: dict) -> dict:
+    """The response (or an item list) with reasoning's encrypted_content only if `include` asks for it."""
+    if "reasoning.encrypted_content" in query.get("include", []):
+        return response
+    output = [
+        {k: v for k, v in item.items() if k != "encrypted_content"} if item.get("type") == "reasoning" else item
+        for item in response.get("output", [])
+    ]
+    return {**response, "output": output}
+
+
+def _listed_input(item: dict, response_id: str, registry: ItemRegistry) -> dict:
+    """An input item as the API lists it back: with an id (the one it was sent with, else a new one of its
+    type's prefix), a message's string content as an input_text part, and `status` on messages and
+    outputs (ResponseInputMessageItem, ResponseFunctionToolCallOutputItem in openai.types.responses)."""
+    kind = item.get("type") or ("message" if "role" in item else None)
+    item_id = item.get("id")
+    if not isinstance(item_id, str):
+        item_id = registry.new_item_id(kind, response_id) if kind in ID_PREFIXES else "item_" + secrets.token_hex(24)
+    listed = {"id": item_id}
+    listed.update({k: v for k, v in item.items() if k != "id"})
+    listed["type"] = kind
+    if kind == "message" and isinstance(item.get("content"), str):
+        text_type = "output_text" if item.get("role") == "assistant" else "input_text"
+        listed["content"] = [{"type": text_type, "text": item["content"]}]
+    if (kind == "message" and item.get("role") != "assistant") or (kind or "").endswith("_output"):
+        listed.setdefault("status", "completed")
+    return listed
 
 
 def _file_id() -> str:
@@ -2395,6 +2444,7 @@ class FakeResponsesAPI:
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, _Batch] = {}
         self._plans: collections.deque = collections.deque()
+        self.stored: dict[str, StoredResponse] = {}  # responses created with `store: true`, by id
         self._batch_lock = threading.Lock()
 
     # -- lifecycle
@@ -2504,6 +2554,7 @@ class FakeResponsesAPI:
                 h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             raise _Abort
         self._answer(x, record.body, reply)
+        self._keep(record)
 
     def _precheck(self, method: str, record: RecordedRequest) -> RequestError | list | None:
         if self.azure:
@@ -2657,6 +2708,80 @@ class FakeResponsesAPI:
             x.error(err)
             return
         getattr(self, "_serve_" + name)(x, *args)
+
+    def _keep(self, record: RecordedRequest) -> None:
+        """A response created with `store: true` (the API's default; accepted only with
+        require_store_false=False) is kept, with its input, for `GET /responses/{id}` and its input items."""
+        body, response = record.body, record.response
+        if not isinstance(body, dict) or body.get("store") is False or not isinstance(response, dict):
+            return
+        if response.get("status") not in ("completed", "incomplete") or not isinstance(response.get("id"), str):
+            return
+        given = body.get("input")
+        given = [{"role": "user", "content": given}] if isinstance(given, str) else given or []
+        listed = [_listed_input(item, response["id"], self.registry) for item in given if isinstance(item, dict)]
+        with self._lock:
+            self.stored[response["id"]] = StoredResponse(response, listed)
+
+    def _stored(self, x: _Exchange, response_id: str) -> StoredResponse | None:
+        with self._lock:
+            stored = self.stored.get(response_id)
+        if stored is None:
+            # The API's text for an id it does not hold (as vLLM's OpenAI-compatible server mirrors it:
+            # "Response with id '{id}' not found.", 404, invalid_request_error).
+            x.error(RequestError(404, f"Response with id '{response_id}' not found.", "response_id"))
+        return stored
+
+    def _serve_stored_response(self, x: _Exchange, response_id: str) -> None:
+        """`GET /responses/{id}` (client.responses.retrieve): the response as it was answered. Reasoning
+        keeps its encrypted_content only when `include` asks for it now and the request that created the
+        response asked for it too (this server keeps nothing it did not send)."""
+        stored = self._stored(x, response_id)
+        if stored is not None:
+            x.json(200, _with_include(stored.response, _query(x.record.path)))
+
+    def _serve_input_items(self, x: _Exchange, response_id: str) -> None:
+        """`GET /responses/{id}/input_items` (client.responses.input_items.list): a cursor page,
+        ResponseItemList {object: "list", data, first_id, last_id, has_more}; `order` desc (the
+        default) or asc, `limit` 1-100 (default 20), `after` an item id of the list."""
+        stored = self._stored(x, response_id)
+        if stored is None:
+            return
+        query = _query(x.record.path)
+        order = (query.get("order") or ["desc"])[-1]
+        if order not in ("asc", "desc"):
+            x.error(_invalid_value("order", order, ["asc", "desc"]))
+            return
+        raw_limit = (query.get("limit") or ["20"])[-1]
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            x.error(RequestError(400, f"Invalid 'limit': expected an integer, but got '{raw_limit}' instead.", "limit"))
+            return
+        if not 1 <= limit <= 100:
+            side = (
+                "below minimum value. Expected a value >= 1"
+                if limit < 1
+                else "above maximum value. Expected a value <= 100"
+            )
+            x.error(RequestError(400, f"Invalid 'limit': integer {side}, but got {limit} instead.", "limit"))
+            return
+        items = list(stored.input) if order == "asc" else list(reversed(stored.input))
+        after = (query.get("after") or [None])[-1]
+        if after is not None:
+            ids = [item.get("id") for item in items]
+            items = items[ids.index(after) + 1 :] if after in ids else []
+        page = [_with_include({"output": [item]}, query)["output"][0] for item in items[:limit]]
+        x.json(
+            200,
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(items) > limit,
+            },
+        )
 
     def _serve_compact(self, x: _Exchange) -> None:
         """`POST /responses/compact` (client.responses.compact): the input's user messages, then one
