@@ -254,11 +254,13 @@ def fork(src: str, dst: str, *, at: int | None = None, force: bool = False, lock
     keep = bd.fork_point(items, at)
     total = len(bd.turns(items))
     write_new(dst, _body(lines[:keep]), force=force, mode=stat.S_IMODE(before.st_mode), lock_timeout=lock_timeout)
-    turns = total if at is None else at
-    what = (
-        "the instructions" if turns == 0 else f"turn{'s' if turns != 1 else ''} {'1' if turns == 1 else f'1-{turns}'}"
-    )
-    output.note(f"wrote {output.plural(keep, 'item')} to {dst}: {what} of {src}'s {output.plural(total, 'turn')}")
+    if at is None:
+        what = f"all {output.plural(total, 'turn')} of {src}" if total != 1 else f"the one turn of {src}"
+    elif at == 0:
+        what = f"the instructions of {src}, no turn"
+    else:
+        what = f"turn{'s 1-' if at > 1 else ' '}{at} of the {total} in {src}"
+    output.note(f"wrote {output.plural(keep, 'item')} to {dst}: {what}")
     return ExitCode.OK
 
 
