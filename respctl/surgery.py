@@ -189,9 +189,11 @@ def rewind(
         output.note(f"{path}: nothing to remove")
         return ExitCode.OK
     verb = "would remove" if dry_run else "removed"
-    what = f"the last {output.plural(n, 'turn')}: " if to_line is None and n is not None and n != 1 else ""
-    what = "the last turn: " if to_line is None and (n is None or n == 1) else what
-    head = f"{verb} {what}{output.plural(len(removed), 'item')}, lines {keep + 1}-{len(items)}; lines 1-{keep} kept"
+    span = f"line {keep + 1}" if keep + 1 == len(items) else f"lines {keep + 1}-{len(items)}"
+    count = output.plural(len(removed), "item")
+    if to_line is None:
+        count = ("the last turn" if n in (None, 1) else f"the last {n} turns") + f", {count}"
+    head = f"{verb} {span} ({count})"
     _print([head, *item_lines(removed, keep + 1, columns())])
     return ExitCode.OK
 

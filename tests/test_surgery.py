@@ -78,7 +78,7 @@ def test_rewind_drops_the_last_turn_and_prints_each_removed_item(cli, api, chat)
     assert r.code == 0, r.err
     assert chat.read_bytes() == b"".join(before.splitlines(keepends=True)[:12])  # the kept lines, byte for byte
     assert r.out.splitlines() == [
-        "removed the last turn: 4 items, lines 13-16; lines 1-12 kept",
+        "removed lines 13-16 (the last turn, 4 items)",
         "  line 13  user        Remember that.",
         "  line 14  reasoning   (encrypted)",
         "  line 15  assistant   Noted.",
@@ -91,7 +91,7 @@ def test_rewind_drops_the_last_turn_and_prints_each_removed_item(cli, api, chat)
 def test_rewind_n_turns_takes_calls_and_outputs_with_their_turn(cli, api, chat):
     r = cli("rewind", chat, "2")
     assert r.code == 0, r.err
-    assert r.out.splitlines()[0] == "removed the last 2 turns: 12 items, lines 5-16; lines 1-4 kept"
+    assert r.out.splitlines()[0] == "removed lines 5-16 (the last 2 turns, 12 items)"
     assert "  line 7   call get_weather  call_p {" in r.out
     assert "  line 9   output            call_p 18" in r.out
     assert len(read_items(chat)) == 4
@@ -101,7 +101,7 @@ def test_rewind_n_turns_takes_calls_and_outputs_with_their_turn(cli, api, chat):
 def test_rewind_dry_run_and_json_change_nothing(cli, chat):
     before = chat.read_bytes()
     r = cli("rewind", chat, "2", "--dry-run")
-    assert r.code == 0 and r.out.startswith("would remove the last 2 turns: 12 items")
+    assert r.code == 0 and r.out.startswith("would remove lines 5-16 (the last 2 turns, 12 items)\n")
     r = cli("rewind", chat, "--json", "--dry-run")
     assert r.code == 0 and chat.read_bytes() == before
     obj = r.json()
