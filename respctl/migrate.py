@@ -13,6 +13,7 @@ is said on stderr, one `respctl: note: ...` line each.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -74,6 +75,8 @@ def import_conversation(
     lock_timeout: float = 60.0,
 ) -> int:
     """Convert `source` and write it to `dst` as a new conversation file (see the module docstring)."""
+    if not force and os.path.lexists(dst):  # said before a request is made; write_new claims dst exclusively
+        raise UsageError(f"{dst}: already exists; --force replaces it")
     is_id = RESPONSE_ID.fullmatch(source) is not None and not Path(source).exists()
     if source_format == "response" and not is_id:
         raise UsageError(f"{source}: not a stored response's id (resp_...)")
@@ -95,9 +98,9 @@ def import_conversation(
         converted = convert.chat_to_items(data)
     lines = [dumps_item(item) for item in converted.items]
     _check_clean(dst, lines, converted.items, target)
+    write_new(dst, b"".join(line + b"\n" for line in lines), force=force, lock_timeout=lock_timeout)
     for note in converted.notes:
         output.note(f"note: {note}")
-    write_new(dst, b"".join(line + b"\n" for line in lines), force=force, lock_timeout=lock_timeout)
     said = f"wrote {output.plural(len(lines), 'item')} to {dst} from {_WHAT[kind]}"
     if kind == "response":
         said += f" {source}"
