@@ -128,8 +128,8 @@ respctl fork chat.jsonl try.jsonl --at 0 --force
 # in $VISUAL or $EDITOR (else vi); saved once lint-clean
 respctl edit chat.jsonl
 
-# any command that edits the file in place will do
-EDITOR="sed -i s/Hi/Hello/" respctl edit chat.jsonl
+# any command that edits in place: drop line 1
+EDITOR="sed -i 1d" respctl edit chat.jsonl
 """,
     "import": """\
 # Chat Completions messages (a JSON array or request)

@@ -27,7 +27,7 @@ from respctl import boundaries as bd
 from respctl import output
 from respctl.conversation import exclusive_lock, parse_lines, read_bytes, write_atomic
 from respctl.errors import BadFileError, ExitCode, UsageError
-from respctl.items import item_type, message_text
+from respctl.items import item_type
 from respctl.terminal import clean
 
 # --- reading under the lock ------------------------------------------------------------------------
@@ -55,9 +55,10 @@ def summary(item: dict) -> tuple[str, str]:
     role = item.get("role")
     if kind == "message" or (kind is None and isinstance(role, str)):
         who = role if isinstance(role, str) else "message"
-        return who, message_text(item) if who == "assistant" else _input_text(item.get("content"))
+        return who, _input_text(item.get("content"))
     if kind == "reasoning":
-        parts = item.get("summary") if isinstance(item.get("summary"), list) else []
+        summary = item.get("summary")
+        parts = summary if isinstance(summary, list) else []
         text = " ".join(p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
         return "reasoning", text or ("(encrypted)" if item.get("encrypted_content") else "")
     if kind in ("function_call", "custom_tool_call"):
@@ -80,6 +81,8 @@ def _input_text(content: object) -> str:
             continue
         if isinstance(part.get("text"), str):
             pieces.append(part["text"])
+        elif isinstance(part.get("refusal"), str):
+            pieces.append(part["refusal"])
         elif part.get("type") == "input_image":
             pieces.append("[image]")
         elif part.get("type") == "input_file":
@@ -104,7 +107,7 @@ def item_lines(items: list[dict], first_line: int, width: int) -> list[str]:
     out = []
     for where, what, text in rows:
         head = f"  {where:<{left}}  {what}" + " " * max(0, middle - _width(what))
-        out.append(head + ("  " + _fit(text, width - _width(head) - 2) if text else "").rstrip())
+        out.append((head + ("  " + _fit(text, width - _width(head) - 2) if text else "")).rstrip())
     return out
 
 

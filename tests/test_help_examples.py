@@ -19,6 +19,7 @@ from fakeapi import Turn, function_call, reasoning
 from respctl.examples import EXAMPLES
 
 ROOT = Path(__file__).parent.parent
+CODEX_ROLLOUT = "rollout-2025-10-29T00-59-38-019a2d7a-41c4-78b1-b7cc-a45d62a89cd5.jsonl"
 #: A 1x1 PNG, for `--image photo.png`.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -72,6 +73,12 @@ def _setup(name: str, tmp: Path, env: dict, api) -> None:
     (tmp / "convs").mkdir()
     for sample in ("potatoland.jsonl", "rome-trip.jsonl"):
         shutil.copy(ROOT / "samples" / sample, tmp / "convs" / sample)
+    (tmp / "messages.json").write_text(
+        '[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]'
+    )
+    rollout = tmp / ".codex" / "sessions" / "2026" / "01" / "02" / "rollout-1.jsonl"
+    rollout.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "codex" / CODEX_ROLLOUT, rollout)
     if name in ("respctl", "start"):
         return
     r = run_cli(["start", "chat.jsonl", "--instructions", "Be terse.", "Hi"], cwd=tmp, env=env)
@@ -89,15 +96,16 @@ def _setup(name: str, tmp: Path, env: dict, api) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_each_example_runs_as_written(env, api, tmp_path, name):
-    if name == "show" and shutil.which("jq") is None:
+    if name in ("show", "export") and shutil.which("jq") is None:
         pytest.skip("jq is not installed")
     git = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env = {**env, **git, "PATH": path, "RESPCTL_MODEL": "gpt-5-mini", "HOME": str(tmp_path)}
+    env["EDITOR"] = "true"  # `respctl edit` as written: the editor saves nothing
     _setup(name, tmp_path, env, api)
     for command, expected in commands(name):
         words = list(shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=True))
-        if words[0] == "respctl" and not any(set(w) <= set("|&;<>()") for w in words):
+        if words[0] == "respctl" and not any(set(w) <= set("|&;<>()") or w.startswith("~") for w in words):
             done = run_cli(words[1:], cwd=tmp_path, env=env)  # a forked process, as the other CLI tests run
             code, err = done.code, done.err
         else:  # a pipe or a redirection: as a shell runs it
