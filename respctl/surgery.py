@@ -264,7 +264,7 @@ def fork(src: str, dst: str, *, at: int | None = None, force: bool = False, lock
     elif at == 0:
         what = f"the instructions of {src}, no turn"
     else:
-        what = f"turn{'s 1-' if at > 1 else ' '}{at} of the {total} in {src}"
+        what = f"turn{'s 1-' if at > 1 else ' '}{at} of {src} ({total} in all)"
     output.note(f"wrote {output.plural(keep, 'item')} to {dst}: {what}")
     return ExitCode.OK
 
