@@ -229,10 +229,12 @@ def test_a_rewind_racing_a_turn_waits_for_it_and_removes_that_turn(cli, api, cha
     release = threading.Event()
     api.script(Stall(30, release=release))
     out, err = tmp_path / "say.out", tmp_path / "say.err"
+    sent = len(api.requests)
     say = zygote.start(["say", chat, "racing", "-m", MODEL], cwd=tmp_path, env=env, out=out, err=err)
     deadline = time.monotonic() + 30
-    while len(api.requests) < 1 + 5 and time.monotonic() < deadline:  # the fixture's five, then this one
+    while len(api.requests) == sent and time.monotonic() < deadline:  # the turn's request is out, held
         time.sleep(0.005)
+    assert len(api.requests) == sent + 1
     rewind = zygote.start(["rewind", chat], cwd=tmp_path, env=env, out=tmp_path / "rw.out", err=tmp_path / "rw.err")
     time.sleep(0.2)
     assert alive(rewind) and (tmp_path / "rw.out").read_bytes() == b""  # waiting for the lock
