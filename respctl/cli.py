@@ -7,8 +7,13 @@ string annotation costs a compile() each time a command is built (`--help` build
 evaluated once at import from bytecode, they cost a fraction of that.
 """
 
+import dataclasses
+import functools
+import inspect
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
@@ -131,95 +136,6 @@ Message = Annotated[
     str | None,
     typer.Argument(metavar="MESSAGE", help="The user message; '-' reads standard input.", show_default=False),
 ]
-Model = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        metavar="MODEL",
-        envvar="RESPCTL_MODEL",
-        help="Model; required for a turn.",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-Tools = Annotated[
-    str | None,
-    typer.Option(
-        "--tools",
-        metavar="PATH",
-        envvar="RESPCTL_TOOLS",
-        help="JSON file holding the `tools` array.",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-EffortOpt = Annotated[
-    Effort | None, typer.Option("--effort", help="Reasoning effort.", rich_help_panel=TURN, show_default=False)
-]
-SummaryOpt = Annotated[
-    Summary | None,
-    typer.Option(
-        "--summary",
-        help="Reasoning summary (shown on stderr while streaming).",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-MaxOutput = Annotated[
-    int | None,
-    typer.Option(
-        "--max-output-tokens",
-        metavar="N",
-        min=1,
-        help="Upper bound on output tokens, reasoning included.",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-Schema = Annotated[
-    str | None,
-    typer.Option(
-        "--schema",
-        metavar="PATH",
-        help="JSON Schema file for structured output (text.format json_schema).",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-Stream = Annotated[
-    bool | None,
-    typer.Option(
-        "--stream/--no-stream",
-        help="Stream the answer [default: stream when stdout is a terminal].",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-Json = Annotated[
-    bool,
-    typer.Option("--json", help="Print one JSON object describing the turn instead of text.", rich_help_panel=TURN),
-]
-DryRun = Annotated[
-    bool,
-    typer.Option(
-        "--dry-run", help="Print the request body that would be sent; send and write nothing.", rich_help_panel=TURN
-    ),
-]
-NoSend = Annotated[
-    bool, typer.Option("--no-send", help="Record the new item(s) without running a turn.", rich_help_panel=TURN)
-]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        metavar="URL",
-        envvar="OPENAI_BASE_URL",
-        help="Any Responses-compatible server.",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
 
 
 def _target_help(default: str) -> str:
@@ -231,12 +147,6 @@ def _target_help(default: str) -> str:
 
 #: --target: one definition; only where each command takes its default from differs.
 _TARGET: dict = {"envvar": "RESPCTL_TARGET", "case_sensitive": False, "show_default": False}
-TargetOpt = Annotated[
-    Target | None,
-    typer.Option(
-        "--target", help=_target_help("openai for api.openai.com, Azure or no base URL, else compatible"), **_TARGET
-    ),
-]
 LintTargetOpt = Annotated[
     Target | None,
     typer.Option(
@@ -257,80 +167,6 @@ def _seconds(value: float | None) -> float | None:
     return value
 
 
-Timeout = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        metavar="S",
-        min=0.001,
-        max=MAX_SECONDS,
-        callback=_seconds,
-        help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-MaxRetries = Annotated[
-    int | None,
-    typer.Option(
-        "--max-retries",
-        metavar="N",
-        min=0,
-        help="Retries on connection errors, 408/409/429 and 5xx [default: 2].",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-LockTimeout = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        metavar="S",
-        min=0,
-        max=MAX_SECONDS,
-        callback=_seconds,
-        help="Seconds to wait for another invocation holding the file.",
-        rich_help_panel=TURN,
-    ),
-]
-ReasoningCtx = Annotated[
-    ReasoningContext | None,
-    typer.Option(
-        "--reasoning-context", help="Which replayed reasoning the model sees.", rich_help_panel=TURN, show_default=False
-    ),
-]
-RunTool = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--run-tool",
-        metavar="NAME=COMMAND",
-        help="Answer calls of NAME by running COMMAND (no shell; arguments JSON on stdin; repeatable).",
-        rich_help_panel=TURN,
-        show_default=False,
-    ),
-]
-MaxToolRounds = Annotated[
-    int,
-    typer.Option(
-        "--max-tool-rounds",
-        metavar="N",
-        min=0,
-        help="At most this many rounds of --run-tool calls per invocation.",
-        rich_help_panel=TURN,
-    ),
-]
-ToolTimeout = Annotated[
-    float,
-    typer.Option(
-        "--tool-timeout",
-        metavar="S",
-        min=0.001,
-        max=MAX_SECONDS,
-        callback=_seconds,
-        help="Seconds one tool command may run before its process group is killed.",
-        rich_help_panel=TURN,
-    ),
-]
 Image = Annotated[
     list[str] | None,
     typer.Option(
@@ -358,15 +194,6 @@ class ColorChoice(str, Enum):
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr; errors only.")]
-Verbose = Annotated[
-    bool,
-    typer.Option(
-        "--verbose",
-        "-v",
-        help="Also say what respctl does (the URL, request size, retries, lock waits, timings) and, on an API "
-        "error, print the server's whole answer.",
-    ),
-]
 Color = Annotated[
     ColorChoice,
     typer.Option(
@@ -377,8 +204,221 @@ Color = Annotated[
 ]
 
 
-def _turn_settings(opts: dict):
-    """TurnSettings from a command's parameters (its locals())."""
+@dataclass(frozen=True)
+class TurnOptions:
+    """The options of a turn, shared by start, say and tool-result: each declared once, here, with its
+    default. `@turn_command` puts them where a command's `options: TurnOptions` parameter stands (so in
+    this order in its --help) and hands them to the command as one TurnOptions."""
+
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="MODEL",
+            envvar="RESPCTL_MODEL",
+            help="Model; required for a turn.",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    tools: Annotated[
+        str | None,
+        typer.Option(
+            "--tools",
+            metavar="PATH",
+            envvar="RESPCTL_TOOLS",
+            help="JSON file holding the `tools` array.",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    effort: Annotated[
+        Effort | None, typer.Option("--effort", help="Reasoning effort.", rich_help_panel=TURN, show_default=False)
+    ] = None
+    summary: Annotated[
+        Summary | None,
+        typer.Option(
+            "--summary",
+            help="Reasoning summary (shown on stderr while streaming).",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    max_output_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-output-tokens",
+            metavar="N",
+            min=1,
+            help="Upper bound on output tokens, reasoning included.",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            metavar="PATH",
+            help="JSON Schema file for structured output (text.format json_schema).",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Stream the answer [default: stream when stdout is a terminal].",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object describing the turn instead of text.", rich_help_panel=TURN),
+    ] = False
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the request body that would be sent; send and write nothing.", rich_help_panel=TURN
+        ),
+    ] = False
+    no_send: Annotated[
+        bool, typer.Option("--no-send", help="Record the new item(s) without running a turn.", rich_help_panel=TURN)
+    ] = False
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            metavar="URL",
+            envvar="OPENAI_BASE_URL",
+            help="Any Responses-compatible server.",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    target: Annotated[
+        Target | None,
+        typer.Option(
+            "--target", help=_target_help("openai for api.openai.com, Azure or no base URL, else compatible"), **_TARGET
+        ),
+    ] = None
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also say what respctl does (the URL, request size, retries, lock waits, timings) and, on an API "
+            "error, print the server's whole answer.",
+        ),
+    ] = False
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="S",
+            min=0.001,
+            max=MAX_SECONDS,
+            callback=_seconds,
+            help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    max_retries: Annotated[
+        int | None,
+        typer.Option(
+            "--max-retries",
+            metavar="N",
+            min=0,
+            help="Retries on connection errors, 408/409/429 and 5xx [default: 2].",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            metavar="S",
+            min=0,
+            max=MAX_SECONDS,
+            callback=_seconds,
+            help="Seconds to wait for another invocation holding the file.",
+            rich_help_panel=TURN,
+        ),
+    ] = 60.0
+    reasoning_context: Annotated[
+        ReasoningContext | None,
+        typer.Option(
+            "--reasoning-context",
+            help="Which replayed reasoning the model sees.",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    run_tool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run-tool",
+            metavar="NAME=COMMAND",
+            help="Answer calls of NAME by running COMMAND (no shell; arguments JSON on stdin; repeatable).",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
+    max_tool_rounds: Annotated[
+        int,
+        typer.Option(
+            "--max-tool-rounds",
+            metavar="N",
+            min=0,
+            help="At most this many rounds of --run-tool calls per invocation.",
+            rich_help_panel=TURN,
+        ),
+    ] = 8
+    tool_timeout: Annotated[
+        float,
+        typer.Option(
+            "--tool-timeout",
+            metavar="S",
+            min=0.001,
+            max=MAX_SECONDS,
+            callback=_seconds,
+            help="Seconds one tool command may run before its process group is killed.",
+            rich_help_panel=TURN,
+        ),
+    ] = 120.0
+
+
+def turn_command(command: Callable[..., None]) -> Callable[..., None]:
+    """A turn command for typer: its one parameter annotated TurnOptions stands for every field of
+    TurnOptions, in order, as parameters of their own; the command gets their values as one
+    TurnOptions. Everything else (its arguments, other options, docstring, name) is the command's."""
+    signature = inspect.signature(command)
+    fields = dataclasses.fields(TurnOptions)
+    (name,) = [param.name for param in signature.parameters.values() if param.annotation is TurnOptions]
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        if param.name == name:
+            params += [inspect.Parameter(f.name, param.kind, annotation=f.type, default=f.default) for f in fields]
+        else:
+            params.append(param)
+
+    @functools.wraps(command)
+    def run(**values) -> None:
+        options = TurnOptions(**{f.name: values.pop(f.name) for f in fields})
+        command(**values, **{name: options})
+
+    run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__annotations__ = {param.name: param.annotation for param in params}
+    return run
+
+
+def _turn_settings(options: TurnOptions):
+    """What options.py takes, from the options as given: files read, URLs and names checked."""
     from respctl import output
     from respctl import target as tg
     from respctl.inputs import check_text
@@ -387,33 +427,33 @@ def _turn_settings(opts: dict):
     from respctl.turn import TurnSettings
 
     keep_environment_private()  # before the key is needed: no same-user process reads it from /proc
-    stream, json_out = opts["stream"], opts["json_out"]
+    stream, json_out = options.stream, options.json_out
     if stream is None:
         stream = sys.stdout.isatty() and not json_out
     value = lambda enum: enum.value if enum else None  # noqa: E731
-    output.hide_url_secrets(opts["base_url"])  # from now on, in every line shown
-    if opts["base_url"] and not opts["no_send"]:
-        check_base_url(opts["base_url"])
-    route = tg.route(value(opts["target"]), opts["base_url"])
+    output.hide_url_secrets(options.base_url)  # from now on, in every line shown
+    if options.base_url and not options.no_send:
+        check_base_url(options.base_url)
+    route = tg.route(value(options.target), options.base_url)
     output.hide_url_secrets(route.azure)
-    route.check_url(opts["base_url"])
-    tools = load_tools(opts["tools"], shapes=tg.applies(tg.TOOL_SHAPES, route.target)) if opts["tools"] else None
+    route.check_url(options.base_url)
+    tools = load_tools(options.tools, shapes=tg.applies(tg.TOOL_SHAPES, route.target)) if options.tools else None
     request = RequestOptions(
-        model=check_text(opts["model"], "model name") if opts["model"] else opts["model"],
+        model=check_text(options.model, "model name") if options.model else options.model,
         tools=tools,
-        effort=value(opts["effort"]),
-        summary=value(opts["summary"]),
-        max_output_tokens=opts["max_output_tokens"],
-        text_format=load_schema(opts["schema"]) if opts["schema"] else None,
-        reasoning_context=value(opts["reasoning_context"]),
+        effort=value(options.effort),
+        summary=value(options.summary),
+        max_output_tokens=options.max_output_tokens,
+        text_format=load_schema(options.schema) if options.schema else None,
+        reasoning_context=value(options.reasoning_context),
         stream=stream,
     )
     request.model_names = route.model_names
     connection = Connection(
-        route.azure or opts["base_url"],
+        route.azure or options.base_url,
         os.environ.get("AZURE_OPENAI_API_KEY" if route.azure else "OPENAI_API_KEY"),
-        opts["timeout"],
-        opts["max_retries"],
+        options.timeout,
+        options.max_retries,
         azure=bool(route.azure),
         api_version=os.environ.get("OPENAI_API_VERSION") or None,
     )
@@ -422,12 +462,12 @@ def _turn_settings(opts: dict):
         route=route,
         connection=connection,
         callbacks=output.turn_callbacks(json_out=json_out, stream=stream),
-        lock_timeout=opts["lock_timeout"],
-        dry_run=opts["dry_run"],
-        no_send=opts["no_send"],
-        runners=parse_runners(opts["run_tool"] or [], tool_names(tools) if tools is not None else None),
-        max_tool_rounds=opts["max_tool_rounds"],
-        tool_timeout=opts["tool_timeout"],
+        lock_timeout=options.lock_timeout,
+        dry_run=options.dry_run,
+        no_send=options.no_send,
+        runners=parse_runners(options.run_tool or [], tool_names(tools) if tools is not None else None),
+        max_tool_rounds=options.max_tool_rounds,
+        tool_timeout=options.tool_timeout,
         on_tool_run=output.tool_ran,
         on_lock_wait=output.lock_wait,
     )
@@ -456,12 +496,12 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
     raise typer.Exit(int(code))
 
 
-def _configure(opts: dict) -> None:
+def _configure(*, quiet: bool, color: ColorChoice, verbose: bool = False) -> None:
     from respctl import output
 
-    if opts.get("quiet") and opts.get("verbose"):
+    if quiet and verbose:
         raise UsageError("-q/--quiet and -v/--verbose cannot be used together")
-    output.configure(quiet=opts.get("quiet", False), verbose=opts.get("verbose", False), color=opts["color"].value)
+    output.configure(quiet=quiet, verbose=verbose, color=color.value)
 
 
 def _print_notes() -> None:
@@ -548,6 +588,7 @@ def _handle_stop_signals() -> None:
 
 
 @app.command(cls=PlainCommand, epilog=epilog("start"))
+@turn_command
 def start(
     file: File,
     message: Message = None,
@@ -569,33 +610,14 @@ def start(
     ] = False,
     image: Image = None,
     attach: Attach = None,
-    model: Model = None,
-    tools: Tools = None,
-    effort: EffortOpt = None,
-    summary: SummaryOpt = None,
-    max_output_tokens: MaxOutput = None,
-    schema: Schema = None,
-    stream: Stream = None,
-    json_out: Json = False,
-    dry_run: DryRun = False,
-    no_send: NoSend = False,
-    base_url: BaseUrl = None,
-    target: TargetOpt = None,
-    verbose: Verbose = False,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    lock_timeout: LockTimeout = 60.0,
-    reasoning_context: ReasoningCtx = None,
-    run_tool: RunTool = None,
-    max_tool_rounds: MaxToolRounds = 8,
-    tool_timeout: ToolTimeout = 120.0,
+    *,
+    options: TurnOptions,
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
 ) -> None:
     """Create FILE with the instructions and, given MESSAGE, run the first turn as `say` does."""
 
-    opts = dict(locals())
-    _configure(opts)
+    _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
         from respctl import inputs, output, turn
@@ -604,39 +626,25 @@ def start(
         item = inputs.message_item(message, image or [], attach or [], stdin_unasked=inputs.stdin_is_data())
         if text is None and item is None:
             raise UsageError(f"{file}: nothing to start: give --instructions, a MESSAGE, or both")
-        settings = _turn_settings({**opts, "no_send": no_send or item is None})  # no message: no turn, no model needed
+        # no message: no turn, so no model needed
+        settings = _turn_settings(dataclasses.replace(options, no_send=options.no_send or item is None))
         result = turn.start(file, instructions=text, role=role.value, message_item=item, force=force, settings=settings)
-        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
+        return output.turn_result(result, json_out=options.json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
+    _run(
+        go, json_out=options.json_out, verbose=options.verbose
+    )  # --json: the server's whole answer in its failure object
 
 
 @app.command(cls=PlainCommand, epilog=epilog("say"))
+@turn_command
 def say(
     file: File,
     message: Message = None,
     image: Image = None,
     attach: Attach = None,
-    model: Model = None,
-    tools: Tools = None,
-    effort: EffortOpt = None,
-    summary: SummaryOpt = None,
-    max_output_tokens: MaxOutput = None,
-    schema: Schema = None,
-    stream: Stream = None,
-    json_out: Json = False,
-    dry_run: DryRun = False,
-    no_send: NoSend = False,
-    base_url: BaseUrl = None,
-    target: TargetOpt = None,
-    verbose: Verbose = False,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    lock_timeout: LockTimeout = 60.0,
-    reasoning_context: ReasoningCtx = None,
-    run_tool: RunTool = None,
-    max_tool_rounds: MaxToolRounds = 8,
-    tool_timeout: ToolTimeout = 120.0,
+    *,
+    options: TurnOptions,
     as_is: Annotated[
         bool,
         typer.Option(
@@ -654,8 +662,7 @@ def say(
     to answer (a user message, tool outputs); --as-is runs one in any case.
     """
 
-    opts = dict(locals())
-    _configure(opts)
+    _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
         from respctl import inputs, output, turn
@@ -666,14 +673,17 @@ def say(
         item = inputs.message_item(message, image or [], attach or [], stdin_unasked=from_stdin)
         if as_is and item is not None:
             raise UsageError("--as-is runs a turn without a message; --image and --attach need a MESSAGE")
-        settings = _turn_settings(opts)
+        settings = _turn_settings(options)
         result = turn.say(file, message_item=item, settings=settings, as_is=as_is, stdin_empty=from_stdin)
-        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
+        return output.turn_result(result, json_out=options.json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
+    _run(
+        go, json_out=options.json_out, verbose=options.verbose
+    )  # --json: the server's whole answer in its failure object
 
 
 @app.command("tool-result", cls=PlainCommand, epilog=epilog("tool-result"))
+@turn_command
 def tool_result(
     file: File,
     call_id: Annotated[
@@ -687,43 +697,26 @@ def tool_result(
         str | None,
         typer.Option("--output-file", metavar="PATH", help="Read the output from a file.", show_default=False),
     ] = None,
-    model: Model = None,
-    tools: Tools = None,
-    effort: EffortOpt = None,
-    summary: SummaryOpt = None,
-    max_output_tokens: MaxOutput = None,
-    schema: Schema = None,
-    stream: Stream = None,
-    json_out: Json = False,
-    dry_run: DryRun = False,
-    no_send: NoSend = False,
-    base_url: BaseUrl = None,
-    target: TargetOpt = None,
-    verbose: Verbose = False,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    lock_timeout: LockTimeout = 60.0,
-    reasoning_context: ReasoningCtx = None,
-    run_tool: RunTool = None,
-    max_tool_rounds: MaxToolRounds = 8,
-    tool_timeout: ToolTimeout = 120.0,
+    *,
+    options: TurnOptions,
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
 ) -> None:
     """Append the output for CALL_ID; when no call is left waiting, run the next turn (unless --no-send)."""
 
-    opts = dict(locals())
-    _configure(opts)
+    _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
         from respctl import inputs, output, turn
 
         text = inputs.tool_output_text(output_text, output_file)
-        settings = _turn_settings(opts)
+        settings = _turn_settings(options)
         result = turn.tool_result(file, call_id=call_id, output=text, settings=settings)
-        return output.turn_result(result, json_out=json_out, streamed=settings.request.stream, file=file)
+        return output.turn_result(result, json_out=options.json_out, streamed=settings.request.stream, file=file)
 
-    _run(go, json_out=json_out, verbose=verbose)  # --json: the server's whole answer goes in its failure object
+    _run(
+        go, json_out=options.json_out, verbose=options.verbose
+    )  # --json: the server's whole answer in its failure object
 
 
 @app.command(cls=PlainCommand, epilog=epilog("lint"))
@@ -788,7 +781,7 @@ def show(
     Damaged lines are shown and make the exit status 2."""
     from respctl.show import run as run_show
 
-    _configure(dict(locals()))
+    _configure(quiet=quiet, color=color)
     _run(
         run_show,
         file,
