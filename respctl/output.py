@@ -11,6 +11,7 @@ import orjson
 
 from respctl import terminal
 from respctl.errors import ExitCode, RespctlError
+from respctl.outcome import Status, TurnResult
 
 #: -q: errors only; -v: also what respctl does (URL, request size, retries, lock waits, timings).
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -298,20 +299,20 @@ def usage_line(usage: dict | None) -> str | None:
     return line
 
 
-def turn_result(result, *, json_out: bool, streamed: bool, file: str) -> int:
+def turn_result(result: TurnResult, *, json_out: bool, streamed: bool, file: str) -> int:
     """Print a TurnResult the contract's way and return its exit code."""
     try:
         return _print_result(result, json_out=json_out, streamed=streamed, file=file)
     except BrokenPipeError:  # the file is written: the exit status still tells the turn's outcome
         silence_stdout()
-        return int(ExitCode.OK) if result.status == "dry-run" else int(result.exit_code)
+        return int(ExitCode.OK) if result.status is Status.DRY_RUN else int(result.exit_code)
 
 
-def _print_result(result, *, json_out: bool, streamed: bool, file: str) -> int:
+def _print_result(result: TurnResult, *, json_out: bool, streamed: bool, file: str) -> int:
     if _current is not None:
         _current.finish()
     on_terminal = terminal.isatty(sys.stdout)
-    if result.status == "dry-run":
+    if result.status is Status.DRY_RUN:
         if result.body is None:
             note("--dry-run: nothing would be sent (no turn runs)")
         else:  # the exact body, but on a terminal the raw C1 and bidi characters a file may hold escaped
@@ -358,13 +359,13 @@ def failure_json(exc: BaseException, code: int, *, message: str = "", appended: 
         silence_stdout()
 
 
-def _people_lines(result, file: str) -> None:
+def _people_lines(result: TurnResult, file: str) -> None:
     line = usage_line(result.usage)
     if line:
         note(line)
-    if result.status == "incomplete":
+    if result.status is Status.INCOMPLETE:
         note("the response is incomplete; its complete items were kept and the file replays (exit 4)")
-    elif result.status == "recorded" and result.appended:
+    elif result.status is Status.RECORDED and result.appended:
         note(f"recorded {plural(result.appended, 'item')}; no turn was run")
     if result.exit_code == ExitCode.PENDING:
         for call in result.tool_calls:

@@ -1,4 +1,12 @@
-"""One turn: the file and the options in, a request out, the new items appended. Never prints."""
+"""One turn: the file and the options in, a request out, the new items appended. Never prints.
+
+A turn is three steps, each its own function:
+    plan    the exact request body, from the file's lines and the new items: no network, no openai
+            (`plan`; `plan_say` is `say`'s, whole, for a body to send later);
+    record  the new items written under the lock, nothing sent (`_record`: --no-send, calls still waiting);
+    send    the body to the API through respctl.client, then the new items and the answer written (`_send`).
+--dry-run stops after the plan. With --run-tool, tool rounds follow a sent turn (`_converse`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ from respctl import items as it
 from respctl import target as tg
 from respctl.conversation import Conversation, check_replaceable, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
+from respctl.outcome import Status, TurnResult
 from respctl.request import Connection, RequestOptions, build_body
 
 if TYPE_CHECKING:  # client imports openai: a turn that is sent loads it, nothing else
@@ -34,27 +43,30 @@ class TurnSettings:
     on_lock_wait: Callable[[str, str, float], None] = lambda _event, _name, _seconds: None
 
 
-@dataclass
-class TurnResult:
-    exit_code: ExitCode
-    status: str  # completed | incomplete | recorded (nothing sent) | dry-run
-    text: str = ""
-    tool_calls: list[dict] = field(default_factory=list)
-    usage: dict | None = None
-    response_id: str | None = None
-    appended: int = 0
-    body: bytes | None = None  # the request body, for --dry-run
-    rounds_limit: int | None = None  # --max-tool-rounds stopped a loop whose calls all had runners
+@dataclass(frozen=True)
+class Plan:
+    """A turn worked out, nothing done yet: the items it appends, and the exact body it sends."""
 
-    def as_json(self) -> dict:
-        return {
-            "status": self.status,
-            "text": self.text,
-            "tool_calls": self.tool_calls,
-            "usage": self.usage,
-            "response_id": self.response_id,
-            "appended": self.appended,
-        }
+    new_items: list[dict]
+    body: bytes
+
+
+def plan(conv: Conversation, new_items: list[dict], request: RequestOptions) -> Plan:
+    """The plan step: the body of the turn's request, byte for byte, from the file's lines as they
+    are on disk and the new items. No network, no openai, nothing written."""
+    lines = conv.lines + [dumps_item(item) for item in new_items]
+    if not lines:
+        raise UsageError(f"{conv.name}: nothing to send: the conversation is empty and no MESSAGE was given")
+    return Plan(new_items, build_body(lines, request))
+
+
+def plan_say(path: str, *, settings: TurnSettings, message_item: dict | None = None, as_is: bool = False) -> Plan:
+    """What `respctl say FILE [MESSAGE]` would send now (`--as-is`: with no message), after the checks
+    `say` makes (the file clean for the target's rules, no call waiting, something new to answer):
+    the plan step alone, for a request sent later (a batch). Nothing sent, nothing written."""
+    with _locked(path, settings) as conv:
+        _lint_gate(conv, settings.route)
+        return plan(conv, _say_items(conv, message_item, as_is=as_is, stdin_empty=False), settings.request)
 
 
 def start(
@@ -66,8 +78,9 @@ def start(
     new_items = ([it.instructions_message(instructions, role)] if instructions else []) + (
         [message_item] if message_item else []
     )
+    sends = message_item is not None
     if settings.dry_run and not existed:
-        return _run(Conversation(p, b"", [], []), new_items, settings, send=message_item is not None, replace=True)
+        return _take_turn(Conversation(p, b"", [], []), new_items, settings, sends=sends, replace=True)
     try:
         with _locked(path, settings, create=True) as conv:
             if conv.data and not force:
@@ -76,7 +89,7 @@ def start(
                     "use 'respctl say', or --force to start over"
                 )
             conv.lines, conv.items = [], []  # --force starts from nothing; the file is replaced at the end
-            return _converse(conv, new_items, settings, send=message_item is not None, replace=True)
+            return _converse(conv, _take_turn(conv, new_items, settings, sends=sends, replace=True), settings)
     except BaseException:
         if not existed:
             _remove_if_empty(p)
@@ -93,21 +106,26 @@ def say(
         _lint_gate(conv, settings.route)
         resumable = message_item is None and not (settings.dry_run or settings.no_send)
         if resumable and _runnable(it.pending_calls(conv.items), settings):
-            return _converse(
-                conv, [], settings, send=True, resume=True
-            )  # a rerun after a crash: continue the tool loop
-        _refuse_pending(conv)
-        if message_item is None and not as_is and conv.items and not it.is_client_input(conv.items[-1]):
-            raise UsageError(
-                f"{conv.name}: nothing new to answer: the file ends in the model's answer and "
-                + (
-                    "standard input was empty (give a MESSAGE"
-                    if message_item is None and stdin_empty
-                    else "no MESSAGE was given (give one"
-                )
-                + ", as an argument or on standard input; --as-is runs a turn on the file as it is)"
+            # a rerun after a crash: the tool loop goes on, the calls left waiting answered first
+            return _converse(conv, _tool_round(conv, settings, None), settings, rounds=1)
+        new_items = _say_items(conv, message_item, as_is=as_is, stdin_empty=stdin_empty)
+        return _converse(conv, _take_turn(conv, new_items, settings), settings)
+
+
+def _say_items(conv: Conversation, message_item: dict | None, *, as_is: bool, stdin_empty: bool) -> list[dict]:
+    """What `say` appends before its turn, once the file is known to take it."""
+    _refuse_pending(conv)
+    if message_item is None and not as_is and conv.items and not it.is_client_input(conv.items[-1]):
+        raise UsageError(
+            f"{conv.name}: nothing new to answer: the file ends in the model's answer and "
+            + (
+                "standard input was empty (give a MESSAGE"
+                if message_item is None and stdin_empty
+                else "no MESSAGE was given (give one"
             )
-        return _converse(conv, [message_item] if message_item else [], settings, send=True)
+            + ", as an argument or on standard input; --as-is runs a turn on the file as it is)"
+        )
+    return [message_item] if message_item else []
 
 
 def _locked(path: str, settings: TurnSettings, create: bool = False):
@@ -117,11 +135,13 @@ def _locked(path: str, settings: TurnSettings, create: bool = False):
 def tool_result(path: str, *, call_id: str, output: str, settings: TurnSettings) -> TurnResult:
     """Answer one pending call; when none is left waiting, run the next turn."""
     with _locked(path, settings) as conv:
-        _lint_gate(conv, settings.route)
+        _lint_gate(conv, settings.route)  # call ids are unique past it (RSP207)
         pending = it.pending_calls(conv.items)
         call = _pending_call(conv, call_id, pending)
         still_pending = [c for c in pending if c is not call]
-        return _converse(conv, [it.tool_output(call, output)], settings, send=not still_pending, pending=still_pending)
+        return _converse(
+            conv, _take_turn(conv, [it.tool_output(call, output)], settings, sends=not still_pending), settings
+        )
 
 
 def _pending_call(conv: Conversation, call_id: str, pending: list[dict]) -> dict:
@@ -144,25 +164,26 @@ def _refuse_pending(conv: Conversation) -> None:
         )
 
 
-def _converse(
-    conv: Conversation,
-    new_items: list[dict],
-    settings: TurnSettings,
-    *,
-    send: bool,
-    replace: bool = False,
-    pending: list[dict] | None = None,
-    resume: bool = False,
+def _take_turn(
+    conv: Conversation, new_items: list[dict], settings: TurnSettings, *, sends: bool = True, replace: bool = False
 ) -> TurnResult:
-    """One turn, then, with runners, as many tool rounds as the model asks for (up to the limit).
+    """One turn, step by step: plan, then record the new items (no request: `sends` false, or
+    --no-send) or send and record them with the answer; --dry-run stops after the plan.
+    `replace`: the new items replace the file's (start), rather than follow them."""
+    sends = sends and not settings.no_send
+    if settings.dry_run:
+        body = plan(conv, new_items, settings.request).body if sends else None
+        return TurnResult(ExitCode.OK, Status.DRY_RUN, body=body)
+    check_replaceable(conv.path)  # before paying: the rename must be allowed
+    if not sends:
+        return _record(conv, new_items, replace=replace)
+    return _send(conv, plan(conv, new_items, settings.request), settings, replace=replace)
 
-    `resume` starts with a round: the calls a crashed invocation left pending are answered first.
-    """
-    if resume:
-        result, rounds = _tool_round(conv, settings, None), 1
-    else:
-        result, rounds = _run(conv, new_items, settings, send=send, replace=replace, pending=pending), 0
-    while result.exit_code == ExitCode.PENDING and result.status != "recorded":
+
+def _converse(conv: Conversation, result: TurnResult, settings: TurnSettings, rounds: int = 0) -> TurnResult:
+    """After a turn that was sent, as many tool rounds as the model asks for (up to the limit), while
+    every call waiting has a runner. `rounds`: the rounds already run."""
+    while result.sent and result.exit_code == ExitCode.PENDING:
         if not _runnable(it.pending_calls(conv.items), settings):
             break
         if rounds >= settings.max_tool_rounds:
@@ -177,9 +198,9 @@ def _tool_round(conv: Conversation, settings: TurnSettings, previous: TurnResult
     """Run the tools of the pending calls and then the next turn. The outputs are written first,
     each write atomic, so a crash leaves a file that replays and no tool runs twice."""
     outputs = _run_tools(it.pending_calls(conv.items), settings)
-    _write(conv, outputs, replace=False)
+    conv.append(outputs)  # more to come: no outcome yet
     try:
-        result = _run(conv, [], settings, send=True)
+        result = _take_turn(conv, [], settings)
     except RespctlError as exc:  # the rounds before stay in the file: say how many lines they added
         exc.appended = len(outputs) + (previous.appended if previous else 0)
         raise
@@ -217,68 +238,57 @@ def _add_usage(a: dict | None, b: dict | None) -> dict | None:
     return total
 
 
-def _run(
-    conv: Conversation,
-    new_items: list[dict],
-    settings: TurnSettings,
-    *,
-    send: bool,
-    replace: bool = False,
-    pending: list[dict] | None = None,
-) -> TurnResult:
-    if not settings.dry_run:
-        check_replaceable(conv.path)  # before paying: the rename must be allowed
-    lines = conv.lines + [dumps_item(item) for item in new_items]
-    if settings.dry_run:
-        body = build_body(lines, settings.request) if send and not settings.no_send else None
-        return TurnResult(ExitCode.OK, "dry-run", body=body)
-    if not send or settings.no_send:
-        waiting = pending if pending is not None else it.pending_calls(conv.items + new_items)
-        code = ExitCode.PENDING if waiting else ExitCode.OK
-        _write(conv, new_items, replace, outcome=code)
-        return TurnResult(code, "recorded", tool_calls=[it.call_summary(c) for c in waiting], appended=len(new_items))
-    if not lines:
-        raise UsageError(f"{conv.name}: nothing to send: the conversation is empty and no MESSAGE was given")
-    body = build_body(lines, settings.request)
+def _record(conv: Conversation, new_items: list[dict], *, replace: bool) -> TurnResult:
+    """The record step alone: the new items written, no request (--no-send, or calls still waiting)."""
+    waiting = it.pending_calls(conv.items + new_items)
+    code = ExitCode.PENDING if waiting else ExitCode.OK
+    _write(conv, new_items, replace, outcome=code)
+    return TurnResult(code, Status.RECORDED, tool_calls=[it.call_summary(c) for c in waiting], appended=len(new_items))
 
-    from respctl import client
+
+def _send(conv: Conversation, planned: Plan, settings: TurnSettings, *, replace: bool) -> TurnResult:
+    """The send step: the planned body to the API, then its new items and the answer written."""
+    from respctl import client  # client imports openai: only a turn that is sent loads it
 
     try:
-        response = client.send(body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks)
+        response = client.send(
+            planned.body, settings.connection, stream=settings.request.stream, callbacks=settings.callbacks
+        )
     except ApiError as exc:
         if exc.raw is not None:
             saved = save_beside(conv.path, [exc.raw], ext=".json")
             where = f"what it sent was saved to {saved}" if saved else "what it sent could not be saved anywhere"
             raise ApiError(f"{exc}; {where}", kind=exc.kind) from None
-        hint = _role_hint(exc.detail, conv, len(lines))
+        hint = _role_hint(exc.detail, conv, len(conv.lines) + len(planned.new_items))
         if hint:
             raise ApiError(f"{exc}; the server refuses the developer role: {hint}", detail=exc.detail) from None
         raise
-    output = replayable_output([it.clean_output_item(item) for item in response.output], response.status)
+    status = Status(response.status)  # client.send returns only completed or incomplete ones
+    output = replayable_output([it.clean_output_item(item) for item in response.output], status)
     calls = [it.call_summary(item) for item in output if it.item_type(item) in it.CALL_OUTPUT_TYPES]
-    if response.status == "incomplete":
+    if status is Status.INCOMPLETE:
         code = ExitCode.INCOMPLETE
     elif calls:
         code = ExitCode.PENDING
     else:
         code = ExitCode.OK
-    _write(conv, new_items + output, replace, outcome=code)
+    _write(conv, planned.new_items + output, replace, outcome=code)
     text = "\n\n".join(filter(None, (it.message_text(item) for item in output if item.get("type") == "message")))
     return TurnResult(
         code,
-        response.status,
+        status,
         text=text,
         tool_calls=calls,
         usage=response.usage,
         response_id=response.response_id,
-        appended=len(new_items) + len(output),
+        appended=len(planned.new_items) + len(output),
     )
 
 
-def replayable_output(output: list[dict], status: str) -> list[dict]:
+def replayable_output(output: list[dict], status: Status) -> list[dict]:
     """Keep what replays: in an incomplete response, drop calls cut short and the
-    reasoning items left with no following item (the API answers those with E2)."""
-    if status != "incomplete":
+    reasoning items left with no following item (which the API refuses: RSP201)."""
+    if status is not Status.INCOMPLETE:
         return output
     kept = [
         item
