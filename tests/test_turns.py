@@ -408,13 +408,58 @@ def test_ctrl_c_exits_130_and_leaves_the_file_unchanged(env, api, tmp_path):
     assert chat.read_bytes() == line(user("hello"))
 
 
-def test_say_on_an_empty_file_without_message_is_a_usage_error(cli, api, tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--dry-run"], ["--as-is", "--dry-run"]])
+def test_say_on_an_empty_file_without_message_is_a_usage_error(cli, api, tmp_path, mode):
+    """--dry-run plans the request the turn would send, so it refuses what the turn refuses."""
     (tmp_path / "c.jsonl").write_bytes(b"")
-    r = cli("say", "c.jsonl", "-m", MODEL)
-    assert r.code == 2 and r.err_lines == [
+    r = cli("say", "c.jsonl", "-m", MODEL, *mode)
+    assert r.code == 2 and r.out == "" and r.err_lines == [
         "respctl: error: c.jsonl: nothing to send: the conversation is empty and no MESSAGE was given"
     ]
-    assert api.requests == []
+    assert api.requests == [] and (tmp_path / "c.jsonl").read_bytes() == b""
+
+
+#: The plan step alone, as a later command (a batch) uses it: the body `say FILE MESSAGE` would send.
+PLAN_SAY = r"""
+import sys
+from respctl import inputs, turn
+from respctl.request import RequestOptions
+
+settings = turn.TurnSettings(request=RequestOptions(model=sys.argv[2]))
+item = inputs.message_item(sys.argv[3], [], [], stdin_unasked=False)
+sys.stdout.buffer.write(turn.plan_say(sys.argv[1], settings=settings, message_item=item).body)
+sys.stderr.write(" ".join(sorted(m for m in sys.modules if m.partition(".")[0] in ("openai", "httpx2", "pydantic"))))
+"""
+
+
+def test_the_plan_step_alone_is_the_body_say_sends_and_loads_no_openai(cli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    api.script(Turn([reasoning(), function_call("f", '{"x":1}', call_id="call_1")]), Turn([reasoning(), message("ok")]))
+    assert cli("start", chat, "hi", "-m", MODEL, "--instructions", "Be terse.").code == 3
+    assert cli("tool-result", chat, "call_1", "42", "-m", MODEL).code == 0
+    before = chat.read_bytes()
+    planned = subprocess.run(
+        [sys.executable, "-c", PLAN_SAY, str(chat), MODEL, "and now?"], capture_output=True, cwd=tmp_path, timeout=60
+    )
+    assert planned.returncode == 0 and planned.stderr == b"", planned.stderr[-500:]
+    assert chat.read_bytes() == before  # nothing written
+    r = cli("say", chat, "and now?", "-m", MODEL)
+    assert r.code == 0 and api.requests[-1].raw == planned.stdout
+
+
+def test_the_plan_step_alone_refuses_what_say_refuses(cli, api, tmp_path):
+    from respctl import turn
+    from respctl.errors import UsageError
+    from respctl.request import RequestOptions
+
+    chat = tmp_path / "c.jsonl"
+    assert cli("start", chat, "hi", "-m", MODEL).code == 0
+    before = chat.read_bytes()
+    settings = turn.TurnSettings(request=RequestOptions(model=MODEL))
+    with pytest.raises(UsageError, match="nothing new to answer: the file ends in the model's answer"):
+        turn.plan_say(str(chat), settings=settings)
+    assert orjson.loads(turn.plan_say(str(chat), settings=settings, as_is=True).body)["input"] == read_items(chat)
+    assert chat.read_bytes() == before and len(api.requests) == 1
 
 
 def test_streamed_reasoning_summary_reaches_stderr_without_escape_sequences(cli, api, tmp_path):
