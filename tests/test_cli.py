@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -75,6 +76,37 @@ def test_commands_that_do_not_call_the_api_never_import_openai_or_pydantic(args)
     assert "openai" not in modules and "pydantic" not in modules and "httpx2" not in modules
     # nor what only a turn needs: the request body's builder (hashlib), the writer's temp files (random)
     assert not modules & {"respctl.request", "hashlib", "tempfile", "random"}, modules & {"respctl.request", "hashlib"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["say", "c.jsonl", "hi", "--stream", "--dry-run"],
+        ["say", "c.jsonl", "hi", "--stream", "--no-send"],
+        ["say", "c.jsonl", "hi", "--no-stream", "--dry-run", "--json"],
+        ["start", "new.jsonl", "hi", "--stream", "--dry-run"],
+        ["start", "new.jsonl", "hi", "--stream", "--no-send"],
+        ["tool-result", "c.jsonl", "call_1", "42", "--stream", "--no-send"],
+    ],
+)
+def test_turns_that_send_nothing_never_import_openai(tmp_path, args):
+    """A turn loads openai (respctl.client) only to send: never to plan (--dry-run) nor to record (--no-send)."""
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    (tmp_path / "c.jsonl").write_text(f'{{"type":"message","role":"user","content":"hi"}}\n{json.dumps(call)}\n')
+    if args[0] == "say":  # a file that takes a message: no call waiting
+        (tmp_path / "c.jsonl").write_text('{"type":"message","role":"user","content":"hi"}\n')
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "respctl", *args, "-m", "gpt-5-mini"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(OPENAI_API_KEY="sk-never-used-0000"),
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    modules = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert r.returncode == 0, r.stderr[-500:]
+    assert not modules & {"openai", "httpx2", "pydantic", "respctl.client"}
 
 
 def test_version_and_help_list_every_command():
