@@ -6,12 +6,16 @@ import os
 import re
 import shlex
 import sys
+from typing import TYPE_CHECKING
 
 import orjson
 
 from respctl import terminal
 from respctl.errors import ExitCode, RespctlError
-from respctl.outcome import Status, TurnResult
+from respctl.outcome import Status
+
+if TYPE_CHECKING:
+    from respctl.turn import TurnResult
 
 #: -q: errors only; -v: also what respctl does (URL, request size, retries, lock waits, timings).
 QUIET, NORMAL, VERBOSE = 0, 1, 2

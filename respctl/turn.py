@@ -20,7 +20,7 @@ from respctl import items as it
 from respctl import target as tg
 from respctl.conversation import Conversation, check_replaceable, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
-from respctl.outcome import Status, TurnResult
+from respctl.outcome import Status
 from respctl.request import Connection, RequestOptions, build_body
 
 if TYPE_CHECKING:  # client imports openai: a turn that is sent loads it, nothing else
@@ -41,6 +41,33 @@ class TurnSettings:
     tool_timeout: float = 120.0
     on_tool_run: Callable[[dict, str], None] = lambda _call, _line: None
     on_lock_wait: Callable[[str, str, float], None] = lambda _event, _name, _seconds: None
+
+
+@dataclass
+class TurnResult:
+    exit_code: ExitCode
+    status: Status
+    text: str = ""
+    tool_calls: list[dict] = field(default_factory=list)
+    usage: dict | None = None
+    response_id: str | None = None
+    appended: int = 0
+    body: bytes | None = None  # --dry-run: the request body a turn would send (None: it would send none)
+    rounds_limit: int | None = None  # --max-tool-rounds stopped a loop whose calls all had runners
+
+    @property
+    def sent(self) -> bool:
+        return self.status in (Status.COMPLETED, Status.INCOMPLETE)
+
+    def as_json(self) -> dict:
+        return {
+            "status": self.status.value,
+            "text": self.text,
+            "tool_calls": self.tool_calls,
+            "usage": self.usage,
+            "response_id": self.response_id,
+            "appended": self.appended,
+        }
 
 
 @dataclass(frozen=True)
