@@ -16,12 +16,11 @@ import orjson
 
 from respctl.errors import BadFileError, UsageError
 
-#: Models that reject `include: ["reasoning.encrypted_content"]` and reasoning options (E9).
+#: OpenAI's models that do not reason (gpt-4.1, gpt-4o, gpt-5-chat): the API refuses them
+#: `include: ["reasoning.encrypted_content"]` ("Encrypted content is not supported with this model.",
+#: param `include`) and reasoning options ("Unsupported parameter: 'reasoning.effort' is not supported
+#: with this model."). A request rule, not a lint rule: the file holds no model name.
 _NON_REASONING = re.compile(r"^(gpt-4|gpt-3\.5|chatgpt-)|-chat(-|$)")
-
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
-SUMMARIES = ("auto", "concise", "detailed")
-REASONING_CONTEXTS = ("auto", "current_turn", "all_turns")
 
 
 def is_reasoning_model(model: str) -> bool:
