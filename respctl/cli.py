@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__
+from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__, fastparams
 from respctl.errors import ExitCode, RespctlError, UsageError
 from respctl.examples import epilog
 
@@ -158,13 +158,6 @@ LintTargetOpt = Annotated[
         **_TARGET,
     ),
 ]
-
-
-def _seconds(value: float | None) -> float | None:
-    """--timeout, --lock-timeout, --tool-timeout: a finite number (a range check passes NaN)."""
-    if value is not None and value != value:
-        raise typer.BadParameter(f"{value} is not a number of seconds.")
-    return value
 
 
 Image = Annotated[
@@ -321,7 +314,6 @@ class TurnOptions:
             metavar="S",
             min=0.001,
             max=MAX_SECONDS,
-            callback=_seconds,
             help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
             rich_help_panel=TURN,
             show_default=False,
@@ -345,7 +337,6 @@ class TurnOptions:
             metavar="S",
             min=0,
             max=MAX_SECONDS,
-            callback=_seconds,
             help="Seconds to wait for another invocation holding the file.",
             rich_help_panel=TURN,
         ),
@@ -386,7 +377,6 @@ class TurnOptions:
             metavar="S",
             min=0.001,
             max=MAX_SECONDS,
-            callback=_seconds,
             help="Seconds one tool command may run before its process group is killed.",
             rich_help_panel=TURN,
         ),
@@ -1028,11 +1018,9 @@ def _main(
 
 def main() -> None:
     """Entry point: usage errors become one `respctl: error: ...` line and exit 2."""
-    from respctl import fastparams
-
     _handle_stop_signals()
     command = typer.main.get_command(_only_the_command_run(sys.argv[1:]))
-    fastparams.install(command)
+    fastparams.install(command)  # never raises: where typer is not as it expects, typer coerces as usual
     args = sys.argv[1:]
     if not args and "_RESPCTL_COMPLETE" not in os.environ:  # bare `respctl`: the help, as --help prints it, and exit 2
         with command.make_context("respctl", ["--help"], resilient_parsing=True) as ctx:
