@@ -7,10 +7,12 @@ string annotation costs a compile() each time a command is built (`--help` build
 evaluated once at import from bytecode, they cost a fraction of that.
 """
 
+import copy
 import dataclasses
 import functools
 import inspect
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +21,17 @@ from typing import Annotated
 
 import typer
 
-from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__, fastparams
-from respctl.errors import ExitCode, RespctlError, UsageError
+from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__, fastparams, output
+from respctl.errors import ExitCode, Interrupted, RespctlError, UsageError
 from respctl.examples import epilog
+
+# Imported inside the commands that need them, where loading them for every command would cost
+# start-up (python -X importtime, bytecode cached, medians of 21 runs, 2 cores, 2026-12-01):
+#   respctl.turn and what only a turn needs (inputs, request, runner, conversation): 21 ms, and
+#       hashlib with the request builder, which --help, lint and show never load (tests/test_cli.py);
+#   respctl.show 9.5 ms, respctl.lint 3.3 ms: each for its own command;
+#   respctl.target 1.8 ms: for lint and turns, not show nor --help; glob 0.6 ms: shell completion only.
+# respctl.output (3.5 ms) is imported here: every command but --help and --version prints with it.
 
 
 class PlainCommand(typer.core.TyperCommand):
@@ -408,8 +418,7 @@ def turn_command(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _turn_settings(options: TurnOptions):
-    """What options.py takes, from the options as given: files read, URLs and names checked."""
-    from respctl import output
+    """What turn.py takes, from the options as given: files read, URLs and names checked."""
     from respctl import target as tg
     from respctl.inputs import check_text
     from respctl.request import Connection, RequestOptions, check_base_url, load_schema, load_tools, tool_names
@@ -467,8 +476,6 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
     """Call the core once and turn what it returns or raises into output and an exit code.
     With `verbose`, an error's whole story (a server's error body) follows its one line; with
     --json, a failure is one JSON object on stdout too (the error line stays on stderr)."""
-    from respctl import output
-
     try:
         try:
             code = fn(*args, **kwargs)
@@ -487,8 +494,6 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
 
 
 def _configure(*, quiet: bool, color: ColorChoice, verbose: bool = False) -> None:
-    from respctl import output
-
     if quiet and verbose:
         raise UsageError("-q/--quiet and -v/--verbose cannot be used together")
     output.configure(quiet=quiet, verbose=verbose, color=color.value)
@@ -497,8 +502,6 @@ def _configure(*, quiet: bool, color: ColorChoice, verbose: bool = False) -> Non
 def _print_notes() -> None:
     conversation = sys.modules.get("respctl.conversation")  # loaded only if a file was read
     if conversation is not None:
-        from respctl import output
-
         for line in conversation.notes():
             output.note(line)
 
@@ -508,10 +511,6 @@ def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
     128 + the signal when nothing, or nothing but tool outputs, was written; the turn's own code
     when the interrupt came after the model's answer was saved. With --json, the object's error
     message is the line's text, and `appended` the lines it says were saved."""
-    import signal
-
-    from respctl import output
-
     _settle()  # a second Ctrl-C while this is said must not cut it short
     signum = getattr(exc, "signum", signal.SIGINT)
     what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
@@ -549,8 +548,6 @@ def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
 def _settle() -> None:
     """The exit code is known and says what is on disk: from here on Ctrl-C, SIGTERM and SIGHUP are
     ignored, so that one landing in the interpreter's teardown cannot turn a saved turn into 130."""
-    import signal
-
     for name in _STOP_SIGNALS:
         signum = getattr(signal, name, None)
         if signum is not None:
@@ -561,16 +558,12 @@ _STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def _stop_on(signum: int, _frame) -> None:
-    from respctl.errors import Interrupted
-
     raise Interrupted(signum)
 
 
 def _handle_stop_signals() -> None:
     """SIGTERM and SIGHUP unwind like Ctrl-C, so that every exit path stops the tools and says what was
     written. A signal someone set to be ignored (nohup) stays ignored."""
-    import signal
-
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
@@ -610,7 +603,7 @@ def start(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import inputs, output, turn
+        from respctl import inputs, turn
 
         text = inputs.instructions_text(instructions, instructions_file)
         item = inputs.message_item(message, image or [], attach or [], stdin_unasked=inputs.stdin_is_data())
@@ -655,7 +648,7 @@ def say(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import inputs, output, turn
+        from respctl import inputs, turn
 
         if as_is and message is not None:
             raise UsageError("--as-is runs a turn without a message; give a MESSAGE or --as-is, not both")
@@ -697,7 +690,7 @@ def tool_result(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import inputs, output, turn
+        from respctl import inputs, turn
 
         text = inputs.tool_output_text(output_text, output_file)
         settings = _turn_settings(options)
@@ -1031,8 +1024,6 @@ def main() -> None:
     except KeyboardInterrupt as exc:
         sys.exit(_interrupted(exc, json_out=_wants_json(args)))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
-        from respctl import output
-
         usage = _usage_error_text(exc)
         if usage is None:
             if os.environ.get("RESPCTL_TRACEBACK"):
@@ -1060,8 +1051,6 @@ def _only_the_command_run(args: list[str]) -> typer.Typer:
     above; when the first argument names no subcommand (`--help`, `--version`, a typo) the whole
     app is built, so help and error messages are Typer's own.
     """
-    import copy
-
     name = args[0] if args else ""
     chosen = [
         info

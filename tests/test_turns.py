@@ -413,7 +413,7 @@ def test_say_on_an_empty_file_without_message_is_a_usage_error(cli, api, tmp_pat
     """--dry-run plans the request the turn would send, so it refuses what the turn refuses."""
     (tmp_path / "c.jsonl").write_bytes(b"")
     r = cli("say", "c.jsonl", "-m", MODEL, *mode)
-    assert r.code == 2 and r.out == "" and r.err_lines == [
+    assert (r.code, r.out) == (2, "") and r.err_lines == [
         "respctl: error: c.jsonl: nothing to send: the conversation is empty and no MESSAGE was given"
     ]
     assert api.requests == [] and (tmp_path / "c.jsonl").read_bytes() == b""
