@@ -249,7 +249,9 @@ _current: _Stream | None = None
 
 def turn_callbacks(*, json_out: bool, stream: bool):
     """What a turn reports while it runs: streamed text and summaries, retries, -v details."""
-    from respctl.request import Callbacks  # not respctl.client: openai loads only when a request is sent
+    # here, not at the top: lint and show load this module, and respctl.request loads hashlib (10 ms by
+    # -X importtime); not from respctl.client, which loads openai
+    from respctl.request import Callbacks
 
     global _current
     callbacks = Callbacks(retry=retrying, detail=detail)

@@ -14,17 +14,18 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from respctl import items as it
 from respctl import target as tg
 from respctl.conversation import Conversation, check_replaceable, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
+from respctl.lint import gate
 from respctl.outcome import Status
-from respctl.request import Connection, RequestOptions, build_body
+from respctl.request import Callbacks, Connection, RequestOptions, build_body
 
-if TYPE_CHECKING:  # client imports openai: a turn that is sent loads it, nothing else
-    from respctl.client import Callbacks
+# Imported where needed, at a cost only some turns pay: respctl.client loads openai (only a turn that
+# is sent), respctl.runner subprocess and threading (only --run-tool rounds), respctl.apierror its
+# patterns (only after an API error).
 
 
 @dataclass
@@ -353,8 +354,6 @@ def _write(conv: Conversation, new_items: list[dict], replace: bool, outcome: Ex
 
 def _lint_gate(conv: Conversation, route: tg.Route) -> None:
     """Refuse a file the server would reject, before a request is paid for (the target's rules only)."""
-    from respctl.lint import gate
-
     problems = gate(conv.name, conv.lines, conv.items, route.target)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
