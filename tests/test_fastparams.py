@@ -59,9 +59,13 @@ def outcome(coercer, sub, param, value):
     return ("ok", repr(got), type(got))
 
 
+#: typer's own coercer of each parameter (its pydantic adapter is built once).
+TYPERS = {id(param): build_runtime_param(param.type_descriptor) for _sub, param in PARAMETERS}
+
+
 def ours_and_typers(sub, param, value):
     ours = installed(sub, param).get_runtime_param()
-    return outcome(ours, sub, param, value), outcome(build_runtime_param(param.type_descriptor), sub, param, value)
+    return outcome(ours, sub, param, value), outcome(TYPERS[id(param)], sub, param, value)
 
 
 def values_for(param) -> list:
