@@ -8,20 +8,18 @@ evaluated once at import from bytecode, they cost a fraction of that.
 """
 
 import copy
-import dataclasses
 import functools
 import inspect
 import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__, fastparams, output
+from respctl import DEFAULT_TIMEOUT, MAX_SECONDS, __version__, fastparams
 from respctl.errors import ExitCode, Interrupted, RespctlError, UsageError
 from respctl.examples import epilog
 
@@ -31,7 +29,7 @@ from respctl.examples import epilog
 #       hashlib with the request builder, which --help, lint and show never load (tests/test_cli.py);
 #   respctl.show 9.5 ms, respctl.lint 3.3 ms: each for its own command;
 #   respctl.target 1.8 ms: for lint and turns, not show nor --help; glob 0.6 ms: shell completion only.
-# respctl.output (3.5 ms) is imported here: every command but --help and --version prints with it.
+#   respctl.output 3.5 ms (10 M instructions, 3% of --help): every command but --help and --version.
 
 
 class PlainCommand(typer.core.TyperCommand):
@@ -207,11 +205,12 @@ Color = Annotated[
 ]
 
 
-@dataclass(frozen=True)
 class TurnOptions:
     """The options of a turn, shared by start, say and tool-result: each declared once, here, with its
     default. `@turn_command` puts them where a command's `options: TurnOptions` parameter stands (so in
-    this order in its --help) and hands them to the command as one TurnOptions."""
+    this order in its --help) and hands them to the command as one TurnOptions.
+
+    Not a dataclass: making one of 20 fields costs every command 1 ms at start-up, this class nothing."""
 
     model: Annotated[
         str | None,
@@ -392,24 +391,45 @@ class TurnOptions:
         ),
     ] = 120.0
 
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(TURN_OPTIONS)
+        if unknown:
+            raise TypeError(f"not a turn option: {', '.join(sorted(unknown))}")
+        for name in TURN_OPTIONS:
+            setattr(self, name, values.get(name, getattr(TurnOptions, name)))
+
+    def replace(self, **changes: Any) -> "TurnOptions":
+        return TurnOptions(**{**vars(self), **changes})
+
+
+#: The turn options' names, in their order in --help.
+TURN_OPTIONS = tuple(TurnOptions.__annotations__)
+
 
 def turn_command(command: Callable[..., None]) -> Callable[..., None]:
     """A turn command for typer: its one parameter annotated TurnOptions stands for every field of
     TurnOptions, in order, as parameters of their own; the command gets their values as one
     TurnOptions. Everything else (its arguments, other options, docstring, name) is the command's."""
     signature = inspect.signature(command)
-    fields = dataclasses.fields(TurnOptions)
     (name,) = [param.name for param in signature.parameters.values() if param.annotation is TurnOptions]
     params: list[inspect.Parameter] = []
     for param in signature.parameters.values():
         if param.name == name:
-            params += [inspect.Parameter(f.name, param.kind, annotation=f.type, default=f.default) for f in fields]
+            params += [
+                inspect.Parameter(
+                    option,
+                    param.kind,
+                    annotation=TurnOptions.__annotations__[option],
+                    default=getattr(TurnOptions, option),
+                )
+                for option in TURN_OPTIONS
+            ]
         else:
             params.append(param)
 
     @functools.wraps(command)
     def run(**values) -> None:
-        options = TurnOptions(**{f.name: values.pop(f.name) for f in fields})
+        options = TurnOptions(**{option: values.pop(option) for option in TURN_OPTIONS})
         command(**values, **{name: options})
 
     run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
@@ -419,6 +439,7 @@ def turn_command(command: Callable[..., None]) -> Callable[..., None]:
 
 def _turn_settings(options: TurnOptions):
     """What turn.py takes, from the options as given: files read, URLs and names checked."""
+    from respctl import output
     from respctl import target as tg
     from respctl.inputs import check_text
     from respctl.request import Connection, RequestOptions, check_base_url, load_schema, load_tools, tool_names
@@ -476,6 +497,8 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
     """Call the core once and turn what it returns or raises into output and an exit code.
     With `verbose`, an error's whole story (a server's error body) follows its one line; with
     --json, a failure is one JSON object on stdout too (the error line stays on stderr)."""
+    from respctl import output
+
     try:
         try:
             code = fn(*args, **kwargs)
@@ -494,6 +517,8 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
 
 
 def _configure(*, quiet: bool, color: ColorChoice, verbose: bool = False) -> None:
+    from respctl import output
+
     if quiet and verbose:
         raise UsageError("-q/--quiet and -v/--verbose cannot be used together")
     output.configure(quiet=quiet, verbose=verbose, color=color.value)
@@ -502,6 +527,8 @@ def _configure(*, quiet: bool, color: ColorChoice, verbose: bool = False) -> Non
 def _print_notes() -> None:
     conversation = sys.modules.get("respctl.conversation")  # loaded only if a file was read
     if conversation is not None:
+        from respctl import output
+
         for line in conversation.notes():
             output.note(line)
 
@@ -511,6 +538,8 @@ def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
     128 + the signal when nothing, or nothing but tool outputs, was written; the turn's own code
     when the interrupt came after the model's answer was saved. With --json, the object's error
     message is the line's text, and `appended` the lines it says were saved."""
+    from respctl import output
+
     _settle()  # a second Ctrl-C while this is said must not cut it short
     signum = getattr(exc, "signum", signal.SIGINT)
     what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
@@ -603,14 +632,14 @@ def start(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import inputs, turn
+        from respctl import inputs, output, turn
 
         text = inputs.instructions_text(instructions, instructions_file)
         item = inputs.message_item(message, image or [], attach or [], stdin_unasked=inputs.stdin_is_data())
         if text is None and item is None:
             raise UsageError(f"{file}: nothing to start: give --instructions, a MESSAGE, or both")
         # no message: no turn, so no model needed
-        settings = _turn_settings(dataclasses.replace(options, no_send=options.no_send or item is None))
+        settings = _turn_settings(options.replace(no_send=options.no_send or item is None))
         result = turn.start(file, instructions=text, role=role.value, message_item=item, force=force, settings=settings)
         return output.turn_result(result, json_out=options.json_out, streamed=settings.request.stream, file=file)
 
@@ -648,7 +677,7 @@ def say(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import inputs, turn
+        from respctl import inputs, output, turn
 
         if as_is and message is not None:
             raise UsageError("--as-is runs a turn without a message; give a MESSAGE or --as-is, not both")
@@ -690,7 +719,7 @@ def tool_result(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import inputs, turn
+        from respctl import inputs, output, turn
 
         text = inputs.tool_output_text(output_text, output_file)
         settings = _turn_settings(options)
@@ -1024,6 +1053,8 @@ def main() -> None:
     except KeyboardInterrupt as exc:
         sys.exit(_interrupted(exc, json_out=_wants_json(args)))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
+        from respctl import output
+
         usage = _usage_error_text(exc)
         if usage is None:
             if os.environ.get("RESPCTL_TRACEBACK"):
