@@ -205,10 +205,74 @@ Color = Annotated[
 ]
 
 
+#: Turn options that other commands take too (`import` reaches the API as a turn does; rewind, fork, edit
+#: and import wait for a file's lock): declared here, once, for TurnOptions and those commands.
+LockTimeout = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="S",
+        min=0,
+        max=MAX_SECONDS,
+        help="Seconds to wait for another invocation holding the file.",
+    ),
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        envvar="OPENAI_BASE_URL",
+        help="Any Responses-compatible server.",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+TargetOpt = Annotated[
+    Target | None,
+    typer.Option(
+        "--target", help=_target_help("openai for api.openai.com, Azure or no base URL, else compatible"), **_TARGET
+    ),
+]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also say what respctl does (the URL, request size, retries, lock waits, timings) and, on an API "
+        "error, print the server's whole answer.",
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="S",
+        min=0.001,
+        max=MAX_SECONDS,
+        help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+MaxRetries = Annotated[
+    int | None,
+    typer.Option(
+        "--max-retries",
+        metavar="N",
+        min=0,
+        help="Retries on connection errors, 408/409/429 and 5xx [default: 2].",
+        rich_help_panel=TURN,
+        show_default=False,
+    ),
+]
+
+
 class TurnOptions:
-    """The options of a turn, shared by start, say and tool-result: each declared once, here, with its
-    default. `@turn_command` puts them where a command's `options: TurnOptions` parameter stands (so in
-    this order in its --help) and hands them to the command as one TurnOptions.
+    """The options of a turn, shared by start, say and tool-result: each declared once, here (or just
+    above, where other commands take it too), with its default. `@turn_command` puts them where a
+    command's `options: TurnOptions` parameter stands (so in this order in its --help) and hands
+    them to the command as one TurnOptions.
 
     Not a dataclass: making one of 20 fields costs every command 1 ms at start-up, this class nothing."""
 
@@ -290,66 +354,12 @@ class TurnOptions:
     no_send: Annotated[
         bool, typer.Option("--no-send", help="Record the new item(s) without running a turn.", rich_help_panel=TURN)
     ] = False
-    base_url: Annotated[
-        str | None,
-        typer.Option(
-            "--base-url",
-            metavar="URL",
-            envvar="OPENAI_BASE_URL",
-            help="Any Responses-compatible server.",
-            rich_help_panel=TURN,
-            show_default=False,
-        ),
-    ] = None
-    target: Annotated[
-        Target | None,
-        typer.Option(
-            "--target", help=_target_help("openai for api.openai.com, Azure or no base URL, else compatible"), **_TARGET
-        ),
-    ] = None
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose",
-            "-v",
-            help="Also say what respctl does (the URL, request size, retries, lock waits, timings) and, on an API "
-            "error, print the server's whole answer.",
-        ),
-    ] = False
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            metavar="S",
-            min=0.001,
-            max=MAX_SECONDS,
-            help=f"Deadline in seconds for each whole attempt, answer included [default: {DEFAULT_TIMEOUT:g}].",
-            rich_help_panel=TURN,
-            show_default=False,
-        ),
-    ] = None
-    max_retries: Annotated[
-        int | None,
-        typer.Option(
-            "--max-retries",
-            metavar="N",
-            min=0,
-            help="Retries on connection errors, 408/409/429 and 5xx [default: 2].",
-            rich_help_panel=TURN,
-            show_default=False,
-        ),
-    ] = None
-    lock_timeout: Annotated[
-        float,
-        typer.Option(
-            "--lock-timeout",
-            metavar="S",
-            min=0,
-            max=MAX_SECONDS,
-            help="Seconds to wait for another invocation holding the file.",
-            rich_help_panel=TURN,
-        ),
-    ] = 60.0
+    base_url: BaseUrl = None
+    target: TargetOpt = None
+    verbose: Verbose = False
+    timeout: Timeout = None
+    max_retries: MaxRetries = None
+    lock_timeout: LockTimeout = 60.0
     reasoning_context: Annotated[
         ReasoningContext | None,
         typer.Option(
@@ -814,17 +824,6 @@ class ImportFormat(str, Enum):
 
 
 Force = Annotated[bool, typer.Option("--force", help="Replace the file written if it exists.")]
-SurgeryLock = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        metavar="S",
-        min=0,
-        max=MAX_SECONDS,
-        callback=_seconds,
-        help="Seconds to wait for another invocation holding the file.",
-    ),
-]
 
 
 def _lint_target(target, base_url: str | None = None) -> str:
@@ -857,7 +856,7 @@ def rewind(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object saying what was (or would be) removed.")
     ] = False,
-    lock_timeout: SurgeryLock = 60.0,
+    lock_timeout: LockTimeout = 60.0,
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
 ) -> None:
@@ -867,7 +866,7 @@ def rewind(
     instructions at the top are never removed."""
     from respctl import surgery
 
-    _configure(dict(locals()))
+    _configure(quiet=quiet, color=color)
 
     def go() -> int:  # --json is rewind's own: a failure is the error line alone, not a turn's failure object
         return surgery.rewind(
@@ -902,14 +901,14 @@ def fork(
         ),
     ] = None,
     force: Force = False,
-    lock_timeout: SurgeryLock = 60.0,
+    lock_timeout: LockTimeout = 60.0,
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
 ) -> None:
     """Write DST holding SRC up to the end of a turn; SRC is left as it is."""
     from respctl import surgery
 
-    _configure(dict(locals()))
+    _configure(quiet=quiet, color=color)
     _run(surgery.fork, src, dst, at=at, force=force, lock_timeout=lock_timeout)
 
 
@@ -917,7 +916,7 @@ def fork(
 def edit(
     file: File,
     target: LintTargetOpt = None,
-    lock_timeout: SurgeryLock = 60.0,
+    lock_timeout: LockTimeout = 60.0,
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
 ) -> None:
@@ -925,27 +924,8 @@ def edit(
     finds no error in it, and only if FILE did not change meanwhile."""
     from respctl import surgery
 
-    _configure(dict(locals()))
+    _configure(quiet=quiet, color=color)
     _run(surgery.edit, file, target=_lint_target(target), lock_timeout=lock_timeout)
-
-
-#: What a turn's settings need beyond the connection options `import` takes: nothing is sent but GETs.
-_NO_TURN = {
-    "model": None,
-    "tools": None,
-    "effort": None,
-    "summary": None,
-    "max_output_tokens": None,
-    "schema": None,
-    "reasoning_context": None,
-    "stream": False,
-    "json_out": False,
-    "dry_run": False,
-    "no_send": False,
-    "run_tool": None,
-    "max_tool_rounds": 0,
-    "tool_timeout": 1.0,
-}
 
 
 @app.command("import", cls=PlainCommand, epilog=epilog("import"))
@@ -975,7 +955,7 @@ def import_(
     target: TargetOpt = None,
     timeout: Timeout = None,
     max_retries: MaxRetries = None,
-    lock_timeout: SurgeryLock = 60.0,
+    lock_timeout: LockTimeout = 60.0,
     verbose: Verbose = False,
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
@@ -983,11 +963,11 @@ def import_(
     """Write FILE, a new conversation, from a conversation kept elsewhere; say what could not be carried over."""
     from respctl import migrate
 
-    opts = dict(locals())
-    _configure(opts)
+    _configure(quiet=quiet, verbose=verbose, color=color)
 
-    def connection():
-        return _turn_settings({**_NO_TURN, **opts}).connection  # the key, base URL and Azure, as a turn finds them
+    def connection():  # the key, base URL and Azure, as a turn finds them; nothing is sent but GETs
+        options = TurnOptions(base_url=base_url, target=target, timeout=timeout, max_retries=max_retries, stream=False)
+        return _turn_settings(options).connection
 
     _run(
         migrate.import_conversation,
@@ -1019,7 +999,7 @@ def export(
     """Print the conversation as Chat Completions messages (a JSON array); what they cannot hold is said on stderr."""
     from respctl import migrate
 
-    _configure(dict(locals()))
+    _configure(quiet=quiet, color=color)
     _run(migrate.export, file)
 
 
