@@ -22,10 +22,11 @@ import openai
 import orjson
 
 from respctl import DEFAULT_TIMEOUT, apierror
+from respctl.callbacks import Callbacks
 from respctl.errors import ApiError, UsageError
 from respctl.items import message_text
 from respctl.output import redact_url
-from respctl.request import Callbacks, Connection
+from respctl.request import Connection
 
 #: The most one answer may bring: bytes of the response body, a stream's events included. The API's
 #: own limits are far below (128k output tokens; an image generation result of a few MB).

@@ -122,7 +122,7 @@ def _check_clean(dst: str, lines: list[bytes], items: list[dict], target: str) -
 
 
 def _callbacks():
-    from respctl.request import Callbacks
+    from respctl.callbacks import Callbacks
 
     return Callbacks(retry=output.retrying, detail=output.detail)
 

@@ -249,9 +249,8 @@ _current: _Stream | None = None
 
 def turn_callbacks(*, json_out: bool, stream: bool):
     """What a turn reports while it runs: streamed text and summaries, retries, -v details."""
-    # here, not at the top: lint and show load this module, and respctl.request loads hashlib (10 ms by
-    # -X importtime); not from respctl.client, which loads openai
-    from respctl.request import Callbacks
+    # here, not at the top: lint and show load this module and never need it
+    from respctl.callbacks import Callbacks
 
     global _current
     callbacks = Callbacks(retry=retrying, detail=detail)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,20 +24,6 @@ _NON_REASONING = re.compile(r"^(gpt-4|gpt-3\.5|chatgpt-)|-chat(-|$)")
 
 def is_reasoning_model(model: str) -> bool:
     return not _NON_REASONING.search(model.rsplit("/", 1)[-1].lower())
-
-
-@dataclass
-class Callbacks:
-    """Where streamed text goes while it arrives (the turn itself never prints). Here, not in
-    respctl.client: a command builds them before it checks its input, and must not load openai."""
-
-    text: Callable[[str], None] = lambda _s: None
-    reasoning: Callable[[str], None] = lambda _s: None
-    reasoning_break: Callable[[], None] = lambda: None
-    #: (why, seconds to wait, retry number, retries allowed): the SDK is about to retry
-    retry: Callable[[str, float, int, int], None] = lambda _why, _wait, _n, _of: None
-    #: what respctl does, for -v
-    detail: Callable[[str], None] = lambda _s: None
 
 
 @dataclass

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from respctl import items as it
 from respctl import target as tg
+from respctl.callbacks import Callbacks
 from respctl.conversation import Conversation, check_replaceable, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.lint import gate
 from respctl.outcome import Status
-from respctl.request import Callbacks, Connection, RequestOptions, build_body
+from respctl.request import Connection, RequestOptions, build_body
 
 # Imported where needed, at a cost only some turns pay: respctl.client loads openai (only a turn that
 # is sent), respctl.runner subprocess and threading (only --run-tool rounds), respctl.apierror its
