@@ -1003,6 +1003,243 @@ def export(
     _run(migrate.export, file)
 
 
+batch_app = typer.Typer(
+    name="batch",
+    help="The next turn of many conversation files at once, through the Batch API (or --local). See docs/batch.md.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    epilog=epilog("batch"),
+)
+app.add_typer(batch_app)
+
+Files = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="FILE",
+        help="Conversation files, each ending in something new to answer (as for 'respctl say FILE').",
+        show_default=False,
+        autocompletion=_complete_path,
+    ),
+]
+BatchId = Annotated[str, typer.Argument(metavar="ID", help="The batch id 'batch submit' printed.", show_default=False)]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option("--skip-invalid", help="Leave out the files 'say' would refuse (listed) instead of submitting none."),
+]
+Poll = Annotated[
+    float,
+    typer.Option(
+        "--poll",
+        metavar="S",
+        min=0.001,
+        max=MAX_SECONDS,
+        help="Longest wait in seconds between two polls of the batch.",
+    ),
+]
+
+
+def _batch_settings(options: TurnOptions, command: str):
+    """The settings of a batch's requests: a turn's, never streamed (a batch answers whole)."""
+    refused = [
+        flag
+        for flag, given in (
+            ("--no-send", options.no_send),
+            ("--run-tool", options.run_tool),
+            ("--stream", options.stream),
+        )
+        if given
+    ]
+    if refused:
+        raise UsageError(f"batch {command} takes no {', '.join(refused)}: each file gets one turn, answered whole")
+    return _turn_settings(options.replace(stream=False))
+
+
+def _batch_plan(files: list[str], settings, skip_invalid: bool):
+    from respctl import batch, output
+
+    planned = batch.plan(files, settings)
+    for name, why in planned.refused:
+        (output.note if skip_invalid else output.error)(why if why.startswith(name) else f"{name}: {why}")
+    if planned.refused and not skip_invalid:
+        raise UsageError(
+            f"{output.plural(len(planned.refused), 'file')} of {len(files):,} would be refused by 'respctl say' "
+            "(listed above); nothing was submitted (--skip-invalid leaves them out)"
+        )
+    if not planned.entries:
+        raise UsageError("no file left to submit")
+    return planned
+
+
+@batch_app.command("submit", cls=PlainCommand, epilog=epilog("batch submit"))
+@turn_command
+def batch_submit(
+    files: Files,
+    *,
+    options: TurnOptions,
+    skip_invalid: SkipInvalid = False,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Submit the next turn of each FILE as one batch; print its id. Nothing is written to the files
+    until 'respctl batch collect ID'. --dry-run prints the batch's input file instead."""
+    _configure(quiet=quiet, verbose=options.verbose, color=color)
+
+    def go() -> int:
+        from pathlib import Path
+
+        from respctl import batch, output
+
+        settings = _batch_settings(options, "submit")
+        planned = _batch_plan(files, settings, skip_invalid)
+        if options.dry_run:
+            sys.stdout.buffer.write(planned.input_jsonl())
+            return int(ExitCode.OK)
+        manifest = batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
+        print(manifest.batch_id)
+        output.note(
+            f"submitted {output.plural(len(planned.entries), 'file')}; manifest "
+            f"{batch.MANIFEST_DIR}/{manifest.batch_id}.json; 'respctl batch collect {manifest.batch_id}' "
+            "applies the answers once the batch has ended"
+        )
+        return int(ExitCode.OK)
+
+    _run(go, verbose=options.verbose)
+
+
+def _connection_settings(base_url, timeout, max_retries, lock_timeout=60.0):
+    return _turn_settings(
+        TurnOptions(base_url=base_url, timeout=timeout, max_retries=max_retries, lock_timeout=lock_timeout)
+    )
+
+
+@batch_app.command("status", cls=PlainCommand, epilog=epilog("batch status"))
+def batch_status(
+    batch_id: BatchId,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the batch object as the API sends it.")] = False,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """One line: the batch's state and how many of its requests are done."""
+    _configure(quiet=quiet, verbose=verbose, color=color)
+
+    def go() -> int:
+        from respctl import batch, client, output
+
+        batch.manifest_path(batch_id)  # an id, never a path
+        obj = client.retrieve_batch(_connection_settings(base_url, timeout, max_retries).connection, batch_id)
+        if json_out:
+            output.write_json(obj)
+        else:
+            print(output.batch_status_line(obj))
+        return int(ExitCode.OK)
+
+    _run(go, verbose=verbose)
+
+
+@batch_app.command("collect", cls=PlainCommand, epilog=epilog("batch collect"))
+def batch_collect(
+    batch_id: BatchId,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    lock_timeout: LockTimeout = 60.0,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Apply an ended batch's answers to their files: each only if the file still holds the bytes it was
+    submitted with. One line per file; exit 1 if any failed, else 2 if any changed meanwhile, else 4 if any
+    is incomplete, else 3 if any has tool calls waiting, else 0. Running it again applies nothing twice."""
+    _configure(quiet=quiet, verbose=verbose, color=color)
+
+    def go() -> int:
+        from respctl import batch, output
+
+        settings = _connection_settings(base_url, timeout, max_retries, lock_timeout)
+        report = batch.collect(batch_id, settings.connection, lock_timeout=lock_timeout)
+        return output.batch_report(report, json_out=json_out, cwd=os.getcwd())
+
+    _run(go, json_out=json_out, verbose=verbose)
+
+
+@batch_app.command("run", cls=PlainCommand, epilog=epilog("batch run"))
+@turn_command
+def batch_run(
+    files: Files,
+    *,
+    options: TurnOptions,
+    skip_invalid: SkipInvalid = False,
+    poll: Poll = 30.0,
+    local: Annotated[
+        bool, typer.Option("--local", help="No Batch API: send the requests to the base URL, --jobs at a time.")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", metavar="N", min=1, max=256, help="Requests at a time with --local.")
+    ] = 4,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Submit, wait for the batch to end (a progress bar on a terminal), collect: 'batch submit' then
+    'batch collect', with collect's report and exit code. Ctrl-C while waiting leaves the batch running."""
+    _configure(quiet=quiet, verbose=options.verbose, color=color)
+
+    def go() -> int:
+        from pathlib import Path
+
+        from respctl import batch, output
+
+        if options.dry_run:
+            raise UsageError("batch run takes no --dry-run: 'batch submit --dry-run' prints the requests")
+        settings = _batch_settings(options, "run")
+        planned = _batch_plan(files, settings, skip_invalid)
+        progress = output.Progress()
+        if local:
+            try:
+                report = batch.run_local(
+                    planned,
+                    settings.connection,
+                    model=options.model,
+                    folder=Path.cwd(),
+                    jobs=jobs,
+                    lock_timeout=options.lock_timeout,
+                    on_done=lambda done, total: progress.update("--local", done, total),
+                )
+            finally:
+                progress.close()
+            return output.batch_report(report, json_out=options.json_out, cwd=os.getcwd())
+        manifest = batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
+        output.note(f"submitted {output.plural(len(planned.entries), 'file')} as {manifest.batch_id}")
+        try:
+            ended = batch.wait(
+                manifest.batch_id,
+                settings.connection,
+                longest=poll,
+                on_poll=lambda obj: progress.update(
+                    f"{manifest.batch_id} {obj.get('status')}",
+                    sum(int((obj.get("request_counts") or {}).get(k) or 0) for k in ("completed", "failed")),
+                    int((obj.get("request_counts") or {}).get("total") or len(planned.entries)),
+                ),
+            )
+        except KeyboardInterrupt:
+            progress.close()
+            output.error(
+                f"interrupted; the batch {manifest.batch_id} goes on running: "
+                f"'respctl batch collect {manifest.batch_id}' applies its answers once it has ended"
+            )
+            return 130
+        finally:
+            progress.close()
+        report = batch.collect(manifest.batch_id, settings.connection, lock_timeout=options.lock_timeout, batch=ended)
+        return output.batch_report(report, json_out=options.json_out, cwd=os.getcwd())
+
+    _run(go, json_out=options.json_out, verbose=options.verbose)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"respctl {__version__}")

@@ -190,7 +190,7 @@ def fetch_stored(response_id: str, conn: Connection, *, callbacks: Callbacks | N
     return response, items
 
 
-def _client(conn: Connection) -> openai.OpenAI:
+def _client(conn: Connection, cap: int = MAX_ANSWER_BYTES) -> openai.OpenAI:
     key_name = "AZURE_OPENAI_API_KEY" if conn.azure else "OPENAI_API_KEY"
     if not conn.api_key:
         raise UsageError(f"{key_name} is not set")
@@ -200,7 +200,7 @@ def _client(conn: Connection) -> openai.OpenAI:
             f"{key_name} holds a space, a control character (a stray newline?) or a non-ASCII character; "
             "the key itself is not shown"
         )
-    guard = _GuardedClient(_timeout(conn))
+    guard = _GuardedClient(_timeout(conn), cap)
     kwargs: dict = {"api_key": conn.api_key, "timeout": _timeout(conn), "http_client": guard}
     if conn.max_retries is not None:
         kwargs["max_retries"] = conn.max_retries
@@ -236,9 +236,9 @@ class _GuardedClient(openai.DefaultHttpxClient):
 
     origin: tuple[str, str, int | None] = ("", "", None)
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, cap: int = MAX_ANSWER_BYTES):
         super().__init__(timeout=timeout)
-        self.attempt_timeout = timeout
+        self.attempt_timeout, self.cap = timeout, cap
         self.event_hooks = {"request": [self._same_origin], "response": []}
 
     def _same_origin(self, request: httpx2.Request) -> None:
@@ -256,7 +256,7 @@ class _GuardedClient(openai.DefaultHttpxClient):
         except BaseException:
             deadline.cancel()
             raise
-        response.stream = _Bounded(response.stream, deadline)
+        response.stream = _Bounded(response.stream, deadline, self.cap)
         if not stream:
             try:
                 response.read()
@@ -289,17 +289,16 @@ class _Deadline:
 class _Bounded(httpx2.SyncByteStream):
     """A response body read under the attempt's deadline and the cap on one answer."""
 
-    def __init__(self, inner, deadline: _Deadline):
-        self.inner, self.deadline, self.size = inner, deadline, 0
+    def __init__(self, inner, deadline: _Deadline, cap: int = MAX_ANSWER_BYTES):
+        self.inner, self.deadline, self.size, self.cap = inner, deadline, 0, cap
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             for chunk in self.inner:
                 self.size += len(chunk)
-                if self.size > MAX_ANSWER_BYTES:
+                if self.size > self.cap:
                     raise ApiError(
-                        f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MB, the cap on one answer; "
-                        "nothing was written"
+                        f"the answer is larger than {self.cap // 2**20} MB, the cap on one answer; nothing was written"
                     )
                 yield chunk
         finally:
@@ -383,6 +382,12 @@ def _json(data: bytes) -> dict:
     if not isinstance(value, dict):
         raise ApiError("the API answered with JSON that is not a response object")
     return value
+
+
+def response_from_body(resp: dict) -> RawResponse:
+    """A response object (a non-streamed answer's body, a batch result's `response.body`) as a turn
+    records it; ApiError for one that failed or did not end."""
+    return _from_body(resp)
 
 
 def _from_body(resp: dict) -> RawResponse:
@@ -480,3 +485,41 @@ def _in_order(done: list[tuple[object, dict]]) -> list[dict]:
     if len(indexed) == len(done) and len({i for i, _item in indexed}) == len(indexed):
         return [item for _i, item in sorted(indexed, key=lambda pair: pair[0])]
     return [item for _i, item in done]
+
+
+# -- the Files and Batch APIs, for `respctl batch` (respctl/batch.py)
+
+#: The most a batch's output or error file may hold: the Batch API takes input files of up to 200 MB
+#: (BatchCreateParams.input_file_id) and each answer may be up to MAX_ANSWER_BYTES.
+MAX_BATCH_FILE_BYTES = 4 * 2**30
+
+
+def upload_batch_input(conn: Connection, name: str, data: bytes) -> str:
+    """POST /files (purpose batch): the requests of a batch, one JSON line each; returns the file id."""
+    client = _client(conn)
+    with _api_errors(client, conn):
+        return client.files.create(file=(name, data, "application/jsonl"), purpose="batch").id
+
+
+def create_batch(conn: Connection, input_file_id: str, metadata: dict[str, str]) -> dict:
+    """POST /batches: the batch of /v1/responses requests in `input_file_id`, to run within 24 hours."""
+    client = _client(conn)
+    with _api_errors(client, conn):
+        batch = client.batches.create(
+            input_file_id=input_file_id, endpoint="/v1/responses", completion_window="24h", metadata=metadata
+        )
+    return batch.model_dump(mode="json")
+
+
+def retrieve_batch(conn: Connection, batch_id: str) -> dict:
+    """GET /batches/{id}: the batch object as the API sends it."""
+    client = _client(conn)
+    with _api_errors(client, conn):
+        return client.batches.retrieve(batch_id).model_dump(mode="json")
+
+
+def file_content(conn: Connection, file_id: str) -> bytes:
+    """GET /files/{id}/content: a batch's output or error file, whole."""
+    client = _client(conn, cap=MAX_BATCH_FILE_BYTES)
+    with _api_errors(client, conn):
+        return client.files.content(file_id).content

@@ -151,6 +151,48 @@ respctl export chat.jsonl > messages.json
 # the messages of the last turn only
 respctl export chat.jsonl | jq '.[-2:]'
 """,
+    "batch": """\
+# the next turn of every file, through the Batch API
+respctl batch run convs/*.jsonl -m gpt-5-mini
+
+# or in steps: submit prints the batch id
+id=$(respctl batch submit convs/*.jsonl -m gpt-5-mini)
+respctl batch status "$id"
+respctl batch collect "$id"
+""",
+    "batch submit": """\
+# one batch of every file's next turn; prints its id
+respctl batch submit convs/*.jsonl -m gpt-5-mini
+
+# leave out (and list) the files say would refuse
+respctl batch submit convs/*.jsonl -m gpt-5-mini \\
+    --skip-invalid
+
+# print the batch's input file; send nothing
+respctl batch submit chat.jsonl -m gpt-5-mini --dry-run
+""",
+    "batch status": """\
+# state and requests done, in one line
+respctl batch status batch_abc123
+
+# the batch object, for scripts
+respctl batch status batch_abc123 --json
+""",
+    "batch collect": """\
+# apply the answers of an ended batch; one line a file
+respctl batch collect batch_abc123
+
+# the report as one JSON object
+respctl batch collect batch_abc123 --json
+""",
+    "batch run": """\
+# submit, wait (a progress bar), collect
+respctl batch run convs/*.jsonl -m gpt-5-mini
+
+# a server without a Batch API: 8 requests at a time
+respctl batch run convs/*.jsonl -m gpt-5-mini \\
+    --local --jobs 8
+""",
 }
 
 

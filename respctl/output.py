@@ -382,3 +382,64 @@ def _people_lines(result: TurnResult, file: str) -> None:
                 f"{result.rounds_limit}); rerun 'respctl say {name}' with the same --tools and --run-tool to continue"
             )
         note(f"answer with 'respctl tool-result {name} CALL_ID OUTPUT' (see 'respctl show {name} --pending')")
+
+
+# -- respctl batch
+
+
+def batch_status_line(batch: dict) -> str:
+    """`batch_abc  in_progress  12 of 1,000 done (1 failed)`: one line, the server's words escaped."""
+    counts = batch.get("request_counts") or {}
+    total, completed, failed = (int(counts.get(k) or 0) for k in ("total", "completed", "failed"))
+    line = f"{batch.get('id')}  {batch.get('status')}  {completed + failed:,} of {total:,} done"
+    if failed:
+        line += f" ({failed:,} failed)"
+    return escape_controls(redact(line))
+
+
+def batch_report(report, *, json_out: bool, cwd: str) -> int:
+    """collect's and run's report: one line per file (outcome, file, detail), then the counts; the
+    exit code of the report. Every name and detail (a file name, a server's message) escaped."""
+    try:
+        if json_out:
+            write_json(report.as_json())
+        else:
+            width = max((len(f.outcome.value) for f in report.files), default=0)
+            lines = []
+            for f in report.files:
+                name = os.path.relpath(f.path, cwd) if f.path.startswith(cwd + os.sep) else f.path
+                detail = f"  ({' '.join(f.detail.split())})" if f.detail else ""
+                lines.append(escape_controls(redact(f"{f.outcome.value:<{width}}  {name}{detail}")))
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            sys.stdout.flush()
+            counts = ", ".join(f"{n:,} {what}" for what, n in report.counts().items()) or "no files"
+            note(f"{report.batch_id} {report.status}: {counts} (exit {int(report.exit_code)})")
+        for line in report.notes:
+            note(line)
+    except BrokenPipeError:
+        silence_stdout()
+    return int(report.exit_code)
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal (and not -q)."""
+
+    def __init__(self) -> None:
+        self.shown = _verbosity >= NORMAL and terminal.isatty(sys.stderr)
+        self.drawn = False
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        width = 30
+        filled = width * done // total if total else 0
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r\x1b[K{escape_controls(label)} [{bar}] {done:,}/{total:,}")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.drawn = False

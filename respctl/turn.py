@@ -78,6 +78,7 @@ class Plan:
 
     new_items: list[dict]
     body: bytes
+    source: bytes = b""  # the file's bytes the plan was made from (plan_say; a batch identifies them)
 
 
 def plan(conv: Conversation, new_items: list[dict], request: RequestOptions) -> Plan:
@@ -95,7 +96,8 @@ def plan_say(path: str, *, settings: TurnSettings, message_item: dict | None = N
     the plan step alone, for a request sent later (a batch). Nothing sent, nothing written."""
     with _locked(path, settings) as conv:
         _lint_gate(conv, settings.route)
-        return plan(conv, _say_items(conv, message_item, as_is=as_is, stdin_empty=False), settings.request)
+        planned = plan(conv, _say_items(conv, message_item, as_is=as_is, stdin_empty=False), settings.request)
+        return Plan(planned.new_items, planned.body, conv.data)
 
 
 def start(
@@ -292,8 +294,15 @@ def _send(conv: Conversation, planned: Plan, settings: TurnSettings, *, replace:
         if hint:
             raise ApiError(f"{exc}; the server refuses the developer role: {hint}", detail=exc.detail) from None
         raise
-    status = Status(response.status)  # client.send returns only completed or incomplete ones
-    output = replayable_output([it.clean_output_item(item) for item in response.output], status)
+    return record_answer(conv, planned.new_items, response, replace=replace)
+
+
+def record_answer(conv: Conversation, new_items: list[dict], response, *, replace: bool = False) -> TurnResult:
+    """The record step after a request was answered: the new items and the answer's output, cleaned
+    (what replays), appended under the lock the caller holds. `response`: a client.RawResponse, from a
+    turn's own request or from a batch's result line (`client.response_from_body`)."""
+    status = Status(response.status)  # completed or incomplete only: client raises on the others
+    output = answer_items(response)
     calls = [it.call_summary(item) for item in output if it.item_type(item) in it.CALL_OUTPUT_TYPES]
     if status is Status.INCOMPLETE:
         code = ExitCode.INCOMPLETE
@@ -301,7 +310,7 @@ def _send(conv: Conversation, planned: Plan, settings: TurnSettings, *, replace:
         code = ExitCode.PENDING
     else:
         code = ExitCode.OK
-    _write(conv, planned.new_items + output, replace, outcome=code)
+    _write(conv, new_items + output, replace, outcome=code)
     text = "\n\n".join(filter(None, (it.message_text(item) for item in output if item.get("type") == "message")))
     return TurnResult(
         code,
@@ -310,8 +319,13 @@ def _send(conv: Conversation, planned: Plan, settings: TurnSettings, *, replace:
         tool_calls=calls,
         usage=response.usage,
         response_id=response.response_id,
-        appended=len(planned.new_items) + len(output),
+        appended=len(new_items) + len(output),
     )
+
+
+def answer_items(response) -> list[dict]:
+    """The items of an answer that go into the file: its output cleaned, and what replays of it."""
+    return replayable_output([it.clean_output_item(item) for item in response.output], Status(response.status))
 
 
 def replayable_output(output: list[dict], status: Status) -> list[dict]:

@@ -1,0 +1,388 @@
+"""`respctl batch`: the next turn of many conversation files, through the Batch API or, with
+--local, as concurrent requests to the base URL. Never prints (respctl.cli renders the report).
+
+    submit   each file's next request, exactly as `say` would send it (turn.plan_say), one line of
+             the batch input each; the input uploaded, the batch created, a manifest written;
+    collect  the batch's output and error files read, each answer recorded in its file the way
+             `say` records one (turn.record_answer), under the file's lock, and only if the file
+             still holds the bytes it was submitted with.
+
+The manifest, `.respctl-batch/<batch id>.json` in the folder `submit` ran in, maps each request's
+custom_id to the file's absolute path, the SHA-256 and the size of the bytes the request was built
+from. A custom_id is `<index>-<first 48 hex of that SHA-256>`: at most 54 characters. The OpenAI
+Batch API documents no length limit; Anthropic's refuses more than 64 characters
+(anthropics/anthropic-sdk-python issue 984), so the ids stay within 64 for any server that copies it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import orjson
+
+from respctl import turn
+from respctl.conversation import dumps_item, locked_conversation, write_atomic
+from respctl.errors import ApiError, ExitCode, RespctlError, UsageError
+from respctl.request import Connection
+
+MANIFEST_DIR = ".respctl-batch"
+#: The states after which a batch changes no more (openai.types.Batch.status).
+TERMINAL = ("completed", "failed", "expired", "cancelled")
+_BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # a manifest's name: never a path
+
+
+class Outcome(str, Enum):
+    """What collect did with one file, as the report and --json name it."""
+
+    ANSWERED = "answered"  # the answer was appended; exit 0
+    WAITING = "calls waiting"  # appended; the model asked for tool calls (exit 3)
+    INCOMPLETE = "incomplete"  # appended, the answer cut short (exit 4)
+    FAILED = "failed"  # no answer: the request failed, expired, or the batch did (exit 1)
+    CHANGED = "changed meanwhile"  # the file no longer holds the bytes submitted: left as it is (exit 2)
+    APPLIED = "already applied"  # an earlier collect appended this very answer: nothing to do
+
+
+#: The exit code of a report: the first of these outcomes found, in this order; else 0.
+PRECEDENCE = (
+    (Outcome.FAILED, ExitCode.FAILED),
+    (Outcome.CHANGED, ExitCode.USAGE),
+    (Outcome.INCOMPLETE, ExitCode.INCOMPLETE),
+    (Outcome.WAITING, ExitCode.PENDING),
+)
+
+
+@dataclass
+class Entry:
+    custom_id: str
+    path: str  # absolute
+    sha256: str
+    size: int
+
+
+@dataclass
+class Manifest:
+    batch_id: str
+    mode: str  # "batch" (the Batch API) or "local" (--local)
+    created_at: float
+    model: str | None
+    entries: list[Entry]
+    input_file_id: str | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "mode": self.mode,
+            "created_at": self.created_at,
+            "model": self.model,
+            "input_file_id": self.input_file_id,
+            "entries": {e.custom_id: {"path": e.path, "sha256": e.sha256, "size": e.size} for e in self.entries},
+        }
+
+    def save(self, folder: Path) -> Path:
+        path = folder / MANIFEST_DIR / f"{self.batch_id}.json"
+        path.parent.mkdir(exist_ok=True)
+        write_atomic(path, orjson.dumps(self.as_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        return path
+
+
+def manifest_path(batch_id: str, folder: Path | None = None) -> Path:
+    if not _BATCH_ID.match(batch_id):
+        raise UsageError(f"{batch_id!r} is not a batch id (letters, digits, '_' and '-')")
+    return (folder or Path.cwd()) / MANIFEST_DIR / f"{batch_id}.json"
+
+
+def load_manifest(batch_id: str, folder: Path | None = None) -> Manifest:
+    path = manifest_path(batch_id, folder)
+    try:
+        obj = orjson.loads(path.read_bytes())
+        entries = [Entry(cid, e["path"], e["sha256"], int(e["size"])) for cid, e in obj["entries"].items()]
+        return Manifest(
+            obj["batch_id"], obj["mode"], obj["created_at"], obj.get("model"), entries, obj.get("input_file_id")
+        )
+    except FileNotFoundError:
+        raise UsageError(
+            f"no manifest {path} here: run 'respctl batch' in the folder where the batch was submitted"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{path}: not a manifest respctl wrote ({type(exc).__name__})") from None
+
+
+@dataclass
+class Planned:
+    """The requests of a batch, worked out, nothing sent: one line of the batch input per file."""
+
+    entries: list[Entry]
+    bodies: list[bytes]
+    refused: list[tuple[str, str]]  # (file, why), each refused as `say` would refuse it
+
+    def input_jsonl(self) -> bytes:
+        """The batch input file: each body as `say` builds it, byte for byte, inside its request line."""
+        return b"".join(
+            b'{"custom_id":'
+            + orjson.dumps(e.custom_id)
+            + b',"method":"POST","url":"/v1/responses","body":'
+            + body
+            + b"}\n"
+            for e, body in zip(self.entries, self.bodies, strict=True)
+        )
+
+
+def plan(paths: Iterable[str], settings: turn.TurnSettings) -> Planned:
+    """Each file's next request, as `respctl say FILE` (no message) would send it now: the same
+    checks (lint for the target's rules, no call waiting, something new to answer), the same body."""
+    entries, bodies, refused = [], [], []
+    seen: set[str] = set()
+    for index, name in enumerate(paths):
+        path = os.path.abspath(name)
+        if path in seen:
+            refused.append((name, "given twice"))
+            continue
+        seen.add(path)
+        try:
+            planned = turn.plan_say(name, settings=settings)
+        except RespctlError as exc:
+            refused.append((name, str(exc)))
+            continue
+        digest = hashlib.sha256(planned.source).hexdigest()
+        entries.append(Entry(f"{index}-{digest[:48]}", path, digest, len(planned.source)))
+        bodies.append(planned.body)
+    return Planned(entries, bodies, refused)
+
+
+def submit(planned: Planned, conn: Connection, *, model: str | None, folder: Path) -> Manifest:
+    """Upload the batch input, create the batch, write its manifest (after the batch exists: its id
+    names it). Returns the manifest."""
+    from respctl import client
+
+    data = planned.input_jsonl()
+    file_id = client.upload_batch_input(conn, "respctl-batch.jsonl", data)
+    batch = client.create_batch(conn, file_id, {"created_by": "respctl"})
+    manifest = Manifest(batch["id"], "batch", time.time(), model, planned.entries, file_id)
+    manifest.save(folder)
+    return manifest
+
+
+@dataclass
+class FileReport:
+    path: str
+    custom_id: str
+    outcome: Outcome
+    detail: str = ""
+    appended: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "file": self.path,
+            "custom_id": self.custom_id,
+            "outcome": self.outcome.value,
+            "detail": self.detail,
+            "appended": self.appended,
+        }
+
+
+@dataclass
+class Report:
+    batch_id: str
+    status: str
+    files: list[FileReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        outcomes = {f.outcome for f in self.files}
+        for outcome, code in PRECEDENCE:
+            if outcome in outcomes:
+                return code
+        return ExitCode.OK
+
+    def counts(self) -> dict[str, int]:
+        return {o.value: n for o in Outcome if (n := sum(f.outcome is o for f in self.files))}
+
+    def as_json(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "counts": self.counts(),
+            "files": [f.as_json() for f in self.files],
+            "notes": self.notes,
+        }
+
+
+#: A result for one request: the response object, or why there is none.
+Result = tuple[dict | None, str | None]
+
+
+def results_of(data: bytes, known: set[str], notes: list[str]) -> dict[str, Result]:
+    """The lines of a batch's output or error file, by custom_id (an id this manifest does not hold,
+    or a line that is not JSON, becomes a note)."""
+    from respctl import apierror
+
+    found: dict[str, Result] = {}
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+            custom_id = obj.get("custom_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            notes.append(f"line {n} of a result file is not a JSON object; skipped")
+            continue
+        if custom_id not in known:
+            notes.append(f"line {n} of a result file answers a request this manifest does not hold; skipped")
+            continue
+        error, response = obj.get("error"), obj.get("response")
+        if isinstance(error, dict):
+            found[custom_id] = (None, f"{error.get('code') or 'error'}: {error.get('message') or 'no message'}")
+        elif not isinstance(response, dict):
+            found[custom_id] = (None, "the result holds neither a response nor an error")
+        elif response.get("status_code") != 200:
+            body = response.get("body")
+            text = body if isinstance(body, str) else orjson.dumps(body).decode()
+            found[custom_id] = (None, apierror.status_line(int(response.get("status_code") or 0), text))
+        elif isinstance(response.get("body"), dict):
+            found[custom_id] = (response["body"], None)
+        else:
+            found[custom_id] = (None, "the result's response has no body")
+    return found
+
+
+def collect(batch_id: str, conn: Connection, *, lock_timeout: float, batch: dict | None = None) -> Report:
+    """Apply a batch's results to their files (each at most once), and say what became of each."""
+    from respctl import client
+
+    manifest = load_manifest(batch_id)
+    if manifest.mode != "batch":
+        raise UsageError(f"{batch_id} ran with --local: its results were applied as it ran")
+    batch = batch or client.retrieve_batch(conn, batch_id)
+    status = str(batch.get("status"))
+    if status not in TERMINAL:
+        counts = batch.get("request_counts") or {}
+        raise ApiError(
+            f"batch {batch_id} is {status} ({counts.get('completed', 0) + counts.get('failed', 0)} of "
+            f"{counts.get('total', 0)} requests done); collect it once it has ended ('respctl batch status {batch_id}')"
+        )
+    report = Report(batch_id, status)
+    known = {e.custom_id for e in manifest.entries}
+    results: dict[str, Result] = {}
+    for key in ("error_file_id", "output_file_id"):  # an answer wins over an error for the same id
+        if batch.get(key):
+            results.update(results_of(client.file_content(conn, batch[key]), known, report.notes))
+    why = _batch_failure(batch)
+    for entry in manifest.entries:
+        answer, failure = results.get(entry.custom_id, (None, why))
+        response = None
+        if answer is not None:
+            try:
+                response = client.response_from_body(answer)  # as a turn reads a non-streamed answer
+            except ApiError as exc:
+                failure = str(exc)
+        report.files.append(apply(entry, response, failure, lock_timeout=lock_timeout))
+    return report
+
+
+def _batch_failure(batch: dict) -> str:
+    """Why a request has no result at all: the batch's own errors (a failed validation), or its state."""
+    errors = ((batch.get("errors") or {}).get("data")) or []
+    if errors:
+        first = errors[0]
+        where = f" (line {first.get('line')})" if first.get("line") else ""
+        more = f" and {len(errors) - 1} more" if len(errors) > 1 else ""
+        return f"the batch {batch.get('status')}: {first.get('code')}: {first.get('message')}{where}{more}"
+    return f"no result for this request (the batch is {batch.get('status')})"
+
+
+def apply(entry: Entry, response, failure: str | None, *, lock_timeout: float) -> FileReport:
+    """One result (a client.RawResponse, or None and why) into its file, under the file's lock, only if
+    the file still holds the bytes submitted."""
+
+    def report(outcome: Outcome, detail: str = "", appended: int = 0) -> FileReport:
+        return FileReport(entry.path, entry.custom_id, outcome, detail, appended)
+
+    try:
+        with locked_conversation(entry.path, lock_timeout=lock_timeout) as conv:
+            if hashlib.sha256(conv.data).hexdigest() != entry.sha256:
+                if response is not None and _applied(conv.data, entry, response):
+                    return report(Outcome.APPLIED, "an earlier collect appended this answer")
+                return report(Outcome.CHANGED, "the file changed since it was submitted; left as it is")
+            if response is None:
+                return report(Outcome.FAILED, failure or "no answer")
+            result = turn.record_answer(conv, [], response)
+    except RespctlError as exc:
+        if response is None:
+            return report(Outcome.FAILED, failure or str(exc))
+        return report(Outcome.CHANGED if exc.exit_code == ExitCode.USAGE else Outcome.FAILED, str(exc))
+    outcome = {
+        ExitCode.OK: Outcome.ANSWERED,
+        ExitCode.PENDING: Outcome.WAITING,
+        ExitCode.INCOMPLETE: Outcome.INCOMPLETE,
+    }[result.exit_code]
+    detail = ", ".join(c["call_id"] for c in result.tool_calls) if result.tool_calls else ""
+    return report(outcome, detail, result.appended)
+
+
+def _applied(data: bytes, entry: Entry, response) -> bool:
+    """The file is the bytes submitted followed by exactly the lines this answer appends."""
+    if len(data) <= entry.size or hashlib.sha256(data[: entry.size]).hexdigest() != entry.sha256:
+        return False
+    lines = b"".join(dumps_item(item) + b"\n" for item in turn.answer_items(response))
+    return data[entry.size :] in (lines, b"\n" + lines)
+
+
+def run_local(
+    planned: Planned,
+    conn: Connection,
+    *,
+    model: str | None,
+    folder: Path,
+    jobs: int,
+    lock_timeout: float,
+    on_done: Callable[[int, int], None] = lambda _done, _total: None,
+) -> Report:
+    """--local: the same requests sent to the base URL, `jobs` at a time, each answer applied as
+    collect applies a batch's; the same manifest (its id `local-...`) and report."""
+    from respctl import client
+
+    batch_id = f"local-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(4).hex()}"
+    manifest = Manifest(batch_id, "local", time.time(), model, planned.entries)
+    manifest.save(folder)
+    report = Report(batch_id, "completed")
+    done = 0
+
+    def one(pair: tuple[Entry, bytes]) -> FileReport:
+        entry, body = pair
+        try:
+            response = client.send(body, conn, stream=False)
+        except ApiError as exc:
+            return apply(entry, None, str(exc), lock_timeout=lock_timeout)
+        return apply(entry, response, None, lock_timeout=lock_timeout)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for result in pool.map(one, zip(planned.entries, planned.bodies, strict=True)):
+            report.files.append(result)
+            done += 1
+            on_done(done, len(planned.entries))
+    return report
+
+
+def wait(batch_id: str, conn: Connection, *, longest: float, on_poll: Callable[[dict], None] = lambda _b: None) -> dict:
+    """Poll the batch until it has ended, the wait doubling from a second (or `longest`, if shorter)
+    up to `longest`; returns the ended batch object."""
+    from respctl import client
+
+    delay = min(1.0, longest)
+    while True:
+        obj = client.retrieve_batch(conn, batch_id)
+        on_poll(obj)
+        if obj.get("status") in TERMINAL:
+            return obj
+        time.sleep(delay)
+        delay = min(delay * 2, longest)
