@@ -1,0 +1,230 @@
+"""`respctl batch`: the next turn of many files through the Batch API of the loopback server (and
+--local), run through the CLI as users run it. Each applied file must hold its submitted bytes then
+exactly the answer's items, be lint-clean, and take its next `say`."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import pytest
+from conftest import clean_output_item, line, user
+from fakeapi import BatchPlan, HttpError
+
+MODEL = "gpt-5.4"
+FAST = ("--poll", "0.001")  # the loopback batch moves one state per poll
+
+
+def files(tmp_path, n: int = 3) -> list:
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"c{i}.jsonl"
+        path.write_bytes(line(user(f"Question number {i}")))
+        paths.append(path)
+    return paths
+
+
+def columns(out: str) -> list[list[str]]:
+    """The report's lines, split into outcome, file and detail (columns are two spaces apart or more)."""
+    return [re.split(r"\s{2,}", x) for x in out.splitlines()]
+
+
+def batch_answers(api, batch_id: str) -> dict[str, dict]:
+    """custom_id -> the response body the loopback server put in the batch's output file."""
+    batch = api.batch(batch_id)
+    if not batch["output_file_id"]:
+        return {}
+    data = api.files[batch["output_file_id"]].data
+    return {obj["custom_id"]: obj["response"]["body"] for obj in map(orjson.loads, data.splitlines())}
+
+
+def manifest(tmp_path, batch_id: str) -> dict:
+    return orjson.loads((tmp_path / ".respctl-batch" / f"{batch_id}.json").read_bytes())
+
+
+def applied_bytes(before: bytes, body: dict) -> bytes:
+    return before + b"".join(line(clean_output_item(item)) for item in body["output"])
+
+
+def only_batch(api) -> str:
+    (batch_id,) = api.batches
+    return batch_id
+
+
+def assert_next_say_accepted(cli, api, path):
+    r = cli("say", path.name, "And then?", "-m", MODEL)
+    assert r.code == 0, r.err
+    assert api.requests[-1].error is None
+
+
+def test_submit_then_collect_applies_each_answer_once_exactly_as_say_would(cli, api, tmp_path):
+    paths = files(tmp_path)
+    before = [p.read_bytes() for p in paths]
+    # the body `say` would send, to compare with what the batch carried
+    expected = [cli("say", p.name, "--dry-run", "--no-stream", "-m", MODEL).stdout.rstrip(b"\n") for p in paths]
+    r = cli("batch", "submit", *[p.name for p in paths], "-m", MODEL)
+    assert r.code == 0, r.err
+    batch_id = r.out.strip()
+    assert r.out == batch_id + "\n" and batch_id in api.batches  # stdout: the id alone
+    # the input file: one POST /v1/responses per file, its body byte for byte the one say builds
+    uploaded = api.files[api.batch(batch_id)["input_file_id"]].data.splitlines()
+    requests = [orjson.loads(x) for x in uploaded]
+    assert [(q["method"], q["url"]) for q in requests] == [("POST", "/v1/responses")] * 3
+    assert [orjson.dumps(q["body"]) for q in requests] == [orjson.dumps(orjson.loads(b)) for b in expected]
+    assert all(b'"body":' + body + b"}" in raw for raw, body in zip(uploaded, expected, strict=True))
+    entries = manifest(tmp_path, batch_id)["entries"]
+    assert all(len(cid) <= 64 for cid in entries)
+    assert sorted(e["path"] for e in entries.values()) == sorted(str(p) for p in paths)
+    # nothing is written before collect
+    assert [p.read_bytes() for p in paths] == before
+
+    r = cli("batch", "collect", batch_id)
+    assert r.code == 1 and "collect it once it has ended" in r.err  # still validating
+    for _ in range(3):
+        api.advance_batch(batch_id)
+    assert api.batch(batch_id)["status"] == "completed"
+    r = cli("batch", "collect", batch_id)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [f"answered  {p.name}" for p in paths]
+    answers = batch_answers(api, batch_id)
+    by_path = {e["path"]: cid for cid, e in entries.items()}
+    for path, old in zip(paths, before, strict=True):
+        assert path.read_bytes() == applied_bytes(old, answers[by_path[str(path)]])
+        assert cli("lint", path.name).code == 0
+    # a second collect changes nothing, and says why
+    after = [p.read_bytes() for p in paths]
+    again = cli("batch", "collect", batch_id, "--json")
+    assert again.code == 0 and [p.read_bytes() for p in paths] == after
+    assert {f["outcome"] for f in again.json()["files"]} == {"already applied"}
+    assert_next_say_accepted(cli, api, paths[0])
+
+
+def test_run_reports_a_failed_request_and_applies_the_others(cli, api, tmp_path):
+    paths = files(tmp_path)
+    before = [p.read_bytes() for p in paths]
+    api.script_batch(BatchPlan(fail={1: HttpError(500)}, reverse_output=True))
+    r = cli("batch", "run", *[p.name for p in paths], "-m", MODEL, *FAST, "--json")
+    assert r.code == 1, r.err
+    report = r.json()
+    outcomes = {f["file"]: f["outcome"] for f in report["files"]}
+    assert outcomes == {str(paths[0]): "answered", str(paths[1]): "failed", str(paths[2]): "answered"}
+    assert "HTTP 500" in report["files"][1]["detail"]
+    assert paths[1].read_bytes() == before[1]
+    for i in (0, 2):
+        assert paths[i].read_bytes() != before[i] and cli("lint", paths[i].name).code == 0
+    # the failed one can be run again: it still holds what it held
+    assert_next_say_accepted(cli, api, paths[1])
+
+
+def test_an_expired_batch_applies_what_ran_and_reports_the_rest(cli, api, tmp_path):
+    paths = files(tmp_path)
+    before = [p.read_bytes() for p in paths]
+    api.script_batch(BatchPlan(expire_after=1))
+    r = cli("batch", "run", *[p.name for p in paths], "-m", MODEL, *FAST)
+    assert r.code == 1
+    assert r.out.splitlines()[0] == "answered  c0.jsonl"
+    assert [x.split()[0] for x in r.out.splitlines()[1:]] == ["failed", "failed"]
+    assert "batch_expired" in r.out and "expired: 1 answered, 2 failed (exit 1)" in r.err
+    assert [p.read_bytes() for p in paths[1:]] == before[1:]
+
+
+def test_a_batch_that_fails_validation_changes_no_file(cli, api, tmp_path):
+    paths = files(tmp_path, 2)
+    before = [p.read_bytes() for p in paths]
+    error = {"code": "invalid_request", "line": 1, "message": "Something is wrong.", "param": None}
+    api.script_batch(BatchPlan(fail_validation=[error]))
+    r = cli("batch", "run", *[p.name for p in paths], "-m", MODEL, *FAST, "--json")
+    assert r.code == 1
+    assert {f["outcome"] for f in r.json()["files"]} == {"failed"}
+    assert "Something is wrong." in r.json()["files"][0]["detail"]
+    assert [p.read_bytes() for p in paths] == before
+
+
+def test_a_file_edited_between_submit_and_collect_is_left_alone_and_reported(cli, api, tmp_path):
+    paths = files(tmp_path)
+    batch_id = cli("batch", "submit", *[p.name for p in paths], "-m", MODEL).out.strip()
+    edited = paths[1].read_bytes() + line(user("an afterthought"))
+    paths[1].write_bytes(edited)
+    for _ in range(3):
+        api.advance_batch(batch_id)
+    r = cli("batch", "collect", batch_id)
+    assert r.code == 2
+    assert columns(r.out)[1][:2] == ["changed meanwhile", "c1.jsonl"]
+    assert paths[1].read_bytes() == edited
+    assert columns(r.out)[0] == ["answered", "c0.jsonl"]
+    # run twice: still nothing applied to it, and the others are not applied again
+    after = [p.read_bytes() for p in paths]
+    r = cli("batch", "collect", batch_id)
+    assert r.code == 2 and [p.read_bytes() for p in paths] == after
+    assert [x[0] for x in columns(r.out)] == ["already applied", "changed meanwhile", "already applied"]
+
+
+def test_tool_calls_waiting_and_incomplete_answers_are_applied_and_summarised(cli, api, tmp_path):
+    (tmp_path / "tools.json").write_text(
+        '[{"type":"function","name":"weather","parameters":{"type":"object","properties":{}}}]'
+    )
+    asks = tmp_path / "asks.jsonl"
+    asks.write_bytes(line(user("What is the weather in Oslo today?")))
+    r = cli("batch", "run", "asks.jsonl", "-m", MODEL, "--tools", "tools.json", *FAST)
+    assert r.code == 3, r.err
+    assert r.out.startswith("calls waiting  asks.jsonl  (call_")
+    assert cli("lint", "asks.jsonl").code == 0
+    assert "waiting for output" in cli("batch", "submit", "asks.jsonl", "-m", MODEL).err  # refused as say refuses
+
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(line(user("Tell me a long story about " + "rivers " * 50)))
+    r = cli("batch", "run", "cut.jsonl", "asks2.jsonl", "-m", MODEL, "--max-output-tokens", "16", *FAST)
+    assert r.code == 2 and "asks2.jsonl" in r.err  # a missing file: refused up front, nothing submitted
+    r = cli("batch", "run", "cut.jsonl", "-m", MODEL, "--max-output-tokens", "16", *FAST)
+    assert r.code == 4, r.err
+    assert r.out.startswith("incomplete  cut.jsonl")
+    assert cli("lint", "cut.jsonl").code == 0
+    assert_next_say_accepted(cli, api, cut)
+
+
+def test_files_say_would_refuse_are_listed_and_nothing_is_uploaded(cli, api, tmp_path):
+    good, answered, broken = tmp_path / "good.jsonl", tmp_path / "answered.jsonl", tmp_path / "broken.jsonl"
+    good.write_bytes(line(user("Hi")))
+    answered.write_bytes(line(user("Hi")) + line({"type": "message", "role": "assistant", "content": "Hello"}))
+    broken.write_bytes(b'{"type": "message", "role": "user"}\n')
+    r = cli("batch", "submit", "good.jsonl", "answered.jsonl", "broken.jsonl", "-m", MODEL)
+    assert r.code == 2 and r.out == ""
+    assert "answered.jsonl: nothing new to answer" in r.err and "broken.jsonl" in r.err
+    assert "2 files of 3 would be refused" in r.err
+    assert api.files == {} and api.batches == {}
+    r = cli("batch", "submit", "good.jsonl", "answered.jsonl", "broken.jsonl", "-m", MODEL, "--skip-invalid")
+    assert r.code == 0 and r.out.strip() in api.batches
+    assert len(api.files[api.batch(r.out.strip())["input_file_id"]].data.splitlines()) == 1
+
+
+def test_local_mode_sends_the_same_requests_to_the_base_url_and_reports_alike(cli, api, tmp_path):
+    paths = files(tmp_path, 4)
+    before = [p.read_bytes() for p in paths]
+    expected = [cli("say", p.name, "--dry-run", "--no-stream", "-m", MODEL).stdout.rstrip(b"\n") for p in paths]
+    r = cli("batch", "run", *[p.name for p in paths], "-m", MODEL, "--local", "--jobs", "2", "--json")
+    assert r.code == 0, r.err
+    report = r.json()
+    assert report["batch_id"].startswith("local-") and report["counts"] == {"answered": 4}
+    assert (tmp_path / ".respctl-batch" / f"{report['batch_id']}.json").exists()
+    assert api.batches == {} and sorted(q.raw for q in api.requests) == sorted(expected)
+    by_body = {q.raw: q.response for q in api.requests}
+    for path, old, body in zip(paths, before, expected, strict=True):
+        assert path.read_bytes() == applied_bytes(old, by_body[body])
+        assert cli("lint", path.name).code == 0
+
+
+def test_hostile_names_and_answers_never_act_on_the_terminal(cli, api, tmp_path):
+    name = "evil\x1b]0;PWNED\x07\x1b[2J.jsonl"
+    (tmp_path / name).write_bytes(line(user("Hi")))
+    api.script_batch(BatchPlan(fail={0: HttpError(400, message="bad \x1b[31mred\x1b[0m")}))
+    r = cli("batch", "run", name, "-m", MODEL, *FAST)
+    assert r.code == 1
+    assert "\x1b" not in r.out and "\x1b" not in r.err and "\x07" not in r.out
+    assert "evil\\x1b]0;PWNED" in r.out
+
+
+@pytest.mark.parametrize("args", [("--no-send",), ("--stream",), ("--run-tool", "f=/bin/true")])
+def test_options_that_do_not_apply_to_a_batch_are_refused(cli, api, tmp_path, args):
+    files(tmp_path, 1)
+    r = cli("batch", "submit", "c0.jsonl", "-m", MODEL, *args)
+    assert r.code == 2 and "batch submit takes no" in r.err and api.files == {}
