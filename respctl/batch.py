@@ -374,11 +374,11 @@ def run_local(
 
 
 def wait(batch_id: str, conn: Connection, *, longest: float, on_poll: Callable[[dict], None] = lambda _b: None) -> dict:
-    """Poll the batch until it has ended, the wait doubling from a second (or `longest`, if shorter)
+    """Poll the batch until it has ended, the wait doubling from a quarter second (or `longest`, if shorter)
     up to `longest`; returns the ended batch object."""
     from respctl import client
 
-    delay = min(1.0, longest)
+    delay = min(0.25, longest)
     while True:
         obj = client.retrieve_batch(conn, batch_id)
         on_poll(obj)

@@ -152,45 +152,41 @@ respctl export chat.jsonl > messages.json
 respctl export chat.jsonl | jq '.[-2:]'
 """,
     "batch": """\
-# the next turn of every file, through the Batch API
+# the next turn of every file, through the Batch API;
+# 'batch submit', 'status' and 'collect' do it in steps
 respctl batch run convs/*.jsonl -m gpt-5-mini
-
-# or in steps: submit prints the batch id
-id=$(respctl batch submit convs/*.jsonl -m gpt-5-mini)
-respctl batch status "$id"
-respctl batch collect "$id"
 """,
     "batch submit": """\
 # one batch of every file's next turn; prints its id
 respctl batch submit convs/*.jsonl -m gpt-5-mini
 
 # leave out (and list) the files say would refuse
-respctl batch submit convs/*.jsonl -m gpt-5-mini \\
-    --skip-invalid
+respctl batch submit convs/*.jsonl chat.jsonl \\
+    -m gpt-5-mini --skip-invalid
 
 # print the batch's input file; send nothing
-respctl batch submit chat.jsonl -m gpt-5-mini --dry-run
+respctl batch submit convs/*.jsonl --dry-run
 """,
     "batch status": """\
 # state and requests done, in one line
-respctl batch status batch_abc123
+respctl batch status "$BATCH"
 
 # the batch object, for scripts
-respctl batch status batch_abc123 --json
+respctl batch status "$BATCH" --json
 """,
     "batch collect": """\
 # apply the answers of an ended batch; one line a file
-respctl batch collect batch_abc123
+respctl batch collect "$BATCH"
 
-# the report as one JSON object
-respctl batch collect batch_abc123 --json
+# again: nothing is applied twice; a JSON report
+respctl batch collect "$BATCH" --json
 """,
     "batch run": """\
 # submit, wait (a progress bar), collect
 respctl batch run convs/*.jsonl -m gpt-5-mini
 
 # a server without a Batch API: 8 requests at a time
-respctl batch run convs/*.jsonl -m gpt-5-mini \\
+respctl batch run evals/*.jsonl -m gpt-5-mini \\
     --local --jobs 8
 """,
 }
