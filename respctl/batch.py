@@ -75,6 +75,7 @@ class Manifest:
     model: str | None
     entries: list[Entry]
     input_file_id: str | None = None
+    options: dict = field(default_factory=dict)  # the request's options as sent: model, tools, reasoning...
 
     def as_json(self) -> dict:
         return {
@@ -83,6 +84,7 @@ class Manifest:
             "created_at": self.created_at,
             "model": self.model,
             "input_file_id": self.input_file_id,
+            "options": self.options,
             "entries": {e.custom_id: {"path": e.path, "sha256": e.sha256, "size": e.size} for e in self.entries},
         }
 
@@ -105,7 +107,13 @@ def load_manifest(batch_id: str, folder: Path | None = None) -> Manifest:
         obj = orjson.loads(path.read_bytes())
         entries = [Entry(cid, e["path"], e["sha256"], int(e["size"])) for cid, e in obj["entries"].items()]
         return Manifest(
-            obj["batch_id"], obj["mode"], obj["created_at"], obj.get("model"), entries, obj.get("input_file_id")
+            obj["batch_id"],
+            obj["mode"],
+            obj["created_at"],
+            obj.get("model"),
+            entries,
+            obj.get("input_file_id"),
+            obj.get("options") or {},
         )
     except FileNotFoundError:
         raise UsageError(
@@ -122,6 +130,13 @@ class Planned:
     entries: list[Entry]
     bodies: list[bytes]
     refused: list[tuple[str, str]]  # (file, why), each refused as `say` would refuse it
+
+    def options(self) -> dict:
+        """The options every request carries (the first request's body but its input and cache key)."""
+        if not self.bodies:
+            return {}
+        head = orjson.loads(self.bodies[0])
+        return {k: v for k, v in head.items() if k not in ("input", "prompt_cache_key")}
 
     def input_jsonl(self) -> bytes:
         """The batch input file: each body as `say` builds it, byte for byte, inside its request line."""
@@ -165,7 +180,7 @@ def submit(planned: Planned, conn: Connection, *, model: str | None, folder: Pat
     data = planned.input_jsonl()
     file_id = client.upload_batch_input(conn, "respctl-batch.jsonl", data)
     batch = client.create_batch(conn, file_id, {"created_by": "respctl"})
-    manifest = Manifest(batch["id"], "batch", time.time(), model, planned.entries, file_id)
+    manifest = Manifest(batch["id"], "batch", time.time(), model, planned.entries, file_id, planned.options())
     manifest.save(folder)
     return manifest
 
@@ -352,7 +367,7 @@ def run_local(
     from respctl import client
 
     batch_id = f"local-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(4).hex()}"
-    manifest = Manifest(batch_id, "local", time.time(), model, planned.entries)
+    manifest = Manifest(batch_id, "local", time.time(), model, planned.entries, None, planned.options())
     manifest.save(folder)
     report = Report(batch_id, "completed")
     done = 0

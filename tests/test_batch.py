@@ -73,6 +73,9 @@ def test_submit_then_collect_applies_each_answer_once_exactly_as_say_would(cli, 
     assert [orjson.dumps(q["body"]) for q in requests] == [orjson.dumps(orjson.loads(b)) for b in expected]
     assert all(b'"body":' + body + b"}" in raw for raw, body in zip(uploaded, expected, strict=True))
     entries = manifest(tmp_path, batch_id)["entries"]
+    assert manifest(tmp_path, batch_id)["options"] == {
+        k: v for k, v in requests[0]["body"].items() if k not in ("input", "prompt_cache_key")
+    }
     assert all(len(cid) <= 64 for cid in entries)
     assert sorted(e["path"] for e in entries.values()) == sorted(str(p) for p in paths)
     # nothing is written before collect
