@@ -142,7 +142,9 @@ def main() -> int:
         tmp = Path(tmpdir)
         load_before = os.getloadavg()[0]
         rows += bench_startup(tmp, 5 if args.quick else 31, args.instructions)
-        for module in () if args.startup_only else ("bench_lint", "bench_show", "bench_turn", "bench_memory"):
+        for module in (
+            () if args.startup_only else ("bench_lint", "bench_show", "bench_turn", "bench_memory", "bench_batch")
+        ):
             try:
                 mod = __import__(module)
             except ImportError:
