@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from respctl import kinds as _kinds
 from respctl import schema as _table
+from respctl.jsonl import json_kind
 from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
 
 #: Fields the API sends and refuses to take back (RSP108): the SDK's own output-vs-input difference
@@ -89,19 +90,6 @@ _SCALAR_NAMES = {
     "any": "a value",
     "null": "null",
 }
-
-
-def json_kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    return {
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        list: "an array",
-        dict: "an object",
-    }.get(type(v), "a value")
 
 
 def _nullable(spec: Any) -> bool:
