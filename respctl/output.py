@@ -431,10 +431,15 @@ class Progress:
     def update(self, label: str, done: int, total: int) -> None:
         if not self.shown:
             return
-        width = 30
-        filled = width * done // total if total else 0
-        bar = "#" * filled + "." * (width - filled)
-        sys.stderr.write(f"\r\x1b[K{escape_controls(label)} [{bar}] {done:,}/{total:,}")
+        # One line, never wider than the terminal: a line that wraps is not redrawn in place by \r.
+        room = terminal.columns((sys.stderr,), least=1) - 1
+        label, count = escape_controls(label), f" {done:,}/{total:,}"
+        width = min(30, room - terminal.display_width(label) - len(count) - 3)  # the bar gives way first
+        if width >= 5:
+            filled = width * done // total if total else 0
+            count = f" [{'#' * filled}{'.' * (width - filled)}]{count}"
+        line = terminal.fit(label, max(1, room - len(count))) + count
+        sys.stderr.write(f"\r\x1b[K{terminal.fit(line, room)}")
         sys.stderr.flush()
         self.drawn = True
 

@@ -23,7 +23,7 @@ from respctl import items as it
 from respctl.show import Calls, Entry, Hidden, content_parts, describe
 from respctl.terminal import REPLACEMENT as _REPLACEMENT
 from respctl.terminal import UNSAFE as _UNSAFE  # noqa: F401  (the tests check clean() against it)
-from respctl.terminal import clean, colour_wanted, escaped_json, isatty
+from respctl.terminal import clean, colour_wanted, columns, escaped_json, isatty
 
 #: Tool payloads (outputs, arguments, attached text files) longer than this are shortened...
 LONG_LINES, LONG_CHARS = 24, 2400
@@ -477,7 +477,7 @@ class Screen:
     def of_stdout(cls, color: str = "auto") -> Screen:
         rich, colour = terminal_mode(color)
         terminal = isatty(sys.stdout)
-        return cls(terminal, rich, colour, terminal_columns() if rich else WIDTH)
+        return cls(terminal, rich, colour, columns(default=WIDTH) if rich else WIDTH)
 
 
 def write_text(
@@ -500,18 +500,6 @@ def write_text(
         _RichWriter(gutter, colour, columns).write(blocks)
     else:
         _PlainWriter(gutter).write(blocks)
-
-
-def terminal_columns() -> int:
-    """The terminal's width: stdout's, or, when stdout is a pipe (`--color always | less -R`), stderr's."""
-    if os.environ.get("COLUMNS", "").isdigit():
-        return max(int(os.environ["COLUMNS"]), 40)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            return max(os.get_terminal_size(stream.fileno()).columns, 40)
-        except (AttributeError, ValueError, OSError):
-            continue
-    return WIDTH
 
 
 def terminal_mode(color: str) -> tuple[bool, bool]:

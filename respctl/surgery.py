@@ -18,7 +18,6 @@ import os
 import shlex
 import stat
 import sys
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ from respctl import output
 from respctl.conversation import exclusive_lock, parse_lines, read_bytes, write_atomic
 from respctl.errors import BadFileError, ExitCode, UsageError
 from respctl.items import item_type
-from respctl.terminal import clean
+from respctl.terminal import clean, columns, display_width, fit
 
 # --- reading under the lock ------------------------------------------------------------------------
 
@@ -103,36 +102,12 @@ def item_lines(items: list[dict], first_line: int, width: int) -> list[str]:
         for i, (what, text) in enumerate(summary(item) for item in items)
     ]
     left = max((len(r[0]) for r in rows), default=0)
-    middle = min(max((_width(r[1]) for r in rows), default=0), 24)
+    middle = min(max((display_width(r[1]) for r in rows), default=0), 24)
     out = []
     for where, what, text in rows:
-        head = f"  {where:<{left}}  {what}" + " " * max(0, middle - _width(what))
-        out.append((head + ("  " + _fit(text, width - _width(head) - 2) if text else "")).rstrip())
+        head = f"  {where:<{left}}  {what}" + " " * max(0, middle - display_width(what))
+        out.append((head + ("  " + fit(text, width - display_width(head) - 2) if text else "")).rstrip())
     return out
-
-
-def _width(text: str) -> int:
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _fit(text: str, room: int) -> str:
-    if _width(text) <= room:
-        return text
-    out, used = [], 0
-    for c in text:
-        w = _width(c)
-        if used + w > room - 1:
-            break
-        out.append(c)
-        used += w
-    return "".join(out) + "…"
-
-
-def columns() -> int:
-    """The terminal's width when stdout is one, else COLUMNS or 80."""
-    import shutil
-
-    return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
 def described(items: list[dict], first_line: int) -> list[dict]:
@@ -197,7 +172,7 @@ def rewind(
     if to_line is None:
         count = ("the last turn" if n in (None, 1) else f"the last {n} turns") + f", {count}"
     head = f"{verb} {span} ({count})"
-    _print([head, *item_lines(removed, keep + 1, columns())])
+    _print([head, *item_lines(removed, keep + 1, columns(streams=(sys.stdout,)))])
     return ExitCode.OK
 
 
