@@ -512,10 +512,22 @@ def create_batch(conn: Connection, input_file_id: str, metadata: dict[str, str])
 
 
 def retrieve_batch(conn: Connection, batch_id: str) -> dict:
-    """GET /batches/{id}: the batch object as the API sends it."""
+    """GET /batches/{id}: the batch object as the API sends it (parsed, no field added)."""
+    return orjson.loads(retrieve_batch_raw(conn, batch_id))
+
+
+def retrieve_batch_raw(conn: Connection, batch_id: str) -> bytes:
+    """GET /batches/{id}: the body as the API sends it (the SDK's model would add a null for every
+    field the server left out)."""
     client = _client(conn)
     with _api_errors(client, conn):
-        return client.batches.retrieve(batch_id).model_dump(mode="json")
+        body = client.batches.with_raw_response.retrieve(batch_id).content
+    try:
+        if isinstance(orjson.loads(body), dict):
+            return body
+    except orjson.JSONDecodeError:
+        pass
+    raise ApiError(f"the API's answer to GET /batches/{batch_id} is not a JSON object")
 
 
 def file_content(conn: Connection, file_id: str) -> bytes:
