@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 import orjson
 
 from respctl import turn
-from respctl.conversation import dumps_item, locked_conversation, write_atomic
+from respctl.conversation import dumps_item, locked_conversation, signals_deferred, write_atomic
 from respctl.errors import ApiError, ExitCode, RespctlError, UsageError
 from respctl.request import Connection
 
@@ -50,6 +51,8 @@ class Outcome(str, Enum):
     FAILED = "failed"  # no answer: the request failed, expired, or the batch did (exit 1)
     CHANGED = "changed meanwhile"  # the file no longer holds the bytes submitted: left as it is (exit 2)
     APPLIED = "already applied"  # an earlier collect appended this very answer: nothing to do
+    NOT_SENT = "not sent"  # --local, interrupted before this file's request was sent: left as it is
+    NOT_APPLIED = "not applied"  # interrupted before its answer was written (or while --local awaited it)
 
 
 #: The exit code of a report: the first of these outcomes found, in this order; else 0.
@@ -90,11 +93,38 @@ class Manifest:
             "entries": {e.custom_id: {"path": e.path, "sha256": e.sha256, "size": e.size} for e in self.entries},
         }
 
+    report: dict | None = None  # --local: the report of the run, once it has ended (or was interrupted)
+
     def save(self, folder: Path) -> Path:
-        path = folder / MANIFEST_DIR / f"{self.batch_id}.json"
+        path = manifest_path(self.batch_id, folder)
         path.parent.mkdir(exist_ok=True)
-        write_atomic(path, orjson.dumps(self.as_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        obj = self.as_json()
+        if self.report is not None:
+            obj["report"] = self.report
+        write_atomic(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
         return path
+
+
+def check_manifest_folder(folder: Path) -> None:
+    """Before anything is uploaded: the folder the manifest goes in can be made and written, or one
+    clear error (a batch whose manifest cannot be written is a paid batch nobody can collect)."""
+    where = folder / MANIFEST_DIR
+    try:
+        where.mkdir(exist_ok=True)
+        probe = where / f".probe-{os.getpid()}-{os.urandom(4).hex()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or type(exc).__name__)
+        raise UsageError(f"cannot write the batch's manifest in {where} ({why}); nothing was submitted") from None
+
+
+class Orphaned(ApiError):
+    """The batch exists (and is paid for) but its manifest could not be written: its id is all there is."""
+
+    def __init__(self, batch_id: str, message: str):
+        super().__init__(message)
+        self.batch_id = batch_id
 
 
 def manifest_path(batch_id: str, folder: Path | None = None) -> Path:
@@ -116,6 +146,7 @@ def load_manifest(batch_id: str, folder: Path | None = None) -> Manifest:
             entries,
             obj.get("input_file_id"),
             obj.get("options") or {},
+            obj.get("report"),
         )
     except FileNotFoundError:
         raise UsageError(
@@ -123,6 +154,17 @@ def load_manifest(batch_id: str, folder: Path | None = None) -> Manifest:
         ) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{path}: not a manifest respctl wrote ({type(exc).__name__})") from None
+
+
+def local_summary(manifest: Manifest) -> str:
+    """What a --local run did, from its manifest: its answers were applied as it ran."""
+    report = manifest.report
+    if not report:
+        return "it did not end (its report was never saved); each file holds what it holds"
+    counts = ", ".join(f"{n:,} {what}" for what, n in (report.get("counts") or {}).items()) or "no files"
+    how = "was interrupted" if report.get("interrupted") else "ended"
+    where = f"{MANIFEST_DIR}/{manifest.batch_id}.json"
+    return f"it {how}: {counts} (exit {report.get('exit_code')}); its report is in {where}"
 
 
 @dataclass
@@ -159,10 +201,11 @@ def plan(paths: Iterable[str], settings: turn.TurnSettings) -> Planned:
     seen: set[str] = set()
     for index, name in enumerate(paths):
         path = os.path.abspath(name)
-        if path in seen:
-            refused.append((name, "given twice"))
+        real = os.path.realpath(path)  # one file under two names (a symlink) is one file
+        if real in seen:
+            refused.append((name, "given twice (the same file as an earlier name)" if real != path else "given twice"))
             continue
-        seen.add(path)
+        seen.add(real)
         try:
             planned = turn.plan_say(name, settings=settings)
         except RespctlError as exc:
@@ -176,14 +219,33 @@ def plan(paths: Iterable[str], settings: turn.TurnSettings) -> Planned:
 
 def submit(planned: Planned, conn: Connection, *, model: str | None, folder: Path) -> Manifest:
     """Upload the batch input, create the batch, write its manifest (after the batch exists: its id
-    names it). Returns the manifest."""
+    names it). Returns the manifest.
+
+    The manifest's folder is checked before anything is uploaded. Once the batch exists, a failure
+    to write the manifest raises Orphaned (which carries the id), and Ctrl-C while it is written is
+    held back until it is written, then raised with the id as its `batch_id`."""
     from respctl import client
 
+    check_manifest_folder(folder)
     data = planned.input_jsonl()
     file_id = client.upload_batch_input(conn, "respctl-batch.jsonl", data)
     batch = client.create_batch(conn, file_id, {"created_by": "respctl"})
-    manifest = Manifest(batch["id"], "batch", time.time(), model, planned.entries, file_id, planned.options())
-    manifest.save(folder)
+    batch_id = str(batch.get("id"))
+    try:
+        with signals_deferred():
+            manifest = Manifest(batch_id, "batch", time.time(), model, planned.entries, file_id, planned.options())
+            manifest.save(folder)
+    except KeyboardInterrupt as exc:
+        exc.batch_id = batch_id  # type: ignore[attr-defined]
+        raise
+    except (OSError, RespctlError) as exc:
+        why = str(exc) if isinstance(exc, RespctlError) else f"{type(exc).__name__}: {exc.strerror or exc}"
+        raise Orphaned(
+            batch_id,
+            f"the batch {batch_id} was created, but its manifest could not be written ({why}); "
+            "it runs all the same ('respctl batch status ID' follows it), but 'respctl batch collect' cannot "
+            "apply its answers without the manifest",
+        ) from None
     return manifest
 
 
@@ -211,9 +273,12 @@ class Report:
     status: str
     files: list[FileReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    interrupted: int | None = None  # the signal that stopped it (Ctrl-C: SIGINT): exit 128 + it
 
     @property
-    def exit_code(self) -> ExitCode:
+    def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return 128 + self.interrupted
         outcomes = {f.outcome for f in self.files}
         for outcome, code in PRECEDENCE:
             if outcome in outcomes:
@@ -231,6 +296,7 @@ class Report:
             "counts": self.counts(),
             "files": [f.as_json() for f in self.files],
             "notes": self.notes,
+            "interrupted": self.interrupted is not None,
         }
 
 
@@ -272,13 +338,20 @@ def results_of(data: bytes, known: set[str], notes: list[str]) -> dict[str, Resu
     return found
 
 
-def collect(batch_id: str, conn: Connection, *, lock_timeout: float, batch: dict | None = None) -> Report:
+def collect(
+    batch_id: str,
+    conn: Connection,
+    *,
+    lock_timeout: float,
+    batch: dict | None = None,
+    on_interrupt: Callable[[], None] = lambda: None,
+) -> Report:
     """Apply a batch's results to their files (each at most once), and say what became of each."""
     from respctl import client
 
     manifest = load_manifest(batch_id)
     if manifest.mode != "batch":
-        raise UsageError(f"{batch_id} ran with --local: its results were applied as it ran")
+        raise UsageError(f"{batch_id} ran locally (--local), nothing to collect: {local_summary(manifest)}")
     batch = batch or client.retrieve_batch(conn, batch_id)
     status = str(batch.get("status"))
     if status not in TERMINAL:
@@ -295,7 +368,7 @@ def collect(batch_id: str, conn: Connection, *, lock_timeout: float, batch: dict
             results.update(results_of(client.file_content(conn, batch[key]), known, report.notes))
     why = _batch_failure(batch)
 
-    def one(entry: Entry) -> FileReport:
+    def one(entry: Entry, gate: Gate) -> FileReport:
         answer, failure = results.get(entry.custom_id, (None, why))
         response = None
         if answer is not None:
@@ -303,12 +376,106 @@ def collect(batch_id: str, conn: Connection, *, lock_timeout: float, batch: dict
                 response = client.response_from_body(answer)  # as a turn reads a non-streamed answer
             except ApiError as exc:
                 failure = str(exc)
-        return apply(entry, response, failure, lock_timeout=lock_timeout)
+        return apply(entry, response, failure, lock_timeout=lock_timeout, gate=gate)
 
     # Each file under its own lock; most of a file's time is its two fsyncs, which overlap across threads.
-    with ThreadPoolExecutor(max_workers=APPLY_THREADS) as pool:
-        report.files = list(pool.map(one, manifest.entries))
+    def not_applied(entry: Entry, _started: bool) -> FileReport:
+        return FileReport(
+            entry.path, entry.custom_id, Outcome.NOT_APPLIED, f"interrupted first: 'respctl batch collect {batch_id}'"
+        )
+
+    report.files, report.interrupted = each(
+        manifest.entries, one, workers=APPLY_THREADS, unfinished=not_applied, on_interrupt=on_interrupt
+    )
     return report
+
+
+class Gate:
+    """Ctrl-C stops new work; a file being written when it came is written whole first."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._writing = 0
+        self._mine = threading.local()
+        self.stopped = False
+
+    def enter(self) -> bool:
+        """Before a write: False once stopped (write nothing), else the write may go ahead."""
+        with self._cond:
+            if self.stopped:
+                return False
+            self._writing += 1
+            self._mine.entered = True
+            return True
+
+    def release(self) -> None:
+        """The worker's result is stored: its write (if it made one) is over."""
+        if getattr(self._mine, "entered", False):
+            self._mine.entered = False
+            with self._cond:
+                self._writing -= 1
+                self._cond.notify_all()
+
+    def stop(self) -> None:
+        """No write starts from now on; returns once those under way have ended."""
+        with self._cond:
+            self.stopped = True
+            self._cond.wait_for(lambda: self._writing == 0)
+
+
+def each(
+    items: Sequence[Entry] | Sequence[tuple[Entry, bytes]],
+    work: Callable,
+    *,
+    workers: int,
+    unfinished: Callable[[Entry, bool], FileReport],
+    on_done: Callable[[int, int], None] = lambda _done, _total: None,
+    on_interrupt: Callable[[], None] = lambda: None,
+) -> tuple[list[FileReport], int | None]:
+    """work(item, gate) for each item, `workers` at a time, in daemon threads (a request in flight
+    does not hold the process when it ends). Ctrl-C (or SIGTERM, SIGHUP): `on_interrupt` (it stops
+    further signals), no new item is started, the writes under way end, and each item without a
+    result gets unfinished(entry, started). Returns the reports in the items' order and the signal, if any."""
+    results: list[FileReport | None] = [None] * len(items)
+    started = [False] * len(items)
+    finished: queue.Queue[int] = queue.Queue()
+    gate = Gate()
+    lock = threading.Lock()
+    following = iter(range(len(items)))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = next(following, None)
+                if i is None or gate.stopped:
+                    return
+                started[i] = True
+            try:
+                result = work(items[i], gate)
+            except BaseException as exc:  # a bug: reported for its file, never a hung run
+                result = unfinished(_entry(items[i]), True)
+                result.detail = f"{type(exc).__name__}: {exc}"
+            results[i] = result
+            gate.release()
+            finished.put(i)
+
+    for _ in range(min(workers, len(items))):
+        threading.Thread(target=worker, daemon=True).start()
+    signum = None
+    try:
+        for done in range(1, len(items) + 1):
+            finished.get()
+            on_done(done, len(items))
+    except KeyboardInterrupt as exc:
+        on_interrupt()
+        signum = int(getattr(exc, "signum", 2))
+        gate.stop()
+    reports = [r if r is not None else unfinished(_entry(items[i]), started[i]) for i, r in enumerate(results)]
+    return reports, signum
+
+
+def _entry(item) -> Entry:
+    return item[0] if isinstance(item, tuple) else item
 
 
 def _batch_failure(batch: dict) -> str:
@@ -322,13 +489,15 @@ def _batch_failure(batch: dict) -> str:
     return f"no result for this request (the batch is {batch.get('status')})"
 
 
-def apply(entry: Entry, response, failure: str | None, *, lock_timeout: float) -> FileReport:
+def apply(entry: Entry, response, failure: str | None, *, lock_timeout: float, gate: Gate | None = None) -> FileReport:
     """One result (a client.RawResponse, or None and why) into its file, under the file's lock, only if
-    the file still holds the bytes submitted."""
+    the file still holds the bytes submitted. With a stopped `gate`, nothing is written (NOT_APPLIED)."""
 
     def report(outcome: Outcome, detail: str = "", appended: int = 0) -> FileReport:
         return FileReport(entry.path, entry.custom_id, outcome, detail, appended)
 
+    if gate is not None and not gate.enter():
+        return report(Outcome.NOT_APPLIED, "interrupted before its answer was written")
     try:
         with locked_conversation(entry.path, lock_timeout=lock_timeout) as conv:
             if hashlib.sha256(conv.data).hexdigest() != entry.sha256:
@@ -368,30 +537,45 @@ def run_local(
     jobs: int,
     lock_timeout: float,
     on_done: Callable[[int, int], None] = lambda _done, _total: None,
+    on_interrupt: Callable[[], None] = lambda: None,
 ) -> Report:
     """--local: the same requests sent to the base URL, `jobs` at a time, each answer applied as
-    collect applies a batch's; the same manifest (its id `local-...`) and report."""
+    collect applies a batch's; the same manifest (its id `local-...`), which, once the run has ended
+    or was interrupted, also holds its report (`batch status local-...` prints it)."""
     from respctl import client
 
     batch_id = f"local-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(4).hex()}"
+    check_manifest_folder(folder)
     manifest = Manifest(batch_id, "local", time.time(), model, planned.entries, None, planned.options())
     manifest.save(folder)
     report = Report(batch_id, "completed")
-    done = 0
 
-    def one(pair: tuple[Entry, bytes]) -> FileReport:
+    def one(pair: tuple[Entry, bytes], gate: Gate) -> FileReport:
         entry, body = pair
         try:
             response = client.send(body, conn, stream=False)
         except ApiError as exc:
-            return apply(entry, None, str(exc), lock_timeout=lock_timeout)
-        return apply(entry, response, None, lock_timeout=lock_timeout)
+            return apply(entry, None, str(exc), lock_timeout=lock_timeout, gate=gate)
+        return apply(entry, response, None, lock_timeout=lock_timeout, gate=gate)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for result in pool.map(one, zip(planned.entries, planned.bodies, strict=True)):
-            report.files.append(result)
-            done += 1
-            on_done(done, len(planned.entries))
+    def unfinished(entry: Entry, started: bool) -> FileReport:
+        if started:
+            return FileReport(
+                entry.path, entry.custom_id, Outcome.NOT_APPLIED, "interrupted while its request was in flight"
+            )
+        return FileReport(entry.path, entry.custom_id, Outcome.NOT_SENT, "interrupted first")
+
+    pairs = list(zip(planned.entries, planned.bodies, strict=True))
+    report.files, report.interrupted = each(
+        pairs, one, workers=jobs, unfinished=unfinished, on_done=on_done, on_interrupt=on_interrupt
+    )
+    if report.interrupted is not None:
+        report.status = "interrupted"
+    manifest.report = report.as_json()
+    try:
+        manifest.save(folder)
+    except (OSError, RespctlError) as exc:
+        report.notes.append(f"the report could not be saved in the manifest of {batch_id}: {exc}")
     return report
 
 

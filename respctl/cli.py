@@ -416,12 +416,19 @@ class TurnOptions:
 TURN_OPTIONS = tuple(TurnOptions.__annotations__)
 
 
-def turn_command(command: Callable[..., None]) -> Callable[..., None]:
+def turn_command(
+    command: Callable[..., None] | None = None, *, hide: tuple[str, ...] = (), helps: dict[str, str] | None = None
+) -> Any:
     """A turn command for typer: its one parameter annotated TurnOptions stands for every field of
     TurnOptions, in order, as parameters of their own; the command gets their values as one
-    TurnOptions. Everything else (its arguments, other options, docstring, name) is the command's."""
+    TurnOptions. Everything else (its arguments, other options, docstring, name) is the command's.
+    `@turn_command(hide=(field, ...), helps={field: text})`: the same options, some left out of the
+    command's --help (it refuses them) or described in its own words."""
+    if command is None:
+        return functools.partial(turn_command, hide=hide, helps=helps)
     signature = inspect.signature(command)
     (name,) = [param.name for param in signature.parameters.values() if param.annotation is TurnOptions]
+    helps = helps or {}
     params: list[inspect.Parameter] = []
     for param in signature.parameters.values():
         if param.name == name:
@@ -429,7 +436,7 @@ def turn_command(command: Callable[..., None]) -> Callable[..., None]:
                 inspect.Parameter(
                     option,
                     param.kind,
-                    annotation=TurnOptions.__annotations__[option],
+                    annotation=_reworded(TurnOptions.__annotations__[option], option in hide, helps.get(option)),
                     default=getattr(TurnOptions, option),
                 )
                 for option in TURN_OPTIONS
@@ -445,6 +452,18 @@ def turn_command(command: Callable[..., None]) -> Callable[..., None]:
     run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     run.__annotations__ = {param.name: param.annotation for param in params}
     return run
+
+
+def _reworded(annotation: Any, hidden: bool, help: str | None) -> Any:
+    """An option's Annotated definition, the same option, hidden from --help or with other help text."""
+    if not hidden and help is None:
+        return annotation
+    base, info = annotation.__origin__, copy.copy(annotation.__metadata__[0])
+    if hidden:
+        info.hidden = True
+    if help is not None:
+        info.help = help
+    return Annotated[base, info]
 
 
 def _turn_settings(options: TurnOptions):
@@ -1070,8 +1089,48 @@ def _batch_plan(files: list[str], settings, skip_invalid: bool):
     return planned
 
 
+#: Left out of the batch commands' --help: refused (_batch_settings), or only of use with --run-tool.
+_BATCH_HIDDEN = ("stream", "no_send", "run_tool", "max_tool_rounds", "tool_timeout")
+
+
+def _submit(planned, settings, options: TurnOptions):
+    """batch.submit, and, when the batch exists but its manifest is missing or Ctrl-C came, its id on
+    stdout all the same (a paid batch is never left without a name)."""
+    from pathlib import Path
+
+    from respctl import batch, output
+
+    try:
+        return batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
+    except batch.Orphaned as exc:
+        print(output.escape_controls(exc.batch_id), flush=True)
+        raise
+    except KeyboardInterrupt as exc:
+        batch_id = getattr(exc, "batch_id", None)
+        if batch_id is None:
+            raise
+        _settle()
+        print(output.escape_controls(batch_id), flush=True)
+        output.error(
+            f"interrupted after the batch {batch_id} was created; its manifest is written: "
+            f"'respctl batch collect {batch_id}' applies its answers once it has ended"
+        )
+        raise _Stopped(128 + int(getattr(exc, "signum", signal.SIGINT))) from None
+
+
+class _Stopped(Exception):
+    """What was on disk has been said: exit with this code."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
 @batch_app.command("submit", cls=PlainCommand, epilog=epilog("batch submit"))
-@turn_command
+@turn_command(
+    hide=_BATCH_HIDDEN,
+    helps={"json_out": "Print one JSON object: batch_id, manifest, files (how many), refused (the files left out)."},
+)
 def batch_submit(
     files: Files,
     *,
@@ -1085,8 +1144,6 @@ def batch_submit(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from pathlib import Path
-
         from respctl import batch, output
 
         settings = _batch_settings(options, "submit")
@@ -1094,16 +1151,29 @@ def batch_submit(
         if options.dry_run:
             sys.stdout.buffer.write(planned.input_jsonl())
             return int(ExitCode.OK)
-        manifest = batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
-        print(manifest.batch_id)
+        try:
+            manifest = _submit(planned, settings, options)
+        except _Stopped as stop:
+            return stop.code
+        path = f"{batch.MANIFEST_DIR}/{manifest.batch_id}.json"
+        if options.json_out:
+            output.write_json(
+                {
+                    "batch_id": manifest.batch_id,
+                    "manifest": path,
+                    "files": len(planned.entries),
+                    "refused": [{"file": name, "why": why} for name, why in planned.refused],
+                }
+            )
+        else:
+            print(manifest.batch_id)
         output.note(
-            f"submitted {output.plural(len(planned.entries), 'file')}; manifest "
-            f"{batch.MANIFEST_DIR}/{manifest.batch_id}.json; 'respctl batch collect {manifest.batch_id}' "
-            "applies the answers once the batch has ended"
+            f"submitted {output.plural(len(planned.entries), 'file')}; manifest {path}; "
+            f"'respctl batch collect {manifest.batch_id}' applies the answers once the batch has ended"
         )
         return int(ExitCode.OK)
 
-    _run(go, verbose=options.verbose)
+    _run(go, json_out=options.json_out, verbose=options.verbose)
 
 
 def _connection_settings(base_url, timeout, max_retries, lock_timeout=60.0):
@@ -1115,7 +1185,14 @@ def _connection_settings(base_url, timeout, max_retries, lock_timeout=60.0):
 @batch_app.command("status", cls=PlainCommand, epilog=epilog("batch status"))
 def batch_status(
     batch_id: BatchId,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the batch object as the API sends it.")] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the batch object as the API sends it (its 'status' field: the state); for a --local "
+            "run, its manifest.",
+        ),
+    ] = False,
     base_url: BaseUrl = None,
     timeout: Timeout = None,
     max_retries: MaxRetries = None,
@@ -1123,21 +1200,33 @@ def batch_status(
     quiet: Quiet = False,
     color: Color = ColorChoice.auto,
 ) -> None:
-    """One line: the batch's state and how many of its requests are done."""
+    """One line: the batch's state (validating, in_progress, finalizing, cancelling; ended: completed,
+    failed, expired, cancelled) and how many of its requests are done."""
     _configure(quiet=quiet, verbose=verbose, color=color)
 
     def go() -> int:
         from respctl import batch, client, output
 
         batch.manifest_path(batch_id)  # an id, never a path
-        obj = client.retrieve_batch(_connection_settings(base_url, timeout, max_retries).connection, batch_id)
+        if batch_id.startswith("local-"):  # ran with --local: no server knows it; its manifest says what happened
+            manifest = batch.load_manifest(batch_id)
+            if json_out:
+                output.write_json(manifest.as_json() | {"report": manifest.report})
+            else:
+                print(output.escape_controls(f"{batch_id}  ran locally  {batch.local_summary(manifest)}"))
+            return int(ExitCode.OK)
+        import orjson
+
+        raw = client.retrieve_batch_raw(_connection_settings(base_url, timeout, max_retries).connection, batch_id)
+        obj = orjson.loads(raw)
         if json_out:
-            output.write_json(obj)
+            sys.stdout.buffer.write(raw.rstrip(b"\n") + b"\n")
+            sys.stdout.flush()
         else:
             print(output.batch_status_line(obj))
         return int(ExitCode.OK)
 
-    _run(go, verbose=verbose)
+    _run(go, json_out=json_out, verbose=verbose)
 
 
 @batch_app.command("collect", cls=PlainCommand, epilog=epilog("batch collect"))
@@ -1154,21 +1243,25 @@ def batch_collect(
 ) -> None:
     """Apply an ended batch's answers to their files: each only if the file still holds the bytes it was
     submitted with. One line per file; exit 1 if any failed, else 2 if any changed meanwhile, else 4 if any
-    is incomplete, else 3 if any has tool calls waiting, else 0. Running it again applies nothing twice."""
+    is incomplete, else 3 if any has tool calls waiting, else 0 (130 on Ctrl-C: the files not yet written
+    are listed 'not applied'). Running it again applies nothing twice."""
     _configure(quiet=quiet, verbose=verbose, color=color)
 
     def go() -> int:
         from respctl import batch, output
 
         settings = _connection_settings(base_url, timeout, max_retries, lock_timeout)
-        report = batch.collect(batch_id, settings.connection, lock_timeout=lock_timeout)
+        report = batch.collect(batch_id, settings.connection, lock_timeout=lock_timeout, on_interrupt=_settle)
         return output.batch_report(report, json_out=json_out, cwd=os.getcwd())
 
     _run(go, json_out=json_out, verbose=verbose)
 
 
 @batch_app.command("run", cls=PlainCommand, epilog=epilog("batch run"))
-@turn_command
+@turn_command(
+    hide=(*_BATCH_HIDDEN, "dry_run"),
+    helps={"json_out": "Print collect's report as one JSON object (as 'batch collect --json')."},
+)
 def batch_run(
     files: Files,
     *,
@@ -1185,7 +1278,9 @@ def batch_run(
     color: Color = ColorChoice.auto,
 ) -> None:
     """Submit, wait for the batch to end (a progress bar on a terminal), collect: 'batch submit' then
-    'batch collect', with collect's report and exit code. Ctrl-C while waiting leaves the batch running."""
+    'batch collect', with collect's report and exit code. Ctrl-C while waiting leaves the batch running;
+    Ctrl-C while answers are applied (or with --local, sent) stops there: the report lists what was
+    done, the rest 'not applied' or 'not sent', and the exit code is 130."""
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
@@ -1208,11 +1303,15 @@ def batch_run(
                     jobs=jobs,
                     lock_timeout=options.lock_timeout,
                     on_done=lambda done, total: progress.update("--local", done, total),
+                    on_interrupt=_settle,
                 )
             finally:
                 progress.close()
             return output.batch_report(report, json_out=options.json_out, cwd=os.getcwd())
-        manifest = batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
+        try:
+            manifest = _submit(planned, settings, options)
+        except _Stopped as stop:
+            return stop.code
         output.note(f"submitted {output.plural(len(planned.entries), 'file')} as {manifest.batch_id}")
         try:
             ended = batch.wait(
@@ -1225,16 +1324,19 @@ def batch_run(
                     int((obj.get("request_counts") or {}).get("total") or len(planned.entries)),
                 ),
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            _settle()
             progress.close()
             output.error(
                 f"interrupted; the batch {manifest.batch_id} goes on running: "
                 f"'respctl batch collect {manifest.batch_id}' applies its answers once it has ended"
             )
-            return 130
+            return 128 + int(getattr(exc, "signum", signal.SIGINT))
         finally:
             progress.close()
-        report = batch.collect(manifest.batch_id, settings.connection, lock_timeout=options.lock_timeout, batch=ended)
+        report = batch.collect(
+            manifest.batch_id, settings.connection, lock_timeout=options.lock_timeout, batch=ended, on_interrupt=_settle
+        )
         return output.batch_report(report, json_out=options.json_out, cwd=os.getcwd())
 
     _run(go, json_out=options.json_out, verbose=options.verbose)

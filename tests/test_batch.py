@@ -5,11 +5,16 @@ exactly the answer's items, be lint-clean, and take its next `say`."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import orjson
 import pytest
-from conftest import clean_output_item, line, user
-from fakeapi import BatchPlan, HttpError
+from conftest import clean_output_item, line, run_in_pty, user
+from fakeapi import BatchPlan, HttpError, Raw, Stall
 
 MODEL = "gpt-5.4"
 FAST = ("--poll", "0.001")  # the loopback batch moves one state per poll
@@ -231,3 +236,131 @@ def test_options_that_do_not_apply_to_a_batch_are_refused(cli, api, tmp_path, ar
     files(tmp_path, 1)
     r = cli("batch", "submit", "c0.jsonl", "-m", MODEL, *args)
     assert r.code == 2 and "batch submit takes no" in r.err and api.files == {}
+
+
+def test_ctrl_c_during_a_local_run_reports_each_file_and_exits_130(env, api, tmp_path):
+    """A fresh process (the signal is the point): the request in flight is not applied, the others are
+    never sent, every file is unchanged, the report says so, and the manifest keeps it."""
+    paths = files(tmp_path)
+    before = [p.read_bytes() for p in paths]
+    release = threading.Event()
+    api.script(Stall(30, release=release))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "respctl", "batch", "run", *[p.name for p in paths], "-m", MODEL, "--local"]
+        + ["--jobs", "1", "--json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not api.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert api.requests, "the first request never came"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        release.set()
+    assert proc.returncode == 130, err
+    assert b"do not send it again" not in err
+    report = orjson.loads(out)
+    assert report["interrupted"] is True and report["exit_code"] == 130
+    assert [f["outcome"] for f in report["files"]] == ["not applied", "not sent", "not sent"]
+    assert [p.read_bytes() for p in paths] == before
+    assert len(api.requests) == 1
+    batch_id = report["batch_id"]
+    assert manifest(tmp_path, batch_id)["report"]["counts"] == {"not applied": 1, "not sent": 2}
+
+
+def test_a_local_run_is_known_to_status_and_collect(cli, api, tmp_path):
+    paths = files(tmp_path, 2)
+    r = cli("batch", "run", *[p.name for p in paths], "-m", MODEL, "--local", "--json")
+    batch_id = r.json()["batch_id"]
+    r = cli("batch", "status", batch_id)
+    assert r.code == 0 and r.out.startswith(f"{batch_id}  ran locally  it ended: 2 answered (exit 0)")
+    assert cli("batch", "status", batch_id, "--json").json()["report"]["counts"] == {"answered": 2}
+    r = cli("batch", "collect", batch_id)
+    assert r.code == 2 and "ran locally (--local), nothing to collect: it ended: 2 answered" in r.err
+
+
+def test_a_manifest_folder_that_cannot_be_written_stops_submit_before_anything_is_uploaded(cli, api, tmp_path):
+    files(tmp_path, 1)
+    (tmp_path / ".respctl-batch").write_text("not a folder")
+    for command in (("submit",), ("run", *FAST), ("run", "--local")):
+        r = cli("batch", *command, "c0.jsonl", "-m", MODEL)
+        assert (r.code, r.out) == (2, ""), r.err
+        assert r.err_lines == [
+            f"respctl: error: cannot write the batch's manifest in {tmp_path / '.respctl-batch'} "
+            "(a file is in the way); nothing was submitted"
+        ]
+    assert api.files == {} and api.batches == {} and api.requests == []
+
+
+def test_a_batch_created_without_a_manifest_still_prints_its_id(cli, api, tmp_path):
+    """The server names the batch with an id no manifest can be named after: the batch exists (paid),
+    so its id is printed, with one error line, exit 1."""
+    files(tmp_path, 1)
+    upload = {"id": "file-abc", "object": "file", "bytes": 1, "created_at": 0, "filename": "respctl-batch.jsonl"}
+    upload |= {"purpose": "batch", "status": "processed"}
+    odd = {"id": "batch_a/b", "object": "batch", "endpoint": "/v1/responses", "input_file_id": "file-abc"}
+    odd |= {"completion_window": "24h", "status": "validating", "created_at": 0}
+    api.script(Raw(200, orjson.dumps(upload), "application/json"), Raw(200, orjson.dumps(odd), "application/json"))
+    r = cli("batch", "submit", "c0.jsonl", "-m", MODEL)
+    assert (r.code, r.out) == (1, "batch_a/b\n"), r.err
+    assert len(r.err_lines) == 1 and "the batch batch_a/b was created, but its manifest could not be written" in r.err
+    assert "internal error" not in r.err
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_the_progress_bar_never_wraps(env, api, tmp_path, columns):
+    files(tmp_path)
+    api.script_batch(BatchPlan(hold=2))
+    code, screen = run_in_pty(
+        ["batch", "run", "c0.jsonl", "c1.jsonl", "c2.jsonl", "-m", MODEL, *FAST], env=env, cwd=tmp_path, columns=columns
+    )
+    assert code == 0, screen
+    drawn = [x.replace("\x1b[K", "") for x in re.split(r"[\r\n]", screen) if not x.startswith("respctl: ")]
+    assert any("validating" in x for x in drawn)
+    assert max(len(x) for x in drawn) < columns, [x for x in drawn if len(x) >= columns]
+
+
+def test_submit_json_prints_one_object_and_errors_as_json(cli, api, tmp_path):
+    files(tmp_path, 2)
+    (tmp_path / "done.jsonl").write_bytes(
+        line(user("Hi")) + line({"type": "message", "role": "assistant", "content": "Hello"})
+    )
+    r = cli("batch", "submit", "c0.jsonl", "c1.jsonl", "done.jsonl", "-m", MODEL, "--json", "--skip-invalid")
+    assert r.code == 0, r.err
+    obj = r.json()
+    assert obj["batch_id"] in api.batches and obj["files"] == 2
+    assert obj["manifest"] == f".respctl-batch/{obj['batch_id']}.json" and (tmp_path / obj["manifest"]).exists()
+    assert [x["file"] for x in obj["refused"]] == ["done.jsonl"] and "nothing new to answer" in obj["refused"][0]["why"]
+    r = cli("batch", "submit", "c0.jsonl", "done.jsonl", "-m", MODEL, "--json")
+    assert r.code == 2 and r.json()["error"]["message"].startswith("1 file of 2 would be refused")
+
+
+def test_batch_help_describes_its_own_json_and_hides_the_options_it_refuses(cli):
+    submit, run = cli("batch", "submit", "--help").out, cli("batch", "run", "--help").out
+    for page in (submit, run):
+        assert "describing the turn" not in page
+        for flag in ("--stream", "--no-send", "--run-tool", "--max-tool-rounds", "--tool-timeout"):
+            assert not re.search(rf"^ +{flag}\b", page, re.M), flag
+    assert "batch_id, manifest, files" in " ".join(submit.split()) and "--dry-run" in submit
+    assert "--dry-run" not in run and "collect's report" in " ".join(run.split())
+
+
+def test_status_json_is_the_batch_object_as_the_server_sent_it(cli, api, tmp_path):
+    """A server that leaves fields out: --json adds none (the SDK's model would add a null for each)."""
+    sent = {"id": "batch_abc", "object": "batch", "endpoint": "/v1/responses", "input_file_id": "file-abc"}
+    sent |= {"completion_window": "24h", "status": "in_progress", "created_at": 1, "x_vendor": {"a": 1}}
+    api.script(Raw(200, orjson.dumps(sent), "application/json"))
+    r = cli("batch", "status", "batch_abc", "--json")
+    assert r.code == 0 and r.json() == sent
+
+
+def test_the_same_file_under_two_names_is_submitted_once(cli, api, tmp_path):
+    files(tmp_path, 1)
+    (tmp_path / "alias.jsonl").symlink_to(tmp_path / "c0.jsonl")
+    r = cli("batch", "submit", "c0.jsonl", "alias.jsonl", "-m", MODEL)
+    assert r.code == 2 and "alias.jsonl: given twice" in r.err and api.files == {}
