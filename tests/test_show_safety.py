@@ -20,8 +20,8 @@ from conftest import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from respctl import render
 from respctl import show as show_module
+from respctl.show import render
 
 ROOT = Path(__file__).resolve().parent.parent
 

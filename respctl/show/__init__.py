@@ -138,7 +138,7 @@ def run(
     shown, hidden = (entries, None) if last is None else last_turns(entries, last, turns)
     if pending:
         shown = [e for e in shown if e.item is not None and calls.pending(e)]
-    from respctl import render
+    from respctl.show import render
 
     screen = render.Screen.of_stdout(color)  # decided before a pager takes stdout over
     try:
