@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from respctl import boundaries as bd
-from respctl import show
 from respctl.items import pending_calls
 from respctl.lint import gate
+from respctl.show.model import assign_turns, read_entries
 from respctl.target import COMPATIBLE, OPENAI
 
 #: The envelope of a real Fernet token (what lint checks): version byte 0x80, 57 + 16k bytes.
@@ -163,8 +163,8 @@ def test_turns_are_the_turns_show_numbers(items):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "c.jsonl"
         path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
-        entries = show.read_entries(str(path))
-    show.assign_turns(entries)
+        entries = read_entries(str(path))
+    assign_turns(entries)
     numbered = [entry.turn for entry in entries]
     expected = [0] * bd.instructions_end(items)
     for number, (start, end) in enumerate(bd.turns(items), 1):

@@ -12,9 +12,10 @@ import pytest
 from conftest import line, user
 
 from respctl import items as it
-from respctl import jsonl, kinds, show
+from respctl import jsonl, kinds
 from respctl.errors import BadFileError
 from respctl.lint import check
+from respctl.show import model as show
 
 MODEL = "gpt-5-mini"
 BOM = b"\xef\xbb\xbf"  # written out: the reader's own constant would follow it when it is wrong

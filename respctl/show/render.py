@@ -1,4 +1,4 @@
-"""show's text, markdown and json output; the only place in show with colour.
+"""show's text and markdown output; the only place in show with colour.
 
 Everything a model, a tool or a user wrote is untrusted. `clean` (respctl.terminal) removes terminal escape sequences
 and replaces every other control character (C0 but newline and tab, DEL, C1, bidirectional
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from respctl import items as it
-from respctl.show import Calls, Entry, Hidden, content_parts, describe
+from respctl.show.content import content_parts
+from respctl.show.model import Calls, Entry, Hidden
 from respctl.terminal import REPLACEMENT as _REPLACEMENT
 from respctl.terminal import UNSAFE as _UNSAFE  # noqa: F401  (the tests check clean() against it)
-from respctl.terminal import clean, colour_wanted, columns, escaped_json, isatty
+from respctl.terminal import clean, colour_wanted, columns, isatty
 
 #: Tool payloads (outputs, arguments, attached text files) longer than this are shortened...
 LONG_LINES, LONG_CHARS = 24, 2400
@@ -747,17 +747,3 @@ def write_markdown(entries, calls: Calls, *, pending: bool, hidden: Hidden | Non
     else:
         text = MarkdownView(calls, full).document(entries, hidden, pending)
     sys.stdout.write(_net(text, colour=False))
-
-
-# -- json -----------------------------------------------------------------------------------------
-
-
-def write_json(entries, calls: Calls, *, pending: bool) -> None:
-    """One array, one object per line: `[` and `]` on lines of their own, so that it greps and diffs."""
-    if pending:
-        objects = [it.call_summary(e.item) for e in entries]
-    else:
-        objects = [describe(e, calls) for e in entries]
-    dumps = orjson.dumps
-    data = b"[\n" + b",\n".join([dumps(o) for o in objects]) + b"\n]\n" if objects else b"[]\n"
-    sys.stdout.buffer.write(escaped_json(data))

@@ -1,0 +1,146 @@
+"""The lines of a conversation file as show sees them: entries, their turns, tool calls linked to outputs.
+
+Reading is forgiving where the other commands are strict: every line that can be read is an entry,
+and each damaged line is one too, with its number and its problem (`read_entries`, through the
+lenient reader of respctl.jsonl).
+
+Turns. A turn starts with a message (the user's, usually) that follows model output, and holds
+what came of it: the model's items, its tool calls with their outputs, and the model's items after
+those, up to the next such message. Instructions (developer or system messages at the start of the
+file) are turn 0. `--last N` keeps the last N turns, without the instructions, which are not a turn
+(all of the file when it has no more than N).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from respctl import items as it
+from respctl.conversation import read_bytes
+from respctl.jsonl import read_lenient
+
+INSTRUCTION_ROLES = frozenset({"developer", "system"})
+
+
+@dataclass
+class Entry:
+    """One line of the file: its item (None when unreadable), its problem, its turn."""
+
+    line: int
+    item: dict | None
+    problem: str | None = None
+    raw: bytes = b""  # kept for damaged lines only
+    turn: int | None = None  # None on an unreadable line
+    section: int = 0  # the turn the line sits in, unreadable lines included (for display and --last)
+    kind: str | None = None  # the item's type
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The item's fields: those of a readable line, none for a damaged one."""
+        return self.item if self.item is not None else {}
+
+
+@dataclass
+class Calls:
+    """Tool calls and their outputs, linked by call_id."""
+
+    calls: dict[str, Entry]
+    outputs: dict[str, Entry]
+
+    def pending(self, entry: Entry) -> bool:
+        return entry.kind in it.CALL_OUTPUT_TYPES and str_or_none(entry.fields.get("call_id")) not in self.outputs
+
+    def name_of(self, call_id: object) -> str | None:
+        call = self.calls.get(call_id) if isinstance(call_id, str) else None
+        return str_or_none(call.fields.get("name")) if call else None
+
+
+@dataclass
+class Hidden:
+    """What --last left out, for a note at the top."""
+
+    first_line: int
+    last_line: int
+    turns: int
+    instructions: bool
+
+
+def read_entries(path: str) -> list[Entry]:
+    """Every line of the file ('-': standard input), read leniently (respctl.jsonl): a bad line is marked, never fatal.
+
+    A byte order mark or a CRLF ending is a problem, but the item behind it can still be shown."""
+    data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path))
+    return [
+        Entry(number, item, problem=problem, raw=raw, kind=None if item is None else item_type(item))
+        for number, item, problem, raw in read_lenient(data).shown()
+    ]
+
+
+def item_type(item: dict) -> str | None:
+    """The item's type; an untyped item with a role is a message."""
+    return "message" if item.get("type") is None and "role" in item else it.item_type(item)
+
+
+def is_answer(entry: Entry) -> bool:
+    """Input a client sends: a user (or developer/system) message, or a tool output."""
+    return entry.item is not None and it.is_client_input(entry.item)
+
+
+def is_instructions(entry: Entry) -> bool:
+    return entry.kind == "message" and str_or_none(entry.fields.get("role")) in INSTRUCTION_ROLES
+
+
+def assign_turns(entries: list[Entry]) -> int:
+    """Number the turns in place; return how many there are."""
+    turn = 0
+    in_header = True
+    after_model = False
+    for entry in entries:
+        if entry.item is None:
+            entry.section = turn
+            continue
+        answer = is_answer(entry)
+        if in_header and is_instructions(entry):
+            entry.turn = entry.section = 0
+            continue
+        in_header = False
+        if turn == 0 or (answer and after_model and entry.kind == "message"):  # tool outputs stay with their calls
+            turn += 1
+        after_model = not answer
+        entry.turn = entry.section = turn
+    return turn
+
+
+def link_calls(entries: list[Entry]) -> Calls:
+    calls: dict[str, Entry] = {}
+    outputs: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.item is None:
+            continue
+        call_id = entry.item.get("call_id")
+        if not isinstance(call_id, str):
+            continue
+        if entry.kind in it.CALL_OUTPUT_TYPES:
+            calls.setdefault(call_id, entry)
+        elif entry.kind in it.OUTPUT_CALL_TYPES:
+            outputs.setdefault(call_id, entry)
+    return Calls(calls, outputs)
+
+
+def last_turns(entries: list[Entry], n: int, turns: int) -> tuple[list[Entry], Hidden | None]:
+    if n >= turns:
+        return entries, None
+    first = turns - n + 1
+    shown = [e for e in entries if e.section >= first]
+    left_out = len(entries) - len(shown)
+    if not left_out:
+        return shown, None
+    instructions = any(e.turn == 0 for e in entries[:left_out])
+    return shown, Hidden(1, left_out, first - 1, instructions)
+
+
+def str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
