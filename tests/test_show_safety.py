@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from respctl import show as show_module
-from respctl.show import render
+from respctl.show import sanitize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,7 +209,7 @@ def test_clean_leaves_no_code_point_that_acts_on_a_terminal():
     for code in range(0x110000):
         if 0xD800 <= code <= 0xDFFF:
             continue  # surrogates: not text
-        cleaned = render.clean(f"a{chr(code)}b")
+        cleaned = sanitize.clean(f"a{chr(code)}b")
         assert not [c for c in cleaned if acts_on_a_terminal(c)], (hex(code), cleaned)
 
 
@@ -217,9 +217,9 @@ def test_clean_leaves_no_code_point_that_acts_on_a_terminal():
 @example("\x1b]0;PWNED\x07\u202eevil\x1b[2J\u2066x")
 @settings(max_examples=examples(1000), deadline=None)
 def test_clean_output_is_always_safe(text):
-    cleaned = render.clean(text)
+    cleaned = sanitize.clean(text)
     assert not [c for c in cleaned if acts_on_a_terminal(c)], repr(cleaned)
-    assert render._net(cleaned, colour=False) == cleaned
+    assert sanitize.net(cleaned, colour=False) == cleaned
     if not any(acts_on_a_terminal(c) for c in text):
         assert cleaned == text  # harmless text is left alone
 

@@ -6,7 +6,9 @@ other status fails the whole diff).
 
 The package, by job: `model` reads the file into entries, numbers the turns and links tool calls to
 their outputs; `content` says what an item's content holds; `json` is the whole `--format json`
-contract; `render` draws text and markdown; `pager` pages on a terminal.
+contract; `blocks` is the view text and markdown share, `layout` lays JSON payloads out for it;
+`text` draws it on a terminal or as plain text, `markdown` as a document; `sanitize` keeps untrusted
+bytes from acting on a terminal; `pager` pages on a terminal.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import sys
 
 from respctl.errors import BadFileError, RespctlError
 from respctl.output import plural, silence_stdout
-from respctl.show import render
 from respctl.show.json import write_json
+from respctl.show.markdown import write_markdown
 from respctl.show.model import assign_turns, last_turns, link_calls, read_entries
 from respctl.show.pager import paged
+from respctl.show.text import Screen, write_text
 
 
 def run(
@@ -42,17 +45,15 @@ def run(
     shown, hidden = (entries, None) if last is None else last_turns(entries, last, turns)
     if pending:
         shown = [e for e in shown if e.item is not None and calls.pending(e)]
-    screen = render.Screen.of_stdout(color)  # decided before a pager takes stdout over
+    screen = Screen.of_stdout(color)  # decided before a pager takes stdout over
     try:
         with paged(pager and screen.terminal):
             if output_format == "json":
                 write_json(shown, calls, pending=pending)
             elif output_format == "markdown":
-                render.write_markdown(shown, calls, pending=pending, hidden=hidden, full=full)
+                write_markdown(shown, calls, pending=pending, hidden=hidden, full=full)
             else:
-                render.write_text(
-                    shown, calls, pending=pending, hidden=hidden, full=full, screen=screen, empty=not entries
-                )
+                write_text(shown, calls, pending=pending, hidden=hidden, full=full, screen=screen, empty=not entries)
             sys.stdout.flush()
     except BrokenPipeError:  # `show | head`, or the pager quit early: the reader has all it wanted
         silence_stdout()

@@ -50,7 +50,7 @@ import orjson
 from respctl import items as it
 from respctl.show.content import content_parts, joined_text
 from respctl.show.model import Calls, Entry, str_or_none
-from respctl.terminal import escaped_json
+from respctl.show.sanitize import escaped_json
 
 
 def describe(entry: Entry, calls: Calls) -> dict:
