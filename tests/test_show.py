@@ -6,7 +6,9 @@ sample list in docs/show.md); the other files are built here, one shape at a tim
 
 from __future__ import annotations
 
+import ast
 import base64
+import graphlib
 import os
 import re
 import subprocess
@@ -797,6 +799,67 @@ def test_show_never_imports_openai_nor_rich_when_piped(args):
 def test_show_never_imports_openai_even_on_the_terminal_path():
     modules = imported_modules([SAMPLES / "rome-trip.jsonl", "--color", "always"])
     assert "rich" in modules and "openai" not in modules
+
+
+def module_path(module: str) -> Path | None:
+    path = ROOT.joinpath(*module.split("."))
+    return next((p for p in (path / "__init__.py", path.with_suffix(".py")) if p.exists()), None)
+
+
+def module_imports(module: str) -> list[tuple[str, bool]]:
+    """The modules a respctl module imports when it runs (not `if TYPE_CHECKING:`), by absolute name, each
+    with whether inside a function."""
+    path = module_path(module)
+    assert path, module
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, in_function) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                assert child.level == 0 and child.module, f"{module}: relative import"
+                for alias in child.names:  # `from respctl import items` imports the module respctl.items
+                    name = f"{child.module}.{alias.name}"
+                    found.append((name if module_path(name) else child.module, in_function))
+            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                visit(ast.Module(body=child.orelse, type_ignores=[]), in_function)  # the body is for mypy only
+                continue
+            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+SHOW_MODULES = sorted(
+    "respctl.show" if p.name == "__init__.py" else f"respctl.show.{p.stem}"
+    for p in (ROOT / "respctl" / "show").glob("*.py")
+)
+
+
+def test_the_show_package_has_no_import_cycle_and_loads_only_rich_lazily():
+    graph = {m: {name for name, _ in module_imports(m) if name in SHOW_MODULES and name != m} for m in SHOW_MODULES}
+    graph["respctl.show"] -= set(SHOW_MODULES)  # a package's own submodules load it first, not the other way round
+    assert sorted(graphlib.TopologicalSorter(graph).static_order()) == SHOW_MODULES  # CycleError on a cycle
+    lazy = {name for m in SHOW_MODULES for name, in_function in module_imports(m) if in_function}
+    assert lazy and all(name == "rich" or name.startswith("rich.") for name in lazy), lazy
+
+
+def test_nothing_show_imports_reaches_the_api_client_even_lazily():
+    """What any function of show may load, followed through every respctl module: never the client, never openai."""
+    seen: set[str] = set()
+    todo = list(SHOW_MODULES)
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for name, _ in module_imports(module):
+            assert name.split(".")[0] != "openai" and name != "respctl.client", f"{module} imports {name}"
+            if name.split(".")[0] == "respctl":
+                parts = name.split(".")
+                todo.extend(".".join(parts[:i]) for i in range(1, len(parts) + 1))  # a module loads its packages
+    assert {"respctl.show.model", "respctl.conversation", "respctl.output"} <= seen
 
 
 def test_a_closed_pipe_is_not_an_error(tmp_path):
