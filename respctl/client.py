@@ -153,41 +153,73 @@ _PAGE = 100
 _MAX_PAGES = 10_000
 
 
-def fetch_stored(response_id: str, conn: Connection, *, callbacks: Callbacks | None = None) -> tuple[dict, list[dict]]:
-    """A stored response (`GET /responses/{id}`, asking for encrypted reasoning) and all of its input
-    items (`GET /responses/{id}/input_items`, every page, `order=asc`: oldest first), as raw JSON."""
+#: The most responses a `previous_response_id` chain is followed through.
+MAX_CHAIN = 1_000
+
+
+def fetch_stored(
+    response_id: str, conn: Connection, *, callbacks: Callbacks | None = None
+) -> list[tuple[dict, list[dict]]]:
+    """A stored response and the responses it continued (`previous_response_id`), oldest first, each as
+    (the response, all of its input items), raw JSON: `GET /responses/{id}` asking for encrypted
+    reasoning, and `GET /responses/{id}/input_items`, every page, `order=asc` (oldest first).
+
+    The API documents input items as "the items used to generate this response" without saying whether
+    a continued response's list holds the earlier turns (OpenAI's reference is silent; Alibaba's
+    DashScope documents that its list does). So the chain is followed here: each previous response is
+    fetched, and the walk stops at one already covered, whose output items (by id) are among the input
+    items already fetched, so no turn is taken twice whichever way the server lists them."""
     callbacks = callbacks or Callbacks()
     client = _client(conn)
     base = redact_url(str(client.base_url).rstrip("/"))
     include = {"include": ["reasoning.encrypted_content"]}
+    chain: list[tuple[dict, list[dict]]] = []
+    seen_ids: set[str] = set()  # the ids of the input items fetched so far
     with _watching_retries(callbacks.retry), _api_errors(client, conn):
-        callbacks.detail(f"GET {base}/responses/{response_id}")
-        response = _json(
-            client.get(f"/responses/{response_id}", cast_to=httpx2.Response, options={"params": include}).read()
-        )
-        items: list[dict] = []
-        after: str | None = None
-        for _page in range(_MAX_PAGES):
-            params: dict = {"order": "asc", "limit": _PAGE, **include}
-            if after is not None:
-                params["after"] = after
-            callbacks.detail(f"GET {base}/responses/{response_id}/input_items ({len(items)} items so far)")
-            page = _json(
-                client.get(
-                    f"/responses/{response_id}/input_items", cast_to=httpx2.Response, options={"params": params}
-                ).read()
+        next_id: str | None = response_id
+        while next_id is not None and len(chain) < MAX_CHAIN:
+            callbacks.detail(f"GET {base}/responses/{next_id}")
+            response = _json(
+                client.get(f"/responses/{next_id}", cast_to=httpx2.Response, options={"params": include}).read()
             )
-            data = page.get("data")
-            if not isinstance(data, list):
-                raise ApiError("the API answered the input items with a list object that has no data list")
-            items += [item for item in data if isinstance(item, dict)]
-            last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
-            if not page.get("has_more") or not data or last is None or last == after:
-                break
-            after = last
+            output_ids = [i.get("id") for i in response.get("output") or [] if isinstance(i, dict)]
+            if chain and output_ids and all(isinstance(i, str) and i in seen_ids for i in output_ids):
+                break  # the later responses' input items already hold this one
+            items = _input_items(client, base, next_id, include, callbacks)
+            chain.insert(0, (response, items))
+            seen_ids.update(i["id"] for i in items if isinstance(i.get("id"), str))
+            previous = response.get("previous_response_id")
+            next_id = (
+                previous if isinstance(previous, str) and previous not in {r.get("id") for r, _ in chain} else None
+            )
         else:
-            raise ApiError(f"the API listed more than {_MAX_PAGES * _PAGE:,} input items; stopped")
-    return response, items
+            if next_id is not None:
+                raise ApiError(f"the chain of previous responses is longer than {MAX_CHAIN:,}; stopped")
+    return chain
+
+
+def _input_items(client: openai.OpenAI, base: str, response_id: str, include: dict, callbacks: Callbacks) -> list[dict]:
+    items: list[dict] = []
+    after: str | None = None
+    for _page in range(_MAX_PAGES):
+        params: dict = {"order": "asc", "limit": _PAGE, **include}
+        if after is not None:
+            params["after"] = after
+        callbacks.detail(f"GET {base}/responses/{response_id}/input_items ({len(items)} items so far)")
+        page = _json(
+            client.get(
+                f"/responses/{response_id}/input_items", cast_to=httpx2.Response, options={"params": params}
+            ).read()
+        )
+        data = page.get("data")
+        if not isinstance(data, list):
+            raise ApiError("the API answered the input items with a list object that has no data list")
+        items += [item for item in data if isinstance(item, dict)]
+        last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
+        if not page.get("has_more") or not data or last is None or last == after:
+            return items
+        after = last
+    raise ApiError(f"the API listed more than {_MAX_PAGES * _PAGE:,} input items; stopped")
 
 
 def _client(conn: Connection, cap: int = MAX_ANSWER_BYTES) -> openai.OpenAI:

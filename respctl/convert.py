@@ -2,7 +2,8 @@
 
     chat_to_items(data)                Chat Completions `messages` (a list, or an object holding one)
     codex_rollout_to_items(data)       a codex rollout file (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl)
-    response_to_items(response, input) a stored Response object's JSON and its input items
+    response_to_items(response, input) a stored Response object's JSON and its input items (and the
+                                       responses it continued)
     items_to_chat(items)               the way back: input items as Chat Completions messages
 
 Each returns a `Converted`: the items (or messages) and `notes`, one human-readable line for each
@@ -28,7 +29,7 @@ Shapes, from evidence:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -486,36 +487,47 @@ def _rolled_back(history: list[dict], turns: int) -> list[dict]:
 # --- a stored response -> items --------------------------------------------------------------------
 
 
-def response_to_items(response: bytes | str | dict, input_items: Iterable[Any] | None = None) -> Converted:
+def response_to_items(
+    response: bytes | str | dict,
+    input_items: Iterable[Any] | None = None,
+    earlier: Sequence[tuple[Any, Iterable[Any]]] = (),
+) -> Converted:
     """A Response object's JSON (`GET /responses/{id}`) and its input items (`GET /responses/{id}/input_items`,
     all pages, oldest first: the API lists newest first unless asked `order=asc`) as a conversation file:
-    the instructions, the input, then the output."""
-    value = _load(response, "response")
-    _expect(value, dict, "response", "a Response object")
-    if value.get("object") not in (None, "response"):
-        raise ConvertError(f"response: expected a Response object, got object {_short(value.get('object'))}")
+    the instructions, the input, then the output. `earlier` holds the responses it continued through
+    `previous_response_id`, oldest first, each with its input items (respctl.client.fetch_stored): their
+    input and output come first, in that order. The instructions are the latest response's: the API
+    does not carry instructions over from a previous response."""
+    chain = [*earlier, (response, input_items if input_items is not None else [])]
     notes = _Notes()
     items: list[dict] = []
+    value: dict = {}
+    for depth, (raw, listed) in enumerate(chain):
+        at = "response" if depth == len(chain) - 1 else f"previous response {depth + 1}"
+        value = _expect(_load(raw, at), dict, at, "a Response object")
+        if value.get("object") not in (None, "response"):
+            raise ConvertError(f"{at}: expected a Response object, got object {_short(value.get('object'))}")
+        for i, item in enumerate(listed):
+            _expect(item, dict, f"{at} input_items[{i}]", "an item object")
+            cleaned = clean_output_item(item)
+            if _client_side(cleaned):  # as respctl writes them: stored ids mean nothing with store false
+                cleaned.pop("id", None)
+                cleaned.pop("status", None)
+            items.append(cleaned)
+        output = _expect(value.get("output", []), list, f"{at}.output", "a list of items")
+        for i, item in enumerate(output):
+            items.append(clean_output_item(_expect(item, dict, f"{at}.output[{i}]", "an item object")))
+    if earlier:
+        notes.add(
+            f"the {len(earlier)} earlier response{'s' if len(earlier) != 1 else ''} it continued "
+            "(previous_response_id) carried over, oldest first"
+        )
     instructions = value.get("instructions")
     if isinstance(instructions, str) and instructions:
-        items.append({"type": "message", "role": "developer", "content": [text_part(instructions)]})
+        items.insert(0, {"type": "message", "role": "developer", "content": [text_part(instructions)]})
         notes.add("the response's instructions carried over as a developer message at the start")
     elif instructions:
         notes.add("the response's instructions are not a string (a prompt template?): not carried over")
-    if isinstance(value.get("previous_response_id"), str):
-        notes.add(
-            f"the response continued {value['previous_response_id']}: import that one first if its input is not listed"
-        )
-    for i, item in enumerate(input_items if input_items is not None else []):
-        _expect(item, dict, f"input_items[{i}]", "an item object")
-        cleaned = clean_output_item(item)
-        if _client_side(cleaned):  # as respctl writes them: stored ids mean nothing with store false
-            cleaned.pop("id", None)
-            cleaned.pop("status", None)
-        items.append(cleaned)
-    output = _expect(value.get("output", []), list, "response.output", "a list of items")
-    for i, item in enumerate(output):
-        items.append(clean_output_item(_expect(item, dict, f"response.output[{i}]", "an item object")))
     items = _unreplayable_reasoning(items, notes)
     items = _mend(items, notes)
     if not items:

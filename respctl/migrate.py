@@ -89,8 +89,8 @@ def import_conversation(
     if kind == "response":
         from respctl import client  # loads openai: only a stored response needs it
 
-        response, input_items = client.fetch_stored(source, connection(), callbacks=_callbacks())
-        converted = convert.response_to_items(response, input_items)
+        *earlier, (response, input_items) = client.fetch_stored(source, connection(), callbacks=_callbacks())
+        converted = convert.response_to_items(response, input_items, earlier)
     elif kind == "codex":
         assert data is not None
         converted = convert.codex_rollout_to_items(data)

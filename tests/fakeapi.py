@@ -1321,7 +1321,7 @@ class _Rendered:
             "output": output if output is not None else [],
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
             "presence_penalty": 0.0,
-            "previous_response_id": None,
+            "previous_response_id": body.get("previous_response_id"),
             "prompt_cache_key": body.get("prompt_cache_key"),
             "prompt_cache_retention": body.get("prompt_cache_retention"),
             "reasoning": {
@@ -2743,7 +2743,10 @@ class FakeResponsesAPI:
     def _serve_input_items(self, x: _Exchange, response_id: str) -> None:
         """`GET /responses/{id}/input_items` (client.responses.input_items.list): a cursor page,
         ResponseItemList {object: "list", data, first_id, last_id, has_more}; `order` desc (the
-        default) or asc, `limit` 1-100 (default 20), `after` an item id of the list."""
+        default) or asc, `limit` 1-100 (default 20), `after` an item id of the list. The items are those
+        the creating request sent, without the earlier turns of a `previous_response_id` chain: OpenAI's
+        reference ("Returns a list of input items for a given response") does not say they are included
+        (Alibaba's DashScope documents that its list includes them; respctl copes with both)."""
         stored = self._stored(x, response_id)
         if stored is None:
             return

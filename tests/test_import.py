@@ -211,6 +211,53 @@ def test_a_stored_response_and_all_its_input_pages_import_and_replay(cli, stored
     assert stored_api.requests[-1].body["input"] == [*items, user("next")] and stored_api.requests[-1].error is None
 
 
+def test_a_chain_of_previous_responses_imports_oldest_first(cli, stored_api, tmp_path):
+    """A response that continued others (previous_response_id) brings their input and output too, oldest
+    first: its own input items are only what its request sent."""
+    client = openai.OpenAI(base_url=stored_api.base_url, api_key="sk-test", max_retries=0)
+    previous = None
+    for n in (1, 2, 3):
+        stored_api.script(Turn([message(f"a{n}")]))
+        previous = client.responses.create(
+            model=MODEL, instructions="Be terse.", input=[user(f"u{n}")], previous_response_id=previous and previous.id
+        )
+    assert client.responses.retrieve(previous.id).previous_response_id is not None
+    extra = {"OPENAI_BASE_URL": stored_api.base_url}
+    r = cli("import", previous.id, "chat.jsonl", extra_env=extra)
+    assert r.code == 0, r.err
+    items = read_items(tmp_path / "chat.jsonl")
+    texts = [(i["role"], i["content"][0]["text"]) for i in items]
+    assert texts == [
+        ("developer", "Be terse."),
+        *[pair for n in (1, 2, 3) for pair in (("user", f"u{n}"), ("assistant", f"a{n}"))],
+    ]
+    assert (
+        "respctl: note: the 2 earlier responses it continued (previous_response_id) carried over, oldest first"
+        in r.err_lines
+    )
+    assert lint_errors(tmp_path / "chat.jsonl") == []
+    r = cli("say", tmp_path / "chat.jsonl", "next", "-m", MODEL, extra_env=extra)
+    assert r.code == 0 and stored_api.requests[-1].body["input"] == [*items, user("next")]
+
+
+def test_a_server_that_lists_the_chain_in_the_input_items_is_not_followed_twice(cli, stored_api, tmp_path):
+    """Some servers (DashScope documents it) list a continued response's earlier turns among its input
+    items: the walk stops at the first previous response whose output is already listed."""
+    client = openai.OpenAI(base_url=stored_api.base_url, api_key="sk-test", max_retries=0)
+    first = None
+    responses = []
+    for n in (1, 2):
+        stored_api.script(Turn([message(f"a{n}")]))
+        first = client.responses.create(model=MODEL, input=[user(f"u{n}")], previous_response_id=first and first.id)
+        responses.append(stored_api.stored[first.id])
+    responses[1].input[:0] = [*responses[0].input, *responses[0].response["output"]]
+    r = cli("import", first.id, "chat.jsonl", extra_env={"OPENAI_BASE_URL": stored_api.base_url})
+    assert r.code == 0, r.err
+    texts = [i["content"][0]["text"] for i in read_items(tmp_path / "chat.jsonl")]
+    assert texts == ["u1", "a1", "u2", "a2"]
+    assert not [q for q in stored_api.requests if q.path.startswith(f"/v1/responses/{responses[0].response['id']}/")]
+
+
 def test_reasoning_stored_without_encrypted_content_is_dropped_and_said(cli, stored_api, tmp_path):
     client = openai.OpenAI(base_url=stored_api.base_url, api_key="sk-test", max_retries=0)
     stored_api.script(Turn([reasoning(), message("Hi.")]))
