@@ -29,6 +29,7 @@ Shapes, from evidence:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,9 +299,18 @@ def _tool_call(call: Any, at: str, notes: _Notes) -> dict:
 
 def _arguments(value: Any, at: str, notes: _Notes) -> str:
     """Arguments as the API keeps them: a string of JSON. Parsed objects are written back as JSON; text
-    that is not JSON (the model's own slip) is kept as a JSON string, since lint refuses the rest (RSP110)."""
+    that is not JSON (the model's own slip) is kept as a JSON string, since lint refuses the rest (RSP110).
+    orjson writes at most 254 levels of nesting; deeper arguments (orjson reads up to 1,024) go through the
+    standard library's encoder, which stops near Python's recursion limit: beyond, one line (exit 2)."""
     if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # "Recursion limit reached"
+            pass
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except RecursionError:
+            raise ConvertError(f"{at}: nested too deeply to write back as JSON") from None
     text = _expect(value, str, at, "a string of JSON")
     try:
         orjson.loads(text)

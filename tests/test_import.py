@@ -93,6 +93,29 @@ def test_a_request_body_on_standard_input_is_chat(cli, api, tmp_path):
     accepted_next_turn(cli, api, tmp_path / "chat.jsonl")
 
 
+@pytest.mark.parametrize("depth", [300, 1015])
+def test_tool_call_arguments_nested_deeply_are_carried_or_one_line(cli, api, tmp_path, depth):
+    """Arguments given as parsed JSON are written back as a string: 300 levels are carried over as they
+    are; nesting too deep for that (orjson stops at 254 levels, Python's encoder near 1,000) is one line."""
+    nested = '{"a":' * depth + "1" + "}" * depth
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "ARGS"}}
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "ok"},
+    ]
+    (tmp_path / "src.json").write_text(json.dumps(messages).replace('"ARGS"', nested))  # too deep for json.dumps
+    r = cli("import", "src.json", "out.jsonl")
+    if depth == 300:
+        assert r.code == 0, r.err
+        assert read_items(tmp_path / "out.jsonl")[1]["arguments"] == nested
+        accepted_next_turn(cli, api, tmp_path / "out.jsonl")
+    else:
+        message = "messages[1].tool_calls[0].function.arguments: nested too deeply to write back as JSON"
+        assert (r.code, r.err_lines, r.out) == (2, [f"respctl: error: {message}"], "")
+        assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_import_refuses_to_overwrite_without_force(cli, tmp_path):
     source = tmp_path / "messages.json"
     source.write_text(json.dumps(MESSAGES))
