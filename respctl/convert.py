@@ -385,7 +385,9 @@ def codex_rollout_to_items(data: bytes | str) -> Converted:
     `event_msg` `thread_rolled_back` removes the last turns as codex did. Dropped: `session_meta`
     (its base instructions were codex's own system prompt for its own tools), `turn_context` (the
     model is returned, the rest is codex's sandbox and approval settings), every other `event_msg`
-    (UI events that repeat the response items), and items codex keeps for itself (ghost snapshots)."""
+    (UI events that repeat the response items), and items codex keeps for itself (ghost snapshots).
+    Lines that are not JSON are skipped with a note, as codex's loader skips them (a last line cut off
+    by a session still running or one that crashed, most often); a file with no JSON line is refused."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     _expect(data, bytes, "codex rollout", "the bytes of a file")
@@ -393,15 +395,18 @@ def codex_rollout_to_items(data: bytes | str) -> Converted:
     history: list[dict] = []
     model: str | None = None
     seen_lines = 0
-    for number, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
+    broken: list[int] = []  # lines that are not JSON, skipped
+    first_error = ""
+    numbered = [(number, raw) for number, raw in enumerate(data.split(b"\n"), 1) if raw.strip()]
+    for number, raw in numbered:
         seen_lines += 1
         where = f"rollout line {number}"
         try:
             line = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ConvertError(f"{where}: not JSON: {_json_reason(raw, exc)}") from None
+            broken.append(number)
+            first_error = first_error or f"{where}: not JSON: {_json_reason(raw, exc)}"
+            continue
         _expect(line, dict, where, "a JSON object")
         kind = line.get("type")
         if "payload" not in line:  # the format before the envelope: a header, bare items, state records
@@ -429,6 +434,24 @@ def codex_rollout_to_items(data: bytes | str) -> Converted:
             notes.add(f"rollout lines of type {_short(kind)} skipped")
     if not seen_lines:
         raise ConvertError("codex rollout: the file is empty")
+    if len(broken) == seen_lines:
+        raise ConvertError(first_error)
+    if broken:
+        # codex's own loader (RolloutRecorder::load_rollout_items, codex-rs/core/src/rollout/recorder.rs)
+        # skips every line it cannot parse, with a warning, and resumes from the rest.
+        last = broken[-1] == numbered[-1][0]
+        middle = broken[:-1] if last else broken
+        if middle:
+            listed = ", ".join(map(str, middle[:10])) + (", ..." if len(middle) > 10 else "")
+            notes.add(
+                f"rollout line{'s' if len(middle) > 1 else ''} {listed} {'are' if len(middle) > 1 else 'is'} "
+                f"not JSON: skipped, as codex skips {'them' if len(middle) > 1 else 'it'} on resume"
+            )
+        if last:
+            notes.add(
+                f"rollout line {broken[-1]}, the last, is cut off (a session still running, or one that crashed): "
+                "skipped, as codex skips it on resume"
+            )
     history = _mend(history, notes)
     if not history:
         raise ConvertError("codex rollout: no conversation items in it")

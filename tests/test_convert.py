@@ -395,7 +395,7 @@ def test_a_response_with_server_side_compaction():
             "messages[0].tool_call_id: expected a string, got null",
         ),
         (codex_rollout_to_items, b"", "codex rollout: the file is empty"),
-        (codex_rollout_to_items, b'{"type":"session_meta","payload":{}}\nnope', "rollout line 2: not JSON: "),
+        (codex_rollout_to_items, b"\nnope\n{", "rollout line 2: not JSON: "),
         (codex_rollout_to_items, b"[1]", "rollout line 1: expected a JSON object, got an array"),
         (codex_rollout_to_items, b'{"type":"session_meta","payload":{}}', "codex rollout: no conversation items in it"),
         (

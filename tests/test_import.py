@@ -170,6 +170,31 @@ def test_a_real_codex_rollout_imports_lint_clean_with_its_notes(cli, tmp_path):
     assert lint_errors(tmp_path / "codex.jsonl") == []
 
 
+def test_a_rollout_whose_last_line_is_cut_off_imports_what_came_before(cli, tmp_path):
+    """A session still running (or one that crashed) leaves its last line half written: codex's own loader
+    (RolloutRecorder::load_rollout_items) skips lines it cannot parse, so import does too, and says so."""
+    lines = ROLLOUT.read_bytes().splitlines(keepends=True)
+    whole = b"".join(lines[:-1])
+    (tmp_path / "cut.jsonl").write_bytes(whole + lines[-1][: len(lines[-1]) // 2])
+    r = cli("import", "cut.jsonl", "codex.jsonl")
+    assert r.code == 0, r.err
+    assert read_items(tmp_path / "codex.jsonl") == codex_rollout_to_items(whole).items
+    assert (
+        f"respctl: note: rollout line {len(lines)}, the last, is cut off (a session still running, or one that "
+        "crashed): skipped, as codex skips it on resume" in r.err_lines
+    )
+    assert lint_errors(tmp_path / "codex.jsonl") == []
+
+
+def test_a_rollout_line_that_is_not_json_in_the_middle_is_skipped_as_codex_does(cli, tmp_path):
+    lines = ROLLOUT.read_bytes().splitlines(keepends=True)
+    (tmp_path / "bad.jsonl").write_bytes(b"".join([*lines[:3], b"{not json\n", b"\xff\n", *lines[3:]]))
+    r = cli("import", "bad.jsonl", "codex.jsonl")
+    assert r.code == 0, r.err
+    assert read_items(tmp_path / "codex.jsonl") == codex_rollout_to_items(b"".join(lines)).items
+    assert "respctl: note: rollout lines 4, 5 are not JSON: skipped, as codex skips them on resume" in r.err_lines
+
+
 def test_a_codex_rollout_of_the_apis_own_items_replays(cli, api, tmp_path):
     """A rollout as codex writes it (envelope lines, response_item payloads, event lines), of items the
     loopback API issued: the imported file is accepted and sent exactly."""
