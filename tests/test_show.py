@@ -344,6 +344,18 @@ def test_a_turn_runs_from_a_message_to_the_next_and_keeps_tool_outputs_with_thei
     ]
 
 
+def test_a_message_between_a_call_and_its_output_starts_no_turn_as_rewind_counts(tmp_path):
+    """Some tools record an interruption as a user message between a call and its output: a turn cannot
+    start there (no cut is safe between them), so show numbers turns as rewind and fork count them
+    (respctl.boundaries.turns)."""
+    path = write(
+        tmp_path / "c.jsonl",
+        [user("List the files."), call("c1"), user("(interrupted)"), output("c1", "a.txt"), assistant("One file.")],
+    )
+    assert turns_of(path) == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]
+    assert [line[:10] for line in show(path).stdout.splitlines() if line.startswith("──")] == ["── Turn 1 "]
+
+
 def test_a_file_without_instructions_or_user_message_starts_at_turn_1(tmp_path):
     path = write(
         tmp_path / "c.jsonl", [assistant("Hello."), user("Hi"), assistant("What now?"), developer("late instructions")]

@@ -4,11 +4,12 @@ Reading is forgiving where the other commands are strict: every line that can be
 and each damaged line is one too, with its number and its problem (`read_entries`, through the
 lenient reader of respctl.jsonl).
 
-Turns. A turn starts with a message (the user's, usually) that follows model output, and holds
-what came of it: the model's items, its tool calls with their outputs, and the model's items after
-those, up to the next such message. Instructions (developer or system messages at the start of the
-file) are turn 0. `--last N` keeps the last N turns, without the instructions, which are not a turn
-(all of the file when it has no more than N).
+Turns are numbered as `rewind` and `fork` count them (respctl.boundaries.turns): a turn starts with
+a message (the user's, usually) that follows model output, and holds what came of it: the model's
+items, its tool calls with their outputs, and the model's items after those, up to the next such
+message (one written between a call and its output starts none). Instructions (developer or system
+messages at the start of the file) are turn 0. `--last N` keeps the last N turns, without the
+instructions, which are not a turn (all of the file when it has no more than N).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from respctl import boundaries
 from respctl import items as it
 from respctl.conversation import read_bytes
 from respctl.jsonl import read_lenient
-
-INSTRUCTION_ROLES = frozenset({"developer", "system"})
 
 
 @dataclass
@@ -89,29 +89,19 @@ def is_answer(entry: Entry) -> bool:
     return entry.item is not None and it.is_client_input(entry.item)
 
 
-def is_instructions(entry: Entry) -> bool:
-    return entry.kind == "message" and str_or_none(entry.fields.get("role")) in INSTRUCTION_ROLES
-
-
 def assign_turns(entries: list[Entry]) -> int:
-    """Number the turns in place; return how many there are."""
-    turn = 0
-    in_header = True
-    after_model = False
+    """Number the turns in place as rewind and fork count them (respctl.boundaries.turns, over the
+    readable lines); a damaged line sits in the turn of the line before it. Return how many there are."""
+    readable = [e for e in entries if e.item is not None]
+    for number, (start, end) in enumerate(boundaries.turns([e.item for e in readable if e.item is not None]), 1):
+        for entry in readable[start:end]:
+            entry.turn = number
+    current = 0
     for entry in entries:
-        if entry.item is None:
-            entry.section = turn
-            continue
-        answer = is_answer(entry)
-        if in_header and is_instructions(entry):
-            entry.turn = entry.section = 0
-            continue
-        in_header = False
-        if turn == 0 or (answer and after_model and entry.kind == "message"):  # tool outputs stay with their calls
-            turn += 1
-        after_model = not answer
-        entry.turn = entry.section = turn
-    return turn
+        if entry.item is not None:
+            entry.turn = current = entry.turn or 0  # the instructions are in no turn: turn 0
+        entry.section = current
+    return current
 
 
 def link_calls(entries: list[Entry]) -> Calls:
