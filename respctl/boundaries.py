@@ -45,8 +45,8 @@ after line L. Rewinding goes back: the result is a state the conversation really
 (before the response that line L is part of), and a turn can be re-run from it; the items between
 the two cuts are removed too, and `Cut.message()` says so.
 
-The item kinds this module needs come from lint's tables (respctl.lint.check) and respctl.items,
-all imported in the block below and nowhere else.
+The item kinds this module needs come from the one table of them (respctl.kinds), imported in the
+block below and nowhere else; it does not load the linter.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ from respctl.errors import UsageError
 
 # --- item kinds: the only place this module knows them -------------------------------------------
 from respctl.items import is_client_input, item_type
-from respctl.lint.check import CALL_OUTPUTS, OUTPUT_CALLS
+from respctl.kinds import CALL_OUTPUTS, OUTPUT_CALLS
+from respctl.kinds import INSTRUCTION_ROLES as _INSTRUCTION_ROLES
 
-_INSTRUCTION_ROLES = frozenset({"developer", "system"})
 _CLIENT_ROLES = frozenset({"user", *_INSTRUCTION_ROLES})
 
 

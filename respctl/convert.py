@@ -41,10 +41,10 @@ from respctl.errors import BadFileError
 from respctl.items import clean_output_item, item_type, text_part
 
 # --- item kinds: from the one table of them (respctl.kinds) ------------------------------------------
-from respctl.kinds import CALL_OUTPUTS, FOLLOWERS, OUTPUT_CALLS
+from respctl.kinds import CALL_OUTPUTS, FOLLOWERS, OUTPUT_CALLS, kinds_where
 
 #: Model items whose id makes the API ask for the reasoning item before them (lint RSP202).
-_PAIRED_WITH_REASONING = frozenset({"message", "function_call", "custom_tool_call"})
+_PAIRED_WITH_REASONING = kinds_where(paired=True)
 
 
 class ConvertError(BadFileError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import itertools
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -271,3 +273,13 @@ def test_items_of_any_shape_do_not_crash_the_boundaries():
     items = [{"type": 5}, {"role": None}, {"type": "function_call_output", "call_id": 3}, {}, user()]
     assert bd.safe_cuts(items) == [0, 1, 2, 3, 4, 5]
     assert bd.turns(items) == [(0, 4), (4, 5)]
+
+
+def test_boundaries_and_show_take_the_item_kinds_from_the_table_without_loading_the_linter():
+    """Turns come from respctl.kinds: show (which numbers turns with them) does not load lint's checks."""
+    code = (
+        "import sys\nfrom respctl import boundaries, show\n"
+        "print(sorted(m for m in sys.modules if m.startswith('respctl.lint')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "[]\n"), done.stderr[-500:]
