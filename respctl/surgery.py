@@ -8,8 +8,10 @@
 Where a file may be cut is respctl.boundaries' business: every cut here is one of its safe cuts, so no
 command leaves a reasoning item without the item it precedes, a call without its output, or half a
 compaction window. Files are read and replaced with respctl.conversation's lock and atomic write; the
-lines kept are the file's own bytes, never re-serialized. Nothing here prints but through respctl.output,
-and everything taken from a file is cleaned (respctl.terminal) before it reaches a terminal.
+lines kept are the file's own bytes, never re-serialized. Notes and errors go through respctl.output;
+rewind's listing is written to stdout here (escaped by respctl.output.escape_controls), and edit writes
+lint's diagnostic lines (respctl.lint.report) and its re-open question to stderr itself. Everything taken
+from a file is cleaned (respctl.terminal) before it reaches a terminal.
 """
 
 from __future__ import annotations
@@ -290,7 +292,13 @@ def edit(path: str, *, target: str, lock_timeout: float = 60.0) -> int:
             for d in errors:
                 sys.stderr.write(text_line(copy, d) + "\n")
             sys.stderr.flush()
-            if not _ask_reopen():
+            try:
+                again = _ask_reopen()
+            except KeyboardInterrupt:  # the copy stays: say where, then exit as an interrupt does
+                sys.stderr.write("\n")
+                output.note(f"{path}: not changed; the edited copy is kept at {copy}")
+                raise
+            if not again:
                 raise UsageError(
                     f"{path}: not changed: lint found {output.plural(len(errors), 'error')} in the edited copy; "
                     f"it is kept at {copy}"

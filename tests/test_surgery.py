@@ -3,6 +3,8 @@ takes it on the next turn, whatever line or turn is asked for; errors leave the 
 
 from __future__ import annotations
 
+import os
+import signal
 import stat
 import sys
 import threading
@@ -348,6 +350,25 @@ def test_an_edit_lint_rejects_is_not_written_and_the_copy_is_kept(cli, chat, tmp
         f"respctl: error: {chat}: not changed: lint found 1 error in the edited copy; it is kept at {copy}"
     )
     assert "Re-open" not in r.err  # not a terminal: no question
+    assert chat.read_bytes() == before and len(copy.read_bytes().splitlines()) == 15
+
+
+def test_ctrl_c_at_the_reopen_question_says_where_the_copy_is(env, chat, tmp_path, edit_env):
+    before = chat.read_bytes()
+    ed = editor(tmp_path, "lines = p.read_text().splitlines(True)\ndel lines[3]\np.write_text(''.join(lines))\n")
+
+    def interrupt(proc, screen):
+        deadline = time.monotonic() + 30
+        while "Re-open the editor?" not in screen() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+
+    code, screen = run_in_pty(
+        ["edit", chat], env={**env, **edit_env, "EDITOR": ed}, cwd=tmp_path, stdin=b"", during=interrupt
+    )
+    [copy] = copies(edit_env)
+    assert code == 130, screen
+    assert f"respctl: {chat}: not changed; the edited copy is kept at {copy}\n" in screen
     assert chat.read_bytes() == before and len(copy.read_bytes().splitlines()) == 15
 
 
