@@ -25,6 +25,7 @@ import orjson
 from respctl import convert, output
 from respctl.conversation import dumps_item, parse_lines, read_bytes
 from respctl.errors import BadFileError, ExitCode, UsageError
+from respctl.items import pending_calls
 from respctl.surgery import write_new
 
 if TYPE_CHECKING:
@@ -101,6 +102,11 @@ def import_conversation(
     write_new(dst, b"".join(line + b"\n" for line in lines), force=force, lock_timeout=lock_timeout)
     for note in converted.notes:
         output.note(f"note: {note}")
+    pending = pending_calls(converted.items)
+    if pending:
+        waiting = "1 tool call waits for its output" if len(pending) == 1 else f"{len(pending)} tool calls wait"
+        waiting += "" if len(pending) == 1 else " for their outputs"
+        output.note(f"note: {waiting}: answer with respctl tool-result")
     said = f"wrote {output.plural(len(lines), 'item')} to {dst} from {_WHAT[kind]}"
     if kind == "response":
         said += f" {source}"

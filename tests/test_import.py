@@ -116,6 +116,13 @@ def test_tool_call_arguments_nested_deeply_are_carried_or_one_line(cli, api, tmp
         assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_an_import_ending_in_unanswered_calls_says_how_to_answer_them(cli, tmp_path):
+    (tmp_path / "src.json").write_text(json.dumps(MESSAGES[:3]))
+    r = cli("import", "src.json", "out.jsonl")
+    assert r.code == 0, r.err
+    assert "respctl: note: 2 tool calls wait for their outputs: answer with respctl tool-result" in r.err_lines
+
+
 def test_import_refuses_to_overwrite_without_force(cli, tmp_path):
     source = tmp_path / "messages.json"
     source.write_text(json.dumps(MESSAGES))
