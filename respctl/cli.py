@@ -322,6 +322,19 @@ class TurnOptions:
             show_default=False,
         ),
     ] = None
+    compact_threshold: Annotated[
+        int | None,
+        typer.Option(
+            "--compact-threshold",
+            metavar="N",
+            min=1,
+            envvar="RESPCTL_COMPACT_THRESHOLD",
+            help="Let the server compact the context once the input reaches N tokens (OpenAI: N >= 1000); "
+            "the items a compaction replaces move to FILE.history.jsonl.",
+            rich_help_panel=TURN,
+            show_default=False,
+        ),
+    ] = None
     schema: Annotated[
         str | None,
         typer.Option(
@@ -417,15 +430,21 @@ TURN_OPTIONS = tuple(TurnOptions.__annotations__)
 
 
 def turn_command(
-    command: Callable[..., None] | None = None, *, hide: tuple[str, ...] = (), helps: dict[str, str] | None = None
+    command: Callable[..., None] | None = None,
+    *,
+    hide: tuple[str, ...] = (),
+    helps: dict[str, str] | None = None,
+    only: tuple[str, ...] = TURN_OPTIONS,
 ) -> Any:
     """A turn command for typer: its one parameter annotated TurnOptions stands for every field of
-    TurnOptions, in order, as parameters of their own; the command gets their values as one
-    TurnOptions. Everything else (its arguments, other options, docstring, name) is the command's.
+    TurnOptions (`only`: those named), in order, as parameters of their own; the command gets their
+    values as one TurnOptions, the others at their defaults. Everything else (its arguments, other
+    options, docstring, name) is the command's.
     `@turn_command(hide=(field, ...), helps={field: text})`: the same options, some left out of the
     command's --help (it refuses them) or described in its own words."""
     if command is None:
-        return functools.partial(turn_command, hide=hide, helps=helps)
+        return functools.partial(turn_command, hide=hide, helps=helps, only=only)
+    chosen = [option for option in TURN_OPTIONS if option in only]
     signature = inspect.signature(command)
     (name,) = [param.name for param in signature.parameters.values() if param.annotation is TurnOptions]
     helps = helps or {}
@@ -439,14 +458,14 @@ def turn_command(
                     annotation=_reworded(TurnOptions.__annotations__[option], option in hide, helps.get(option)),
                     default=getattr(TurnOptions, option),
                 )
-                for option in TURN_OPTIONS
+                for option in chosen
             ]
         else:
             params.append(param)
 
     @functools.wraps(command)
     def run(**values) -> None:
-        options = TurnOptions(**{option: values.pop(option) for option in TURN_OPTIONS})
+        options = TurnOptions(**{option: values.pop(option) for option in chosen})
         command(**values, **{name: options})
 
     run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
@@ -496,6 +515,7 @@ def _turn_settings(options: TurnOptions):
         text_format=load_schema(options.schema) if options.schema else None,
         reasoning_context=value(options.reasoning_context),
         stream=stream,
+        compact_threshold=_compact_threshold(options.compact_threshold, route.target),
     )
     request.model_names = route.model_names
     connection = Connection(
@@ -520,6 +540,23 @@ def _turn_settings(options: TurnOptions):
         on_tool_run=output.tool_ran,
         on_lock_wait=output.lock_wait,
     )
+
+
+#: The OpenAI API's least compact_threshold, from its refusal of a lower one: "Invalid
+#: 'context_management[0].compact_threshold': integer below minimum value. Expected a value >= 1000, but got
+#: 500 instead." (../shared/reference/responses-replay.md, Compaction). Other servers decide for themselves.
+OPENAI_MIN_COMPACT_THRESHOLD = 1000
+
+
+def _compact_threshold(n: int | None, target: str) -> int | None:
+    from respctl import target as tg
+
+    if n is not None and target == tg.OPENAI and n < OPENAI_MIN_COMPACT_THRESHOLD:
+        raise UsageError(
+            f"--compact-threshold {n}: the OpenAI API takes {OPENAI_MIN_COMPACT_THRESHOLD} tokens or more "
+            "(--target compatible sends any positive N)"
+        )
+    return n
 
 
 def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> None:
@@ -758,6 +795,46 @@ def tool_result(
     _run(
         go, json_out=options.json_out, verbose=options.verbose
     )  # --json: the server's whole answer in its failure object
+
+
+#: The turn options `compact` takes (declared once, in TurnOptions).
+COMPACT_OPTIONS = (
+    "model",
+    "json_out",
+    "dry_run",
+    "base_url",
+    "target",
+    "verbose",
+    "timeout",
+    "max_retries",
+    "lock_timeout",
+)
+
+
+@app.command(cls=PlainCommand, epilog=epilog("compact"))
+@turn_command(only=COMPACT_OPTIONS)
+def compact(
+    file: File,
+    *,
+    options: TurnOptions,
+    quiet: Quiet = False,
+    color: Color = ColorChoice.auto,
+) -> None:
+    """Replace FILE's history by the server's compacted window (POST /responses/compact).
+
+    FILE keeps its instructions, then what the server returns (the user messages and one compaction
+    item); the items replaced are appended to FILE.history.jsonl first. Refused, like say, for a file
+    lint finds an error in or with tool calls waiting (exit 2)."""
+
+    _configure(quiet=quiet, verbose=options.verbose, color=color)
+
+    def go() -> int:
+        from respctl import compaction, output
+
+        result = compaction.compact(file, _turn_settings(options.replace(stream=False)))
+        return output.compact_result(result, json_out=options.json_out, file=file)
+
+    _run(go, json_out=options.json_out, verbose=options.verbose)
 
 
 @app.command(cls=PlainCommand, epilog=epilog("lint"))

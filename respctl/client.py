@@ -147,6 +147,26 @@ def _api_errors(client: openai.OpenAI, conn: Connection) -> Iterator[None]:
         raise ApiError(f"the response stream broke off: {_cause(exc)}", kind="stream") from None
 
 
+def compact(body: bytes, conn: Connection, *, callbacks: Callbacks | None = None) -> dict:
+    """POST /responses/compact (client.responses.compact) with `body`; the answer's raw JSON (the SDK's
+    model reads the user messages in its output as assistant output messages), or ApiError."""
+    callbacks = callbacks or Callbacks()
+    client = _client(conn)
+    url = redact_url(str(client.base_url).rstrip("/")) + "/responses/compact"
+    callbacks.detail(f"POST {url}: {len(body):,} bytes")
+    with _watching_retries(callbacks.retry), _api_errors(client, conn):
+        response = client.post(
+            "/responses/compact",
+            cast_to=httpx2.Response,
+            content=body,
+            options={"headers": {"Content-Type": "application/json", "Accept": "application/json"}},
+        )
+        answer = _json(response.read())
+    if not isinstance(answer.get("output"), list):
+        raise ApiError("the server answered the compaction without an output list")
+    return answer
+
+
 #: Input items asked for per page (the API's most), and the most pages followed: a server whose
 #: `has_more` never ends must not hold respctl forever.
 _PAGE = 100

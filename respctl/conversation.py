@@ -77,6 +77,11 @@ def rewritten() -> list[str]:
     return list(_rewritten)
 
 
+def add_note(text: str) -> None:
+    """A line to say once the command ends (after its result): something kept, not an error."""
+    _notes.append(text)
+
+
 def notes() -> list[str]:
     """Lines for people about what a rewrite could not keep (owner, group, xattrs); emptied when read."""
     taken = list(_notes)
@@ -149,6 +154,16 @@ class Conversation:
             record = _saved.setdefault(self.name, Saved(self.name))
             record.items += len(new_items)
             record.outcome = outcome
+
+    def rewrite(self, lines: list[bytes], items: list[dict]) -> None:
+        """Replace the file with these lines, written as they are (what a compaction leaves)."""
+        body = b"".join(line + b"\n" for line in lines)
+        with signals_deferred():
+            held = write_atomic(self.path, [body], keep_lock=self._lock is not None, expect=self._stat)
+            if held is not None and self._lock is not None:
+                self._lock.move_to(held)
+            self.data, self._added, self.lines, self.items = body, [], lines, items
+            self._stat = _stat_or_none(self.path)
 
 
 def check_replaceable(path: Path) -> None:
@@ -443,6 +458,7 @@ def write_atomic(
     rescue: list[bytes] | None = None,
     keep_lock: bool = False,
     expect: os.stat_result | None = None,
+    like: os.stat_result | None = None,
 ) -> int | None:
     """Replace path with data (bytes, or pieces written one after another): temp file in the same
     folder, fsync, rename, fsync folder.
@@ -452,7 +468,8 @@ def write_atomic(
     the new file is locked before it takes the name, and the descriptor holding that lock is
     returned. A symlink is kept: the file it names is the one replaced, with its mode, owner,
     group and extended attributes where the process may set them (a note says what was not).
-    With `expect`, the file must still be the one `expect` describes, or nothing is written.
+    With `expect`, the file must still be the one `expect` describes, or nothing is written. A new file
+    takes the mode, owner and group of `like` (a conversation's archive, those of the conversation).
     """
     import tempfile
 
@@ -462,7 +479,7 @@ def write_atomic(
     held = None
     with signals_deferred():
         try:
-            original = _stat_or_none(target)
+            original = _stat_or_none(target) or like
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(folder, target.name), suffix=".tmp")
             try:
                 if keep_lock:

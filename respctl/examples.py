@@ -56,6 +56,14 @@ respctl say chat.jsonl "Weather in Oslo?" \\
     --tools tools.json \\
     --run-tool get_weather=./get_weather.py
 """,
+    "compact": """\
+# the request it would send; send nothing
+respctl compact chat.jsonl --dry-run -m gpt-5-mini
+
+# replace the history by the server's compacted
+# window (the rest goes to chat.jsonl.history.jsonl)
+respctl compact chat.jsonl -m gpt-5-mini
+""",
     "tool-result": """\
 # the model asked for two calls (exit 3): list them
 respctl say chat.jsonl "Paris, Rome?" --tools tools.json

@@ -334,6 +334,33 @@ def _print_result(result: TurnResult, *, json_out: bool, streamed: bool, file: s
     return int(result.exit_code)
 
 
+def compact_result(result, *, json_out: bool, file: str) -> int:
+    """Print what `respctl compact` did (a respctl.compaction.Compacted); --dry-run: the request body."""
+    if result.body is not None:
+        on_terminal = terminal.isatty(sys.stdout)
+        sys.stdout.buffer.write((terminal.escaped_json(result.body) if on_terminal else result.body) + b"\n")
+        sys.stdout.flush()
+        return int(ExitCode.OK)
+    if json_out:
+        write_json({**result.as_json(), "exit_code": 0, "error": None})
+        return int(ExitCode.OK)
+    usage = result.usage or {}
+    tokens = [usage.get(key) for key in ("input_tokens", "output_tokens")]
+    sys.stdout.write(
+        f"compacted {terminal.clean(file)}: {plural(result.items_before, 'item')} ({_size(result.bytes_before)}) "
+        f"-> {plural(result.items_after, 'item')} ({_size(result.bytes_after)})"
+        + (f"; tokens: {tokens[0]:,} in, {tokens[1]:,} out" if all(type(t) is int for t in tokens) else "")
+        + "\n"
+    )
+    sys.stdout.flush()
+    note(f"{plural(result.archived, 'earlier item')} appended to {terminal.clean(str(result.archive))}")
+    return int(ExitCode.OK)
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes" if n < 10_000 else f"{n / 1024:,.0f} KB"
+
+
 def write_json(obj: dict) -> None:
     sys.stdout.buffer.write(terminal.escaped_json(orjson.dumps(obj)) + b"\n")
     sys.stdout.flush()
@@ -368,6 +395,11 @@ def _people_lines(result: TurnResult, file: str) -> None:
     line = usage_line(result.usage)
     if line:
         note(line)
+    if result.dropped:
+        note(
+            f"compaction: {plural(result.dropped, 'earlier item')} moved to {file}.history.jsonl; "
+            "the file holds what the next turn sends"
+        )
     if result.status is Status.INCOMPLETE:
         note("the response is incomplete; its complete items were kept and the file replays (exit 4)")
     elif result.status is Status.RECORDED and result.appended:

@@ -38,6 +38,7 @@ class RequestOptions:
     text_format: dict | None = None
     reasoning_context: str | None = None
     stream: bool = False
+    compact_threshold: int | None = None  # server-side compaction when the input reaches this many tokens
     model_names: bool = True  # the model is an OpenAI model name (target openai, not an Azure deployment)
 
 
@@ -115,6 +116,8 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
         head["text"] = {"format": opts.text_format}
     if opts.max_output_tokens is not None:
         head["max_output_tokens"] = opts.max_output_tokens
+    if opts.compact_threshold is not None:
+        head["context_management"] = [{"type": "compaction", "compact_threshold": opts.compact_threshold}]
     if lines:
         head["prompt_cache_key"] = prompt_cache_key(lines[0])
     try:
@@ -123,6 +126,22 @@ def build_body(lines: list[bytes], opts: RequestOptions) -> bytes:
         raise UsageError(
             f"cannot write the request as JSON ({exc}): is the --tools or --schema file nested too deeply?"
         ) from None
+    return with_input(options, lines)
+
+
+def build_compact_body(lines: list[bytes], opts: RequestOptions) -> bytes:
+    """The JSON body of POST /responses/compact: model, prompt_cache_key and the file's lines as `input`
+    (the endpoint takes no `store`, `stream` nor `include`: "Unknown parameter: 'store'")."""
+    if not opts.model:
+        raise UsageError("a model is required to compact: pass --model or set RESPCTL_MODEL")
+    head: dict = {"model": opts.model}
+    if lines:
+        head["prompt_cache_key"] = prompt_cache_key(lines[0])
+    return with_input(orjson.dumps(head), lines)
+
+
+def with_input(options: bytes, lines: list[bytes]) -> bytes:
+    """The options object (JSON) with the lines joined in as its `input` array, as they are."""
     start, end = options[:-1] + b',"input":[', b"]}"
     if len(lines) < 2:
         return start + b"".join(lines) + end

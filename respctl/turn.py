@@ -18,7 +18,7 @@ from pathlib import Path
 from respctl import items as it
 from respctl import target as tg
 from respctl.callbacks import Callbacks
-from respctl.conversation import Conversation, check_replaceable, dumps_item, locked_conversation, save_beside
+from respctl.conversation import Conversation, add_note, check_replaceable, dumps_item, locked_conversation, save_beside
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.lint import gate
 from respctl.outcome import Status
@@ -56,6 +56,7 @@ class TurnResult:
     appended: int = 0
     body: bytes | None = None  # --dry-run: the request body a turn would send (None: it would send none)
     rounds_limit: int | None = None  # --max-tool-rounds stopped a loop whose calls all had runners
+    dropped: int = 0  # items a compaction replaced, moved from the file to its archive
 
     @property
     def sent(self) -> bool:
@@ -294,13 +295,18 @@ def _send(conv: Conversation, planned: Plan, settings: TurnSettings, *, replace:
         if hint:
             raise ApiError(f"{exc}; the server refuses the developer role: {hint}", detail=exc.detail) from None
         raise
-    return record_answer(conv, planned.new_items, response, replace=replace)
+    compact = settings.request.compact_threshold is not None
+    return record_answer(conv, planned.new_items, response, replace=replace, compact=compact)
 
 
-def record_answer(conv: Conversation, new_items: list[dict], response, *, replace: bool = False) -> TurnResult:
+def record_answer(
+    conv: Conversation, new_items: list[dict], response, *, replace: bool = False, compact: bool = False
+) -> TurnResult:
     """The record step after a request was answered: the new items and the answer's output, cleaned
     (what replays), appended under the lock the caller holds. `response`: a client.RawResponse, from a
-    turn's own request or from a batch's result line (`client.response_from_body`)."""
+    turn's own request or from a batch's result line (`client.response_from_body`). `compact`: the
+    request asked for compaction (--compact-threshold), so a compaction item in the output lets the
+    file drop what it replaces."""
     status = Status(response.status)  # completed or incomplete only: client raises on the others
     output = answer_items(response)
     calls = [it.call_summary(item) for item in output if it.item_type(item) in it.CALL_OUTPUT_TYPES]
@@ -311,6 +317,9 @@ def record_answer(conv: Conversation, new_items: list[dict], response, *, replac
     else:
         code = ExitCode.OK
     _write(conv, new_items + output, replace, outcome=code)
+    # Asked for (--compact-threshold), a compaction item lets the file drop what it replaces; one that came
+    # unasked (not from the OpenAI API, which compacts only when asked) is kept as it came, the file whole.
+    dropped = _drop_compacted(conv) if compact and any(it.item_type(item) == "compaction" for item in output) else 0
     text = "\n\n".join(filter(None, (it.message_text(item) for item in output if item.get("type") == "message")))
     return TurnResult(
         code,
@@ -320,12 +329,25 @@ def record_answer(conv: Conversation, new_items: list[dict], response, *, replac
         usage=response.usage,
         response_id=response.response_id,
         appended=len(new_items) + len(output),
+        dropped=dropped,
     )
 
 
 def answer_items(response) -> list[dict]:
     """The items of an answer that go into the file: its output cleaned, and what replays of it."""
     return replayable_output([it.clean_output_item(item) for item in response.output], Status(response.status))
+
+
+def _drop_compacted(conv: Conversation) -> int:
+    """The items a compaction item in the answer replaces, archived and dropped (respctl.compaction).
+    The turn is saved already: should this fail, the file stays whole and a later turn drops them."""
+    from respctl import compaction
+
+    try:
+        return compaction.drop_compacted(conv)
+    except RespctlError as exc:
+        add_note(f"{conv.name}: the items a compaction replaces stay in the file for now: {exc}")
+        return 0
 
 
 def replayable_output(output: list[dict], status: Status) -> list[dict]:

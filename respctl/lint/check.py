@@ -424,6 +424,7 @@ def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list
     calls: dict[str, int] = {}
     answered: dict[str, int] = {}
     pairs: list[int] = []  # reasoning items followed by an item, both with mid-2025 ids
+    compacted = False  # a compaction item came before
     for index, item in enumerate(items):
         kind = kinds[index]
         item_id = item.get("id")
@@ -473,7 +474,12 @@ def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list
             call_id = item.get("call_id")
             if type(call_id) is str:
                 call = calls.get(call_id)
-                if call is None or kinds[call] != OUTPUT_CALLS[kind]:
+                if call is None and compacted:
+                    # A call still open when a compaction item was made is carried by that item: its
+                    # output may follow it once the items before it are dropped, as the compaction guide
+                    # has clients do (respctl.compaction; the loopback API accepts it, tests/fakeapi.py).
+                    answered[call_id] = index
+                elif call is None or kinds[call] != OUTPUT_CALLS[kind]:
                     later = any(
                         kinds[j] == OUTPUT_CALLS[kind] and items[j].get("call_id") == call_id
                         for j in range(index + 1, count)
@@ -492,6 +498,8 @@ def _check_conversation(items: list[dict], kinds: list, report, numbers) -> list
                     )
                 else:
                     answered[call_id] = index
+        elif kind == "compaction":
+            compacted = True
         elif kind == "compaction_trigger" and index != count - 1:
             report("RSP209", index, "compaction_trigger must be the last item")
 

@@ -90,6 +90,38 @@ LENIENT: tuple[Lenient, ...] = (
     ),
 )
 
+
+class Accepted(NamedTuple):
+    shape: str  # a shape of the generated table
+    field: str  # not in it, taken back by the API in practice
+    spec: str  # its type, in the table's notation
+    what: str
+    evidence: tuple[str, ...]
+
+
+#: Fields the SDK's input types lack and the API takes back: respctl never refuses what the server produced.
+ACCEPTED: tuple[Accepted, ...] = (
+    Accepted(
+        "Message",
+        "id",
+        "str",
+        "a user message with `id` (`msg_...`), as `POST /responses/compact` returns the user messages of its window "
+        "for the next input",
+        (
+            "openai-python types/responses/compacted_response.py (CompactedResponse.output: the compacted window, "
+            "the next request's input; the SDK types its user messages as output messages, which carry id)",
+            "https://github.com/openai/openai-agents-js/pull/760 (the user messages come back with id, type, "
+            "status, content and role, and are sent back as they are)",
+            "tests/test_compaction.py (the loopback API takes them back; lint must pass what it produced)",
+        ),
+    ),
+)
+
+#: shape -> {field: (False, spec)}: the fields ACCEPTED adds to it.
+EXTRA_FIELDS: dict[str, dict[str, tuple]] = {}
+for _accepted in ACCEPTED:
+    EXTRA_FIELDS.setdefault(_accepted.shape, {})[_accepted.field] = (False, _accepted.spec)
+
 #: shape -> the fields it requires in the SDK's types and not in practice.
 OPTIONAL_IN_PRACTICE: dict[str, frozenset[str]] = {}
 for _entry in LENIENT:
@@ -102,4 +134,7 @@ def markdown() -> str:
     for e in LENIENT:
         evidence = "<br>".join(e.evidence) + (f"<br>limit: {e.condition}" if e.condition else "")
         out.append(f"| {e.shape} | `{e.field}` | {e.what} | {evidence} |")
+    out += ["", "| shape | field | accepted with it | evidence |", "|---|---|---|---|"]
+    for a in ACCEPTED:
+        out.append(f"| {a.shape} | `{a.field}` | {a.what} | {'<br>'.join(a.evidence)} |")
     return "\n".join(out)

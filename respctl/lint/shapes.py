@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from respctl import kinds as _kinds
 from respctl import schema as _table
 from respctl.jsonl import json_kind
-from respctl.lint.leniency import OPTIONAL_IN_PRACTICE
+from respctl.lint.leniency import EXTRA_FIELDS, OPTIONAL_IN_PRACTICE
 
 #: Fields the API sends and refuses to take back (RSP108): the SDK's own output-vs-input difference
 #: (the generated table), and beyond what the SDK's models show, the `drop` fields of the table of item
@@ -109,6 +109,7 @@ class Shape:
     def __init__(self, name: str, fields: dict, *, output_only: frozenset = frozenset()):
         self.name = name
         optional = OPTIONAL_IN_PRACTICE.get(name, frozenset())
+        fields = {**fields, **EXTRA_FIELDS.get(name, {})}
         self.fields = {k: v for k, v in fields.items() if k not in output_only}
         self.output_only = output_only
         self.required = frozenset(k for k, (req, _) in self.fields.items() if req and k not in optional)
@@ -442,7 +443,9 @@ def message_shape(assistant: bool) -> Shape:
             content = ("union", "str", _table.fields(_OUTPUT)["content"][1])
             found = _item_shape("message", "message (assistant)", _merged((_EASY, _OUTPUT), content=content))
         else:
-            found = _item_shape("message", "message", _merged((_EASY, _INPUT)))
+            # fields the API takes back beyond the SDK's (respctl/lint/leniency.py ACCEPTED): `id`
+            fields = {**_merged((_EASY, _INPUT)), **EXTRA_FIELDS.get(_INPUT, {})}
+            found = _item_shape("message", "message", fields)
         _MESSAGE_SHAPES[assistant] = found
     return found
 

@@ -1,0 +1,148 @@
+"""Compaction through the CLI: `--compact-threshold` on turns (the file keeps its instructions and the
+latest compaction window, the rest goes to FILE.history.jsonl) and `respctl compact FILE`, against the
+loopback API (tests/fakeapi.py), which seals and checks compaction items."""
+
+from __future__ import annotations
+
+import orjson
+from conftest import read_items, tools_file, user
+from fakeapi import HttpError, Turn, function_call, message, reasoning
+
+from respctl.items import clean_output_item
+from respctl.lint import gate
+
+MODEL = "gpt-5.4"
+
+
+def lines(path) -> list[bytes]:
+    return path.read_bytes().splitlines() if path.exists() else []
+
+
+def lint_errors(path) -> list[str]:
+    raw = lines(path)
+    return gate(str(path), raw, [orjson.loads(x) for x in raw])
+
+
+def test_200_turns_with_a_threshold_stay_bounded_replay_and_lose_nothing(cli, api, tmp_path):
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    assert cli("start", chat, "--instructions", "Be brief.").code == 0
+    written: list[bytes] = list(lines(chat))  # every line ever written, in order
+    for turn in range(200):
+        before = chat.read_bytes()
+        text = f"Turn {turn}: tell me more about Lisbon and Porto."
+        r = cli("say", chat, text, "-m", MODEL, "--compact-threshold", "1500")
+        assert r.code == 0, r.err
+        request = api.requests[-1]
+        assert request.error is None
+        # the file's promise: the request's input is the file as it was, then the message
+        assert request.body["input"] == [orjson.loads(x) for x in before.splitlines()] + [
+            user(f"Turn {turn}: tell me more about Lisbon and Porto.")
+        ]
+        assert request.body["context_management"] == [{"type": "compaction", "compact_threshold": 1500}]
+        new = [orjson.dumps(user(f"Turn {turn}: tell me more about Lisbon and Porto."))]
+        new += [orjson.dumps(clean_output_item(o)) for o in request.response["output"]]
+        written += new
+    assert len(api.accepted) == 200 and not api.rejected
+    compacted = sum(any(o["type"] == "compaction" for o in r.response["output"]) for r in api.accepted)
+    assert compacted >= 40
+    sizes = [len(r.raw) for r in api.requests]
+    assert max(sizes) < 1500 * 4 + 2500  # bounded; without compaction the 200th request is ~300 KB
+    # nothing lost: the instructions, then the archive, then the rest of the file, is every line written
+    assert lines(chat)[:1] + lines(archive) + lines(chat)[1:] == written
+    assert lint_errors(chat) == []
+    assert oct(archive.stat().st_mode & 0o777) == oct(chat.stat().st_mode & 0o777)
+
+
+def test_a_compaction_waits_for_the_calls_before_it_then_drops_them(cli, api, tmp_path):
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    tools = tools_file(tmp_path, "get_weather")
+    api.script(
+        Turn([reasoning(), message("Hi.")]),
+        Turn([reasoning(), function_call("get_weather", {"city": "Oslo"}, call_id="call_o")], compact=True),
+        Turn([reasoning(), message("Cold.")]),
+    )
+    assert cli("start", chat, "--instructions", "Be brief.", "hello", "-m", MODEL).code == 0
+    r = cli("say", chat, "Weather in Oslo?", "-m", MODEL, "--tools", tools, "--compact-threshold", "1000")
+    assert r.code == 3 and not archive.exists()  # the call is still waiting: nothing dropped yet
+    assert "call_o" in {i.get("call_id") for i in read_items(chat)}
+    r = cli("tool-result", chat, "call_o", "cold", "-m", MODEL, "--tools", tools, "--compact-threshold", "1000")
+    assert r.code == 0, r.err
+    kinds = [i.get("role") or i["type"] for i in read_items(chat)]
+    assert kinds[:2] == ["developer", "compaction"] and "function_call" not in kinds
+    assert lint_errors(chat) == []
+    assert cli("say", chat, "And Bergen?", "-m", MODEL).code == 0 and not api.rejected
+    # rewind after a compaction is safe: the window stays whole and the next turn is accepted
+    assert cli("rewind", chat).code == 0
+    assert [i.get("role") or i["type"] for i in read_items(chat)][:2] == ["developer", "compaction"]
+    assert cli("say", chat, "Again", "-m", MODEL).code == 0 and not api.rejected
+
+
+def test_a_threshold_below_the_apis_minimum_is_refused_before_sending(cli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    chat.write_bytes(orjson.dumps(user("hi")) + b"\n")
+    r = cli("say", chat, "more", "-m", MODEL, "--compact-threshold", "999")
+    assert r.code == 2 and "1000" in r.err and api.requests == []
+    r = cli("say", chat, "more", "-m", MODEL, "--dry-run", extra_env={"RESPCTL_COMPACT_THRESHOLD": "2000"})
+    assert r.code == 0 and orjson.loads(r.stdout)["context_management"][0]["compact_threshold"] == 2000
+
+
+def _conversation(cli, chat, turns=3):
+    assert cli("start", chat, "--instructions", "Be brief.", "Tell me about Lima.", "-m", MODEL).code == 0
+    for n in range(turns):
+        assert cli("say", chat, f"And city {n}?", "-m", MODEL).code == 0
+
+
+def test_compact_replaces_the_history_by_the_window_and_archives_it(cli, api, tmp_path):
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    _conversation(cli, chat)
+    before = lines(chat)
+    r = cli("compact", chat, "-m", MODEL)
+    assert r.code == 0, r.err
+    request = api.requests[-1]
+    assert request.path.endswith("/responses/compact") and request.error is None
+    assert request.body["input"] == [orjson.loads(x) for x in before]
+    output = request.response["output"]
+    assert lines(chat) == before[:1] + [orjson.dumps(item) for item in output]
+    assert lines(archive) == before[1:]
+    assert r.out.startswith(f"compacted {chat}: {len(before)} items") and "tokens:" in r.out
+    assert lint_errors(chat) == []  # its user messages carry ids: lint takes what the server produced
+    assert cli("say", chat, "And Bogota?", "-m", MODEL).code == 0 and not api.rejected
+    j = cli("compact", chat, "-m", MODEL, "--json").json()
+    assert j["status"] == "compacted" and j["exit_code"] == 0 and j["items_after"] == len(lines(chat))
+
+
+def test_compact_dry_run_prints_the_body_and_sends_nothing(cli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    _conversation(cli, chat, turns=1)
+    sent, before = len(api.requests), chat.read_bytes()
+    r = cli("compact", chat, "-m", MODEL, "--dry-run")
+    assert r.code == 0 and len(api.requests) == sent and chat.read_bytes() == before
+    body = orjson.loads(r.stdout)
+    assert set(body) == {"model", "prompt_cache_key", "input"} and len(body["input"]) == len(lines(chat))
+
+
+def test_compact_failures_leave_file_and_archive_unchanged(cli, api, tmp_path):
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    _conversation(cli, chat, turns=1)
+    assert cli("compact", chat, "-m", MODEL).code == 0
+    assert cli("say", chat, "more", "-m", MODEL).code == 0
+    file_before, archive_before = chat.read_bytes(), archive.read_bytes()
+    api.script(HttpError(500, "boom", count=3))
+    r = cli("compact", chat, "-m", MODEL, "--max-retries", "0")
+    assert r.code == 1 and "respctl: error:" in r.err
+    assert chat.read_bytes() == file_before and archive.read_bytes() == archive_before
+
+
+def test_compact_refuses_pending_calls_and_a_file_lint_refuses(cli, api, tmp_path):
+    chat = tmp_path / "c.jsonl"
+    tools = tools_file(tmp_path, "get_weather")
+    api.script(Turn([reasoning(), function_call("get_weather", {"city": "Oslo"}, call_id="call_o")]))
+    assert cli("start", chat, "Weather in Oslo?", "-m", MODEL, "--tools", tools).code == 3
+    sent, before = len(api.requests), chat.read_bytes()
+    r = cli("compact", chat, "-m", MODEL)
+    assert r.code == 2 and "waiting for output" in r.err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"type":"item_reference","id":"msg_1"}\n')
+    r = cli("compact", bad, "-m", MODEL)
+    assert r.code == 2 and "RSP301" in r.err
+    assert len(api.requests) == sent and chat.read_bytes() == before
