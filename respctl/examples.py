@@ -55,6 +55,12 @@ respctl say chat.jsonl "Hello" --dry-run
 respctl say chat.jsonl "Weather in Oslo?" \\
     --tools tools.json \\
     --run-tool get_weather=./get_weather.py
+
+# a long conversation: the server compacts it past
+# 20k tokens; what that replaces is moved to
+# chat.jsonl.history.jsonl
+respctl say chat.jsonl "Next step" \\
+    --compact-threshold 20000
 """,
     "compact": """\
 # the request it would send; send nothing
