@@ -86,13 +86,13 @@ def append_archive(path: Path, lines: list[bytes]) -> Path:
     return target
 
 
-def archived_items(path: str | os.PathLike) -> int | None:
-    """How many lines the archive holds (None: there is none)."""
+def archived(path: str | os.PathLike) -> tuple[int, int] | None:
+    """How many items (lines) and bytes the archive holds (None: there is none, or it cannot be read)."""
     try:
         data = archive_path(path).read_bytes()
     except OSError:
         return None
-    return data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    return data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1), len(data)
 
 
 @dataclass

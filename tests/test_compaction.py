@@ -151,3 +151,24 @@ def test_compact_refuses_pending_calls_and_a_file_lint_refuses(cli, api, tmp_pat
     r = cli("compact", bad, "-m", MODEL)
     assert r.code == 2 and "RSP301" in r.err
     assert len(api.requests) == sent and chat.read_bytes() == before
+
+
+def test_show_marks_the_compaction_and_what_it_replaced(cli, api, tmp_path):
+    chat = tmp_path / "c\x1b[2J.jsonl"  # a name that must not act on the terminal
+    archive = tmp_path / (chat.name + ".history.jsonl")
+    _conversation(cli, chat, turns=2)
+    assert cli("compact", chat, "-m", MODEL).code == 0
+    replaced = archive.read_bytes()
+    n = replaced.count(b"\n")
+    assert n == 9  # the instructions stay; three user messages, each with reasoning and an answer, archived
+    r = cli("show", chat, "--format", "json")
+    (mark,) = [o for o in r.json() if o["type"] == "compaction"]
+    assert mark["replaces"] == {"items": n, "bytes": len(replaced), "archive": str(archive)}
+    text = cli("show", chat, "--color", "always", extra_env={"COLUMNS": "60"}).out
+    assert "compacted here" in text and f"replaces {n} earlier items" in text
+    assert "[see c.jsonl.history.jsonl]" in text and "\x1b[2J" not in text  # the escape sequence cleaned out
+    md = cli("show", chat, "--format", "markdown").out
+    assert "**compacted here**" in md and f"*replaces {n} earlier items" in md
+    # without its archive (a copy, standard input) the items are no longer anywhere to count
+    alone = cli("show", "-", input=chat.read_bytes()).out
+    assert "replaces earlier items that are not in this file" in alone

@@ -261,11 +261,12 @@ def test_other_item_types_are_outlined_without_their_blobs(tmp_path):
     )
     result = show(path)
     assert result.returncode == 0
-    assert result.stdout.splitlines()[5:16] == [
+    assert result.stdout.splitlines()[5:17] == [
         "2  web_search_call · completed",
         '   {"action": {"type": "search", "query": "ferry"}}',
         "",
-        "3  compaction · 5.0 KB encrypted",
+        "3  compaction · 5.0 KB encrypted · compacted here",
+        "   [replaces 2 earlier items (186 B) above]",  # the user message and the web search, 186 bytes
         "",
         "4  image_generation_call · completed",
         '   {"result": "<9,005 characters>"}',

@@ -20,7 +20,7 @@ from respctl.errors import BadFileError, RespctlError
 from respctl.output import plural, silence_stdout
 from respctl.show.json import write_json
 from respctl.show.markdown import write_markdown
-from respctl.show.model import assign_turns, last_turns, link_calls, read_entries
+from respctl.show.model import assign_turns, last_turns, link_calls, mark_compactions, read_entries
 from respctl.show.pager import paged
 from respctl.show.text import Screen, write_text
 
@@ -40,6 +40,7 @@ def run(
     if output_format not in ("text", "markdown", "json"):
         raise RespctlError(f"unknown format {output_format!r}")
     entries = read_entries(file)
+    mark_compactions(file, entries)
     turns = assign_turns(entries)
     calls = link_calls(entries)
     shown, hidden = (entries, None) if last is None else last_turns(entries, last, turns)

@@ -3,6 +3,7 @@ styled pieces, every untrusted string in it cleaned, long tool payloads shortene
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -11,7 +12,7 @@ import orjson
 from respctl.output import plural
 from respctl.show.content import content_parts
 from respctl.show.layout import pretty_json
-from respctl.show.model import Calls, Entry, Hidden
+from respctl.show.model import Calls, Entry, Hidden, Replaced
 from respctl.show.sanitize import clean
 
 #: Tool payloads (outputs, arguments, attached text files) longer than this are shortened...
@@ -118,6 +119,14 @@ def _outline(value: object) -> object:
     if isinstance(value, str) and len(value) > LONG_FIELD:
         return f"<{plural(len(value), 'character')}>"
     return value
+
+
+def replaced_notes(found: Replaced | None) -> list[str]:
+    """What a compaction item replaces, in words: short lines (a 60-column terminal)."""
+    if found is None or found.items == 0:
+        return ["replaces earlier items that are not in this file"]
+    what = f"replaces {plural(found.items, 'earlier item')} ({size(found.bytes)})"
+    return [what, f"see {clean(os.path.basename(found.archive))}"] if found.archive else [f"{what} above"]
 
 
 def hidden_note(hidden: Hidden) -> str:
@@ -305,6 +314,13 @@ class BlockView:
                 block.body.append(("note", "[nested too deep to show]"))
         return block
 
+    def _compaction(self, entry: Entry) -> Block:
+        """A compaction item: where the context was compacted, and what the item stands for."""
+        block = self._other(entry)
+        block.flag = "compacted here"
+        block.body[:0] = [("note", f"[{line}]") for line in replaced_notes(entry.replaces)]
+        return block
+
     def _payload(self, block: Block, text: str, *, pretty: bool, kind: str = "code") -> None:
         """A tool payload: JSON laid out ("json"), long ones shortened with a note."""
         laid_out = pretty_json(text, self.width) if pretty else None
@@ -323,4 +339,5 @@ VIEWS = {
     "custom_tool_call": BlockView._call,
     "function_call_output": BlockView._output,
     "custom_tool_call_output": BlockView._output,
+    "compaction": BlockView._compaction,
 }

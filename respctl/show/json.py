@@ -32,6 +32,12 @@ and, by type (text is given in full, never shortened; encrypted content and embe
                   output       str            the output (the text parts of an array output, joined by a blank line)
                   attachments  [attachment]
                   call_line    int | null     the line of the call answered
+    compaction    encrypted_bytes  int | null   the size of encrypted_content
+                  replaces         {"items", "bytes", "archive"} | null: what the compaction item stands for,
+                                   the items before it (but the instructions and the user messages it
+                                   kept) and those of the archive FILE.history.jsonl (`archive`: its
+                                   path; null when there is none); `bytes` counts their lines. null on a
+                                   compaction item a damaged line hides from the reader
     other types   call_id      str | null
 
     attachment    {"type": "input_image" | "input_file" | ..., "filename", "media_type", "bytes",
@@ -99,6 +105,12 @@ def describe(entry: Entry, calls: Calls) -> dict:
             output=joined_text(parts, "text", "\n\n"),
             attachments=[value for k, value in parts if k == "attachment"],
             call_line=call.line if call else None,
+        )
+    elif kind == "compaction":
+        found, encrypted = entry.replaces, item.get("encrypted_content")
+        out["encrypted_bytes"] = len(encrypted) if isinstance(encrypted, str) else None
+        out["replaces"] = (
+            None if found is None else {"items": found.items, "bytes": found.bytes, "archive": found.archive}
         )
     else:
         out["call_id"] = str_or_none(item.get("call_id"))

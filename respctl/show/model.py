@@ -36,11 +36,23 @@ class Entry:
     turn: int | None = None  # None on an unreadable line
     section: int = 0  # the turn the line sits in, unreadable lines included (for display and --last)
     kind: str | None = None  # the item's type
+    size: int = 0  # the line's bytes, its newline included
+    replaces: Replaced | None = None  # on a compaction item: what it replaces
 
     @property
     def fields(self) -> dict[str, Any]:
         """The item's fields: those of a readable line, none for a damaged one."""
         return self.item if self.item is not None else {}
+
+
+@dataclass
+class Replaced:
+    """What a compaction item replaces: the items before it but the instructions and the messages it kept
+    (respctl.boundaries' compaction window), those of the archive beside the file included."""
+
+    items: int
+    bytes: int
+    archive: str | None  # the archive counted (FILE.history.jsonl), None when there is none
 
 
 @dataclass
@@ -73,10 +85,38 @@ def read_entries(path: str) -> list[Entry]:
 
     A byte order mark or a CRLF ending is a problem, but the item behind it can still be shown."""
     data = sys.stdin.buffer.read() if path == "-" else read_bytes(Path(path))
+    scan = read_lenient(data)
     return [
-        Entry(number, item, problem=problem, raw=raw, kind=None if item is None else item_type(item))
-        for number, item, problem, raw in read_lenient(data).shown()
+        Entry(
+            number,
+            item,
+            problem=problem,
+            raw=raw,
+            kind=None if item is None else item_type(item),
+            size=len(scan.lines[number - 1]) + 1,
+        )
+        for number, item, problem, raw in scan.shown()
     ]
+
+
+def mark_compactions(path: str, entries: list[Entry]) -> None:
+    """Set `replaces` on each compaction item: the items before its window in the file (the instructions
+    excepted) and, for a file ('-' has none), every item of its archive (respctl.compaction), which all
+    came before."""
+    if not any(e.kind == "compaction" for e in entries):
+        return
+    from respctl import compaction  # only for a file that holds a compaction item
+
+    items = [e.fields for e in entries]
+    floor = boundaries.instructions_end(items)
+    archive = None if path == "-" else compaction.archived(path)
+    name = None if archive is None else str(compaction.archive_path(path))
+    for start, end in boundaries.compaction_windows(items):
+        before = entries[floor:start]
+        count, size = len(before), sum(e.size for e in before)
+        if archive is not None:
+            count, size = count + archive[0], size + archive[1]
+        entries[end - 1].replaces = Replaced(count, size, name)
 
 
 def item_type(item: dict) -> str | None:
