@@ -84,6 +84,10 @@ KINDS: dict[str, Kind] = {
         Kind("program", follows=True),
         Kind("program_output"),
         Kind("configuration_update"),
+        # compaction: `cmp_` ids in the real traffic (tests/fixtures/recordings/vercel-ai__openai-compaction.1.json:
+        # {"id": "cmp_0a31…", "type": "compaction", "encrypted_content": "gAAAA…"}, a Fernet token like reasoning's);
+        # the SDK's ResponseCompactionItemParam requires encrypted_content (str), id optional. Lint and the loopback
+        # API agree on each: tests/test_compaction.py::test_lint_and_the_server_agree_on_compaction_items.
         Kind("compaction", "cmp", follows=True, encrypted=True),
         # The three kinds respctl disagreed about: lint counted them as the client's, while turns and show
         # counted them as the model's. The SDK settles it: none of the three is ever output by a model.

@@ -172,3 +172,60 @@ def test_show_marks_the_compaction_and_what_it_replaced(cli, api, tmp_path):
     # without its archive (a copy, standard input) the items are no longer anywhere to count
     alone = cli("show", "-", input=chat.read_bytes()).out
     assert "replaces earlier items that are not in this file" in alone
+
+
+def _server_verdict(api, lines: list[bytes]) -> int:
+    """The HTTP status of the request respctl would build from these lines (the file as it is)."""
+    import urllib.error
+    import urllib.request
+
+    from respctl.request import RequestOptions, build_body
+
+    body = build_body(lines, RequestOptions(model=MODEL))
+    request = urllib.request.Request(
+        api.base_url + "/responses",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": "Bearer k"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code
+
+
+def test_lint_and_the_server_agree_on_compaction_items(cli, api, tmp_path):
+    """The OpenAI target's rules on compaction items (shape: RSP102/RSP104/RSP113, the Fernet envelope
+    RSP114, the `cmp_` prefix RSP112; a compaction_trigger not last: RSP209, a warning): lint passes
+    exactly what the loopback API accepts, and warnings never stop a file the server takes."""
+    chat = tmp_path / "c.jsonl"
+    _conversation(cli, chat, turns=1)
+    assert cli("compact", chat, "-m", MODEL).code == 0  # user messages with ids, then the compaction item
+    good = [orjson.loads(x) for x in lines(chat)]
+    at = next(i for i, item in enumerate(good) if item["type"] == "compaction")
+    cmp = good[at]
+
+    def variant(**changes) -> list[dict]:
+        item = {k: v for k, v in {**cmp, **changes}.items() if v is not None}
+        return [*good[:at], item, *good[at + 1 :]]
+
+    cases = {
+        "as compacted": (good, "accept"),
+        "without its id": (variant(id=None), "accept"),
+        "a trigger not last": ([*good[:at], {"type": "compaction_trigger"}, *good[at:]], "accept"),
+        "encrypted_content missing": (variant(encrypted_content=None), "reject"),
+        "encrypted_content empty": (variant(encrypted_content=""), "reject"),
+        "encrypted_content a number": (variant(encrypted_content=5), "reject"),
+        "encrypted_content cut mid-token": (variant(encrypted_content=cmp["encrypted_content"][:-5]), "reject"),
+        "an id of another kind": (variant(id="rs_" + cmp["id"].removeprefix("cmp_")), "reject"),
+    }
+    for name, (items, expected) in cases.items():
+        path = tmp_path / "case.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in items))
+        status = _server_verdict(api, lines(path))
+        errors = lint_errors(path)
+        assert (status == 200) == (expected == "accept") == (errors == []), (name, status, errors)
+    r = cli("lint", path)  # the last case, through the CLI: the rule that applies, named
+    assert r.code == 1 and "RSP112" in r.out
