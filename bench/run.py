@@ -143,7 +143,9 @@ def main() -> int:
         load_before = os.getloadavg()[0]
         rows += bench_startup(tmp, 5 if args.quick else 31, args.instructions)
         for module in (
-            () if args.startup_only else ("bench_lint", "bench_show", "bench_turn", "bench_memory", "bench_batch")
+            ()
+            if args.startup_only
+            else ("bench_lint", "bench_show", "bench_turn", "bench_memory", "bench_batch", "bench_compaction")
         ):
             try:
                 mod = __import__(module)
