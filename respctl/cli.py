@@ -829,9 +829,9 @@ def compact(
     _configure(quiet=quiet, verbose=options.verbose, color=color)
 
     def go() -> int:
-        from respctl import compaction, output
+        from respctl import output, turn
 
-        result = compaction.compact(file, _turn_settings(options.replace(stream=False)))
+        result = turn.compact(file, _turn_settings(options.replace(stream=False)))
         return output.compact_result(result, json_out=options.json_out, file=file)
 
     _run(go, json_out=options.json_out, verbose=options.verbose)

@@ -22,13 +22,12 @@ Instructions, then the archive, then the rest of the file is every item the conv
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from respctl import items as it
 from respctl.boundaries import compaction_windows, instructions_end
-from respctl.conversation import Conversation, check_replaceable, dumps_item, write_atomic
-from respctl.errors import ApiError, RespctlError, UsageError
+from respctl.conversation import Conversation, write_atomic
+from respctl.errors import RespctlError
 
 ARCHIVE_SUFFIX = ".history.jsonl"
 
@@ -93,71 +92,3 @@ def archived(path: str | os.PathLike) -> tuple[int, int] | None:
     except OSError:
         return None
     return data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1), len(data)
-
-
-@dataclass
-class Compacted:
-    """What `respctl compact` did (or, --dry-run, would send)."""
-
-    items_before: int = 0
-    items_after: int = 0
-    bytes_before: int = 0
-    bytes_after: int = 0
-    usage: dict | None = None
-    archive: str | None = None
-    body: bytes | None = None  # --dry-run: the request body
-    archived: int = 0
-    output: list[dict] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return {
-            "status": "dry_run" if self.body is not None else "compacted",
-            "items_before": self.items_before,
-            "items_after": self.items_after,
-            "bytes_before": self.bytes_before,
-            "bytes_after": self.bytes_after,
-            "usage": self.usage,
-            "archive": self.archive,
-            "archived": self.archived,
-        }
-
-
-def compact(path: str, settings) -> Compacted:
-    """`respctl compact FILE`: the file's items to POST /responses/compact, and the file replaced by its
-    instructions and the window the server returns (the rest archived). The same checks as `say` first
-    (the target's lint rules, no call waiting); a failure leaves the file and its archive unchanged."""
-    from respctl import turn
-    from respctl.request import build_compact_body
-
-    with turn._locked(path, settings) as conv:
-        turn._lint_gate(conv, settings.route)
-        turn._refuse_pending(conv)
-        if not conv.items:
-            raise UsageError(f"{conv.name}: nothing to compact: the conversation is empty")
-        body = build_compact_body(conv.lines, settings.request)
-        before = Compacted(items_before=len(conv.items), bytes_before=len(conv.data))
-        if settings.dry_run:
-            before.body = body
-            return before
-        check_replaceable(conv.path)  # before paying: the rename must be allowed
-        from respctl import client
-
-        answer = client.compact(body, settings.connection, callbacks=settings.callbacks)
-        output = [it.clean_output_item(item) for item in answer.get("output") or [] if isinstance(item, dict)]
-        if not any(it.item_type(item) == "compaction" for item in output):
-            raise ApiError(f"the server's compaction holds no compaction item; {conv.name} is unchanged")
-        first = instructions_end(conv.items)
-        new_lines = [dumps_item(item) for item in output]
-        archive = append_archive(conv.path, conv.lines[first:])
-        conv.rewrite(conv.lines[:first] + new_lines, conv.items[:first] + output)
-        usage = answer.get("usage")
-        return Compacted(
-            items_before=before.items_before,
-            bytes_before=before.bytes_before,
-            items_after=len(conv.items),
-            bytes_after=len(conv.data),
-            usage=usage if isinstance(usage, dict) else None,
-            archive=str(archive),
-            archived=before.items_before - first,
-            output=output,
-        )

@@ -335,7 +335,7 @@ def _print_result(result: TurnResult, *, json_out: bool, streamed: bool, file: s
 
 
 def compact_result(result, *, json_out: bool, file: str) -> int:
-    """Print what `respctl compact` did (a respctl.compaction.Compacted); --dry-run: the request body."""
+    """Print what `respctl compact` did (a respctl.turn.Compacted); --dry-run: the request body."""
     if result.body is not None:
         on_terminal = terminal.isatty(sys.stdout)
         sys.stdout.buffer.write((terminal.escaped_json(result.body) if on_terminal else result.body) + b"\n")

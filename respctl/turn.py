@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from respctl import boundaries, compaction
 from respctl import items as it
 from respctl import target as tg
 from respctl.callbacks import Callbacks
@@ -22,7 +23,7 @@ from respctl.conversation import Conversation, add_note, check_replaceable, dump
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.lint import gate
 from respctl.outcome import Status
-from respctl.request import Connection, RequestOptions, build_body
+from respctl.request import Connection, RequestOptions, build_body, build_compact_body
 
 # Imported where needed, at a cost only some turns pay: respctl.client loads openai (only a turn that
 # is sent), respctl.runner subprocess and threading (only --run-tool rounds), respctl.apierror its
@@ -341,7 +342,6 @@ def answer_items(response) -> list[dict]:
 def _drop_compacted(conv: Conversation) -> int:
     """The items a compaction item in the answer replaces, archived and dropped (respctl.compaction).
     The turn is saved already: should this fail, the file stays whole and a later turn drops them."""
-    from respctl import compaction
 
     try:
         return compaction.drop_compacted(conv)
@@ -406,3 +406,68 @@ def _remove_if_empty(path: Path) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+@dataclass
+class Compacted:
+    """What `respctl compact` did (or, --dry-run, would send)."""
+
+    items_before: int = 0
+    items_after: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    usage: dict | None = None
+    archive: str | None = None
+    body: bytes | None = None  # --dry-run: the request body
+    archived: int = 0
+    output: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "status": "dry_run" if self.body is not None else "compacted",
+            "items_before": self.items_before,
+            "items_after": self.items_after,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
+            "usage": self.usage,
+            "archive": self.archive,
+            "archived": self.archived,
+        }
+
+
+def compact(path: str, settings: TurnSettings) -> Compacted:
+    """`respctl compact FILE`: the file's items to POST /responses/compact, and the file replaced by its
+    instructions and the window the server returns (the rest archived). The same checks as `say` first
+    (the target's lint rules, no call waiting); a failure leaves the file and its archive unchanged."""
+    with _locked(path, settings) as conv:
+        _lint_gate(conv, settings.route)
+        _refuse_pending(conv)
+        if not conv.items:
+            raise UsageError(f"{conv.name}: nothing to compact: the conversation is empty")
+        body = build_compact_body(conv.lines, settings.request)
+        before = Compacted(items_before=len(conv.items), bytes_before=len(conv.data))
+        if settings.dry_run:
+            before.body = body
+            return before
+        check_replaceable(conv.path)  # before paying: the rename must be allowed
+        from respctl import client
+
+        answer = client.compact(body, settings.connection, callbacks=settings.callbacks)
+        output = [it.clean_output_item(item) for item in answer.get("output") or [] if isinstance(item, dict)]
+        if not any(it.item_type(item) == "compaction" for item in output):
+            raise ApiError(f"the server's compaction holds no compaction item; {conv.name} is unchanged")
+        first = boundaries.instructions_end(conv.items)
+        new_lines = [dumps_item(item) for item in output]
+        archive = compaction.append_archive(conv.path, conv.lines[first:])
+        conv.rewrite(conv.lines[:first] + new_lines, conv.items[:first] + output)
+        usage = answer.get("usage")
+        return Compacted(
+            items_before=before.items_before,
+            bytes_before=before.bytes_before,
+            items_after=len(conv.items),
+            bytes_after=len(conv.data),
+            usage=usage if isinstance(usage, dict) else None,
+            archive=str(archive),
+            archived=before.items_before - first,
+            output=output,
+        )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from respctl import boundaries
+from respctl import boundaries, compaction
 from respctl import items as it
 from respctl.conversation import read_bytes
 from respctl.jsonl import read_lenient
@@ -105,7 +105,6 @@ def mark_compactions(path: str, entries: list[Entry]) -> None:
     came before."""
     if not any(e.kind == "compaction" for e in entries):
         return
-    from respctl import compaction  # only for a file that holds a compaction item
 
     items = [e.fields for e in entries]
     floor = boundaries.instructions_end(items)
