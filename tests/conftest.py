@@ -54,7 +54,8 @@ class Result:
 
 def clean_env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESPCTL_", "AZURE_OPENAI_"))}
-    env.pop("NO_COLOR", None)
+    for name in ("NO_COLOR", "COLUMNS", "LINES"):  # a terminal's size and colour are each test's own choice
+        env.pop(name, None)
     env.update(extra)
     return env
 
