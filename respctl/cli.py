@@ -1446,6 +1446,7 @@ def main() -> None:
         sys.exit(int(ExitCode.USAGE))
     try:
         code = command.main(args=args, prog_name="respctl", standalone_mode=False)
+        _settle()  # inside the try: a Ctrl-C before this line is still told, none after it can land uncaught
     except KeyboardInterrupt as exc:
         sys.exit(_interrupted(exc, json_out=_wants_json(args)))
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
