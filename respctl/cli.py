@@ -544,7 +544,8 @@ def _turn_settings(options: TurnOptions):
 
 #: The OpenAI API's least compact_threshold, from its refusal of a lower one: "Invalid
 #: 'context_management[0].compact_threshold': integer below minimum value. Expected a value >= 1000, but got
-#: 500 instead." (../shared/reference/responses-replay.md, Compaction). Other servers decide for themselves.
+#: 500 instead." (the project's replay reference, section "Compaction": N >= 1000, else "integer below minimum
+#: value"; the loopback server of tests/fakeapi.py answers the same). Other servers decide for themselves.
 OPENAI_MIN_COMPACT_THRESHOLD = 1000
 
 
