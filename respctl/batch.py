@@ -521,11 +521,13 @@ def apply(entry: Entry, response, failure: str | None, *, lock_timeout: float, g
 
 
 def _applied(data: bytes, entry: Entry, response) -> bool:
-    """The file is the bytes submitted followed by exactly the lines this answer appends."""
+    """The file starts with the bytes submitted followed by exactly the lines this answer appends (what
+    came after them, a later `say`, is the conversation going on, not a change to what was submitted)."""
     if len(data) <= entry.size or hashlib.sha256(data[: entry.size]).hexdigest() != entry.sha256:
         return False
     lines = b"".join(dumps_item(item) + b"\n" for item in turn.answer_items(response))
-    return data[entry.size :] in (lines, b"\n" + lines)
+    rest = data[entry.size :]
+    return rest.startswith(lines) or rest.startswith(b"\n" + lines)
 
 
 def run_local(

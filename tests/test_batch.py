@@ -364,3 +364,19 @@ def test_the_same_file_under_two_names_is_submitted_once(cli, api, tmp_path):
     (tmp_path / "alias.jsonl").symlink_to(tmp_path / "c0.jsonl")
     r = cli("batch", "submit", "c0.jsonl", "alias.jsonl", "-m", MODEL)
     assert r.code == 2 and "alias.jsonl: given twice" in r.err and api.files == {}
+
+
+def test_a_second_collect_after_the_conversation_went_on_says_already_applied(cli, api, tmp_path):
+    """collect, then `say` on the answered file, then collect again: the answer is still there, followed
+    by the conversation going on; that is not a change to what was submitted."""
+    (path,) = files(tmp_path, 1)
+    batch_id = cli("batch", "submit", path.name, "-m", MODEL).out.strip()
+    for _ in range(3):
+        api.advance_batch(batch_id)
+    assert cli("batch", "collect", batch_id).code == 0
+    assert_next_say_accepted(cli, api, path)
+    went_on = path.read_bytes()
+    r = cli("batch", "collect", batch_id)
+    assert r.code == 0, r.out + r.err
+    assert columns(r.out)[0][:2] == ["already applied", "c0.jsonl"]
+    assert path.read_bytes() == went_on
