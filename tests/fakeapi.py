@@ -2626,6 +2626,7 @@ class FakeResponsesAPI:
             else:
                 obj = _terminal_event(r, turn, isinstance(reply, EmptyCompletedOutput))["response"]
             x.record.response = obj
+            self._keep(x.record)  # kept before the client can see it: its next request may ask for it
             x.json(200, obj, cut=isinstance(reply, Cut))
             return
         events = _turn_events(
@@ -2633,6 +2634,9 @@ class FakeResponsesAPI:
         )
         x.start_stream()
         for event in events[: reply.after_events] if isinstance(reply, Cut) else events:
+            if event["type"] in ("response.completed", "response.incomplete"):
+                x.record.response = event["response"]
+                self._keep(x.record)  # kept before the client can see it, as above
             x.event(event)
             if self.event_delay:
                 self._stopping.wait(self.event_delay)
