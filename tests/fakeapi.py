@@ -2724,8 +2724,8 @@ class FakeResponsesAPI:
         given = body.get("input")
         given = [{"role": "user", "content": given}] if isinstance(given, str) else given or []
         listed = [_listed_input(item, response["id"], self.registry) for item in given if isinstance(item, dict)]
-        with self._lock:
-            self.stored[response["id"]] = StoredResponse(response, listed)
+        with self._lock:  # once: kept as soon as it is answered (a test may then change what is kept)
+            self.stored.setdefault(response["id"], StoredResponse(response, listed))
 
     def _stored(self, x: _Exchange, response_id: str) -> StoredResponse | None:
         with self._lock:
