@@ -571,7 +571,9 @@ def _run(fn, *args, json_out: bool = False, verbose: bool = False, **kwargs) -> 
             code = fn(*args, **kwargs)
         finally:
             _print_notes()
+        _settle()  # the code is known: a Ctrl-C now would reach typer, which makes it a silent 130
     except RespctlError as exc:
+        _settle()
         output.error(str(exc))
         if verbose and exc.detail:
             output.block("the server's whole answer:", exc.detail)
@@ -643,17 +645,24 @@ def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
 
 def _settle() -> None:
     """The exit code is known and says what is on disk: from here on Ctrl-C, SIGTERM and SIGHUP are
-    ignored, so that one landing in the interpreter's teardown cannot turn a saved turn into 130."""
+    ignored, so that one landing in typer's code or the interpreter's teardown cannot turn a saved
+    turn into 130."""
+    global _settled
     for name in _STOP_SIGNALS:
         signum = getattr(signal, name, None)
         if signum is not None:
             signal.signal(signum, signal.SIG_IGN)
+    _settled = True
 
 
 _STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_settled = False  # set by _settle(): the exit code was decided by respctl, not by typer
+_last_signal: int = signal.SIGINT  # the stop signal last raised as an interrupt
 
 
 def _stop_on(signum: int, _frame) -> None:
+    global _last_signal
+    _last_signal = signum
     raise Interrupted(signum)
 
 
@@ -1438,15 +1447,19 @@ def _main(
 def main() -> None:
     """Entry point: usage errors become one `respctl: error: ...` line and exit 2."""
     _handle_stop_signals()
-    command = typer.main.get_command(_only_the_command_run(sys.argv[1:]))
-    fastparams.install(command)  # never raises: where typer is not as it expects, typer coerces as usual
     args = sys.argv[1:]
-    if not args and "_RESPCTL_COMPLETE" not in os.environ:  # bare `respctl`: the help, as --help prints it, and exit 2
-        with command.make_context("respctl", ["--help"], resilient_parsing=True) as ctx:
-            sys.stderr.write(command.get_help(ctx) + "\n")
-        sys.exit(int(ExitCode.USAGE))
-    try:
+    try:  # from here a Ctrl-C is told in one line, never a traceback
+        command = typer.main.get_command(_only_the_command_run(args))
+        fastparams.install(command)  # never raises: where typer is not as it expects, typer coerces as usual
+        if not args and "_RESPCTL_COMPLETE" not in os.environ:  # bare `respctl`: the help, as --help prints, exit 2
+            with command.make_context("respctl", ["--help"], resilient_parsing=True) as ctx:
+                sys.stderr.write(command.get_help(ctx) + "\n")
+            sys.exit(int(ExitCode.USAGE))
         code = command.main(args=args, prog_name="respctl", standalone_mode=False)
+        if code == 128 + signal.SIGINT and not _settled:
+            # typer (0.29) turns a KeyboardInterrupt raised in its own code (parsing, or unwinding a
+            # command that did not settle) into a silent exit 130: say what is on disk, as for any other
+            code = _interrupted(Interrupted(_last_signal), json_out=_wants_json(args))
         _settle()  # inside the try: a Ctrl-C before this line is still told, none after it can land uncaught
     except KeyboardInterrupt as exc:
         sys.exit(_interrupted(exc, json_out=_wants_json(args)))

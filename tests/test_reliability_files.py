@@ -228,6 +228,57 @@ def test_ctrl_c_after_the_turn_was_saved_never_turns_it_into_130(env, tmp_path):
         assert path.read_bytes() == before + line(user(f"note {attempt}"))
 
 
+#: respctl with a Ctrl-C pressed at one fixed moment: just before or just after the command's `_run`,
+#: where typer's own code runs. typer 0.29 makes a KeyboardInterrupt it sees a silent exit 130.
+_CTRL_C_AROUND_RUN = r"""
+import os, signal, sys
+import respctl.cli as cli
+
+real = cli._run
+
+def run(fn, *args, **kwargs):
+    if os.environ["CTRL_C"] == "before":
+        os.kill(os.getpid(), signal.SIGINT)
+    try:
+        real(fn, *args, **kwargs)
+    finally:
+        if os.environ["CTRL_C"] == "after":
+            os.kill(os.getpid(), signal.SIGINT)
+
+cli._run = run
+cli.main()
+"""
+
+
+def _ctrl_c_around_run(env, tmp_path, when: str):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(line(developer("Be brief.")))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AROUND_RUN, "say", path, "note", "--no-send"],
+        cwd=tmp_path,
+        env={**env, "CTRL_C": when},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    return proc.returncode, proc.stderr.decode(), path.read_bytes()
+
+
+def test_ctrl_c_in_typers_code_after_the_turn_is_saved_keeps_the_turns_exit_code(env, tmp_path):
+    """A fresh interpreter (signals are the point): the turn is saved and its note said; a Ctrl-C
+    landing as the command unwinds through typer must not end it as a silent 130."""
+    code, err, data = _ctrl_c_around_run(env, tmp_path, "after")
+    assert (code, err) == (0, "respctl: recorded 1 item; no turn was run\n")
+    assert data == line(developer("Be brief.")) + line(user("note"))
+
+
+def test_ctrl_c_in_typers_code_before_the_command_runs_is_told(env, tmp_path):
+    """A Ctrl-C that typer catches before the command's own code runs still gets its one line."""
+    code, err, data = _ctrl_c_around_run(env, tmp_path, "before")
+    assert (code, err) == (130, "respctl: error: interrupted; nothing was written\n")
+    assert data == line(developer("Be brief."))
+
+
 # --- 4. an answer nested deeper than orjson writes ------------------------------------------------
 
 
