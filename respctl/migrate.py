@@ -26,6 +26,7 @@ from respctl import convert, output
 from respctl.conversation import dumps_item, parse_lines, read_bytes
 from respctl.errors import BadFileError, ExitCode, UsageError
 from respctl.items import pending_calls
+from respctl.jsonl import BOM
 from respctl.surgery import write_new
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ def detect(source: str, data: bytes | None) -> str:
         whole = None
     if isinstance(whole, list) or (isinstance(whole, dict) and "messages" in whole):
         return "chat"
+    if whole is None and head is None and data.lstrip()[:1] in (b"[", b"{"):
+        return "chat"  # JSON that does not parse (cut off, a stray comma): the chat reader says where
     if isinstance(head, dict) and ("type" in head or "role" in head):
         raise UsageError(
             f"{source}: looks like a conversation file already (one input item per line); "
@@ -84,6 +87,7 @@ def import_conversation(
     data = None
     if not is_id:
         data = sys.stdin.buffer.read() if source == "-" else read_bytes(Path(source))
+        data = data.removeprefix(BOM)  # Windows tools start JSON with one (PowerShell 5's Out-File -Encoding utf8)
     elif source_format not in (None, "response"):
         raise UsageError(f"{source}: no such file (a response id is imported with --from response)")
     kind = source_format or detect(source, data)

@@ -135,10 +135,30 @@ def test_import_refuses_to_overwrite_without_force(cli, tmp_path):
     assert (r.code, r.err) == (0, "") and len(read_items(target)) == 7
 
 
+def test_chat_json_that_starts_with_a_bom_imports(cli, api, tmp_path):
+    """JSON written by Windows tools (PowerShell 5's `Out-File -Encoding utf8`) starts with a BOM."""
+    (tmp_path / "src.json").write_bytes(b"\xef\xbb\xbf" + orjson.dumps([{"role": "user", "content": "hi"}]))
+    r = cli("import", "src.json", "out.jsonl")
+    assert (r.code, r.err_lines) == (0, ["respctl: wrote 1 item to out.jsonl from Chat Completions messages"])
+    assert read_items(tmp_path / "out.jsonl") == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [
         (b"hello", [], "src: cannot tell what it holds; give --from chat, codex or response"),
+        (
+            b'[{"role": "user", "content": "hi"}',
+            [],
+            "chat messages: not JSON: unexpected end of data (line 1, column 35)",
+        ),
+        (
+            b'{"messages": [\n  {"role": "user",}\n]}',
+            [],
+            "chat messages: not JSON: trailing comma is not allowed (line 2, column 18)",
+        ),
         (
             line(user("hi")),
             [],
