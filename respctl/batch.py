@@ -185,13 +185,37 @@ class Planned:
     def input_jsonl(self) -> bytes:
         """The batch input file: each body as `say` builds it, byte for byte, inside its request line."""
         return b"".join(
-            b'{"custom_id":'
-            + orjson.dumps(e.custom_id)
-            + b',"method":"POST","url":"/v1/responses","body":'
-            + body
-            + b"}\n"
+            _LINE_HEAD + orjson.dumps(e.custom_id) + _LINE_MIDDLE + body + _LINE_END
             for e, body in zip(self.entries, self.bodies, strict=True)
         )
+
+    def input_size(self) -> int:
+        """len(self.input_jsonl()), without building it."""
+        envelope = len(_LINE_HEAD) + len(_LINE_MIDDLE) + len(_LINE_END)
+        return sum(
+            envelope + len(orjson.dumps(e.custom_id)) + len(b) for e, b in zip(self.entries, self.bodies, strict=True)
+        )
+
+    def over_documented_limits(self) -> str | None:
+        """A note when the batch input is over what the Batch API documents for one input file, else None.
+
+        The API reference (Create batch, `input_file_id`): "The file can contain up to 50,000 requests,
+        and can be up to 200 MB in size." Only a note, never a refusal: the server decides (a limit
+        raised, another server's Batch API), and one over them fails validation there at no cost."""
+        count, size = len(self.entries), self.input_size()
+        if count <= DOCUMENTED_MAX_REQUESTS and size <= DOCUMENTED_MAX_BYTES:
+            return None
+        return (
+            f"{count:,} requests, {size / 1e6:,.1f} MB: over the Batch API's documented limits for one batch "
+            f"({DOCUMENTED_MAX_REQUESTS:,} requests, {DOCUMENTED_MAX_BYTES // 10**6} MB); if the batch fails "
+            "validation, submit the files in smaller groups"
+        )
+
+
+_LINE_HEAD, _LINE_MIDDLE, _LINE_END = b'{"custom_id":', b',"method":"POST","url":"/v1/responses","body":', b"}\n"
+#: The Batch API's documented limits on one input file (see Planned.over_documented_limits).
+DOCUMENTED_MAX_REQUESTS = 50_000
+DOCUMENTED_MAX_BYTES = 200 * 10**6
 
 
 def plan(paths: Iterable[str], settings: turn.TurnSettings) -> Planned:

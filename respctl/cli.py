@@ -1187,6 +1187,9 @@ def _submit(planned, settings, options: TurnOptions):
 
     from respctl import batch, output
 
+    over = planned.over_documented_limits()
+    if over:
+        output.note(over)
     try:
         return batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
     except batch.Orphaned as exc:

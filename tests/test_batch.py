@@ -380,3 +380,24 @@ def test_a_second_collect_after_the_conversation_went_on_says_already_applied(cl
     assert r.code == 0, r.out + r.err
     assert columns(r.out)[0][:2] == ["already applied", "c0.jsonl"]
     assert path.read_bytes() == went_on
+
+
+def test_a_batch_over_the_documented_limits_gets_a_note_never_a_refusal():
+    """50,000 requests and 200 MB per input file (the API reference): over them, submit says so and still
+    submits (the server decides); the size is that of the input file sent, counted without building it."""
+    from respctl.batch import Entry, Planned
+
+    def planned(count: int, body: bytes) -> Planned:
+        entries = [Entry(f"{i}-{i:048x}", f"/f{i}.jsonl", "0" * 64, 1) for i in range(count)]
+        return Planned(entries, [body] * count, [])
+
+    small = b'{"model":"gpt-5-mini","input":[{"role":"user","content":"hi"}],"store":false}'
+    assert planned(3, small).input_size() == len(planned(3, small).input_jsonl())
+    assert planned(50_000, small).over_documented_limits() is None
+    note = planned(50_001, small).over_documented_limits()
+    assert note is not None and note.startswith("50,001 requests, ") and "(50,000 requests, 200 MB)" in note
+    # 10,000 requests of 20,000 bytes each: the count is fine, the input file (201.2 MB) is not
+    large = b'{"input":"' + b"x" * (20_000 - 12) + b'"}'
+    assert len(large) == 20_000
+    assert planned(10_000, large).over_documented_limits().startswith("10,000 requests, 201.2 MB: over")
+    assert planned(9_900, large).over_documented_limits() is None
