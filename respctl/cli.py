@@ -103,7 +103,7 @@ class ReasoningContext(str, Enum):
     all_turns = "all_turns"
 
 
-class Target(str, Enum):
+class Target(str, Enum):  # target.TARGETS, spelled out: cli declares it without importing target
     openai = "openai"
     compatible = "compatible"
 

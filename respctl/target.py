@@ -23,7 +23,7 @@ from respctl.errors import UsageError
 
 OPENAI = "openai"
 COMPATIBLE = "compatible"
-TARGETS = (OPENAI, COMPATIBLE)
+TARGETS = (OPENAI, COMPATIBLE)  # the choices of --target (cli.Target, declared where typer needs it)
 
 #: Rules that hold on every Responses server: the file format, JSON, call/output pairing, every
 #: call answered, a reasoning item kept with the item that follows it, and the warnings about

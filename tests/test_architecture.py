@@ -169,3 +169,10 @@ def test_the_checker_sees_a_cycle_and_a_hidden_import(tmp_path):
     source = "def f():\n    from respctl import client\n"
     tree = ast.parse(source)
     assert ("respctl.client", 2) in _imported("respctl.x", ROOT / "x.py", tree)
+
+
+def test_the_target_choices_typer_declares_are_the_targets():
+    """cli.Target is declared at import time (typer needs it); target.TARGETS is what the rules know."""
+    from respctl import cli, target
+
+    assert tuple(t.value for t in cli.Target) == target.TARGETS
