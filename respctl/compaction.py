@@ -26,7 +26,7 @@ from pathlib import Path
 
 from respctl import items as it
 from respctl.boundaries import compaction_windows, instructions_end
-from respctl.conversation import Conversation, write_atomic
+from respctl.conversation import Conversation, signals_deferred, write_atomic
 from respctl.errors import RespctlError
 
 ARCHIVE_SUFFIX = ".history.jsonl"
@@ -59,9 +59,10 @@ def drop_compacted(conv: Conversation) -> int:
     if cut is None:
         return 0
     first, end = cut
-    append_archive(conv.path, conv.lines[first:end])
     keep = [*range(first), *range(end, len(conv.items))]
-    conv.rewrite([conv.lines[i] for i in keep], [conv.items[i] for i in keep])
+    with signals_deferred():  # Ctrl-C waits for both writes: the archive and the file agree
+        append_archive(conv.path, conv.lines[first:end])
+        conv.rewrite([conv.lines[i] for i in keep], [conv.items[i] for i in keep])
     return end - first
 
 

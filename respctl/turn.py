@@ -19,7 +19,15 @@ from respctl import boundaries, compaction
 from respctl import items as it
 from respctl import target as tg
 from respctl.callbacks import Callbacks
-from respctl.conversation import Conversation, add_note, check_replaceable, dumps_item, locked_conversation, save_beside
+from respctl.conversation import (
+    Conversation,
+    add_note,
+    check_replaceable,
+    dumps_item,
+    locked_conversation,
+    save_beside,
+    signals_deferred,
+)
 from respctl.errors import ApiError, BadFileError, ExitCode, RespctlError, UsageError
 from respctl.lint import gate
 from respctl.outcome import Status
@@ -458,8 +466,9 @@ def compact(path: str, settings: TurnSettings) -> Compacted:
             raise ApiError(f"the server's compaction holds no compaction item; {conv.name} is unchanged")
         first = boundaries.instructions_end(conv.items)
         new_lines = [dumps_item(item) for item in output]
-        archive = compaction.append_archive(conv.path, conv.lines[first:])
-        conv.rewrite(conv.lines[:first] + new_lines, conv.items[:first] + output)
+        with signals_deferred():  # a paid compaction is not left half done: Ctrl-C waits for both writes
+            archive = compaction.append_archive(conv.path, conv.lines[first:])
+            conv.rewrite(conv.lines[:first] + new_lines, conv.items[:first] + output)
         usage = answer.get("usage")
         return Compacted(
             items_before=before.items_before,

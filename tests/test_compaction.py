@@ -4,9 +4,15 @@ loopback API (tests/fakeapi.py), which seals and checks compaction items."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import orjson
-from conftest import read_items, soak, tools_file, user
-from fakeapi import HttpError, Turn, function_call, message, reasoning
+from conftest import alive, read_items, soak, tools_file, user
+from fakeapi import HttpError, Stall, Turn, function_call, message, reasoning
+from test_reliability_support import wait_until
 
 from respctl.items import clean_output_item
 from respctl.lint import gate
@@ -229,3 +235,103 @@ def test_lint_and_the_server_agree_on_compaction_items(cli, api, tmp_path):
         assert (status == 200) == (expected == "accept") == (errors == []), (name, status, errors)
     r = cli("lint", path)  # the last case, through the CLI: the rule that applies, named
     assert r.code == 1 and "RSP112" in r.out
+
+
+def _compact_interrupted(api, zygote, env, tmp_path, chat, *, after_answer: bool) -> tuple[int, str]:
+    """`respctl compact` as a process of its own, Ctrl-C once the server holds its request: at once, or
+    (after_answer) again and again from the moment the server answers until respctl has exited."""
+    release = threading.Event()
+    api.script(Stall(30, release=release))
+    sent = len(api.requests)
+    out, err = tmp_path / "out", tmp_path / "err"
+    pid = zygote.start(["compact", chat, "-m", MODEL], cwd=tmp_path, env=env, out=out, err=err)
+    try:
+        assert wait_until(lambda: len(api.requests) > sent, timeout=30)
+        if not after_answer:
+            os.kill(pid, signal.SIGINT)
+        release.set()
+        while after_answer and alive(pid):
+            os.kill(pid, signal.SIGINT)
+            time.sleep(0.0005)
+        return zygote.wait(pid), err.read_text()
+    finally:
+        release.set()
+
+
+def test_ctrl_c_while_compact_waits_for_the_server_changes_nothing(cli, api, zygote, env, tmp_path):
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    _conversation(cli, chat, turns=1)
+    assert cli("compact", chat, "-m", MODEL).code == 0 and cli("say", chat, "more", "-m", MODEL).code == 0
+    file_before, archive_before = chat.read_bytes(), archive.read_bytes()
+    code, err = _compact_interrupted(api, zygote, env, tmp_path, chat, after_answer=False)
+    assert (code, err) == (130, "respctl: error: interrupted; nothing was written\n")
+    assert chat.read_bytes() == file_before and archive.read_bytes() == archive_before
+
+
+def test_ctrl_c_after_the_compaction_answer_leaves_it_whole_or_not_at_all(cli, api, zygote, env, tmp_path):
+    """Ctrl-C pressed again and again from the moment the answer is sent: the file is either unchanged
+    (exit 130) or compacted with its history in the archive (exit 0); no history line is ever lost."""
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    _conversation(cli, chat, turns=1)
+    outcomes = set()
+    for attempt in range(soak(12, 4)):
+        assert cli("say", chat, f"more {attempt}", "-m", MODEL).code == 0
+        file_before, archive_before = lines(chat), lines(archive)
+        code, err = _compact_interrupted(api, zygote, env, tmp_path, chat, after_answer=True)
+        if lines(chat) == file_before:
+            outcomes.add("unchanged")
+            assert code == 130 and err.startswith("respctl: error: interrupted"), (code, err)
+        else:  # the interrupt waited for both writes; what it says is what they did
+            outcomes.add("compacted")
+            assert (
+                code == 0
+                or err == f"respctl: error: interrupted after rewriting {archive}, {chat}; no other file was changed\n"
+            )
+            assert lines(chat)[0] == file_before[0] and lint_errors(chat) == []
+            assert lines(archive)[: len(archive_before)] == archive_before
+        history = set(lines(archive)) | set(lines(chat))
+        assert set(file_before) <= history, "a line of the conversation is in neither the file nor its archive"
+    assert outcomes
+
+
+#: `respctl compact` with a Ctrl-C pressed right after the archive is written, before the file is.
+_CTRL_C_AFTER_THE_ARCHIVE = r"""
+import os, signal
+from respctl import cli, compaction
+
+real = compaction.append_archive
+
+def append_archive(*args, **kwargs):
+    try:
+        return real(*args, **kwargs)
+    finally:
+        os.kill(os.getpid(), signal.SIGINT)
+
+compaction.append_archive = append_archive
+cli.main()
+"""
+
+
+def test_ctrl_c_between_the_archive_and_the_file_waits_for_both(cli, api, env, tmp_path):
+    """A fresh interpreter (signals are the point): the paid compaction is written whole, the archive
+    and the file agree, and the line says which files were rewritten."""
+    import subprocess
+    import sys
+
+    chat, archive = tmp_path / "c.jsonl", tmp_path / "c.jsonl.history.jsonl"
+    _conversation(cli, chat, turns=1)
+    before = lines(chat)
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AFTER_THE_ARCHIVE, "compact", chat, "-m", MODEL],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr.decode()) == (
+        130,
+        f"respctl: error: interrupted after rewriting {archive}, {chat}; no other file was changed\n",
+    )
+    assert lines(archive) == before[1:]
+    assert lines(chat) == before[:1] + [orjson.dumps(item) for item in api.requests[-1].response["output"]]
