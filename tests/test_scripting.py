@@ -282,6 +282,37 @@ def test_bare_respctl_prints_the_help(tmp_path):
     assert "\nCommands:\n" in r.stderr and "respctl: error" not in r.stderr
 
 
+def test_bare_respctl_batch_prints_its_help(tmp_path):
+    r = run_cli(["batch"], cwd=tmp_path, env=clean_env())
+    assert r.code == 2 and r.err.startswith("Usage: respctl batch [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\nCommands:\n" in r.err and "respctl: error" not in r.err and r.out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (["show", "c.jsonl"], ["show"]),
+        (["batch", "submit", "a.jsonl"], ["batch submit"]),
+        (["batch", "--help"], ["batch submit", "batch status", "batch collect", "batch run"]),
+        (["--help"], None),
+        (["sho"], None),
+    ],
+)
+def test_only_the_command_run_is_built(args, built):
+    """Typer builds the parameters of every command it is given (1-2 ms each): `show` must not pay for
+    the batch commands' turn options. None: the whole app, for help and typos."""
+    from respctl import cli
+
+    one = cli._only_the_command_run(args)
+    if built is None:
+        assert one is cli.app
+        return
+    names = [info.name or info.callback.__name__ for info in one.registered_commands]
+    for group in one.registered_groups:
+        names += [f"{cli._group_name(group)} {info.name}" for info in group.typer_instance.registered_commands]
+    assert names == built
+
+
 def test_help_shows_plain_metavars():
     say = subprocess.run([sys.executable, "-m", "respctl", "say", "--help"], capture_output=True, text=True)
     lint = subprocess.run([sys.executable, "-m", "respctl", "lint", "--help"], capture_output=True, text=True)
