@@ -95,12 +95,16 @@ def import_conversation(
         from respctl import client  # loads openai: only a stored response needs it
 
         *earlier, (response, input_items) = client.fetch_stored(source, connection(), callbacks=_callbacks())
-        converted = convert.response_to_items(response, input_items, earlier)
-    elif kind == "codex":
-        assert data is not None
-        converted = convert.codex_rollout_to_items(data)
-    else:
-        converted = convert.chat_to_items(data)
+    try:  # what does not convert is named by its source, then its place in it
+        if kind == "response":
+            converted = convert.response_to_items(response, input_items, earlier)
+        elif kind == "codex":
+            assert data is not None
+            converted = convert.codex_rollout_to_items(data)
+        else:
+            converted = convert.chat_to_items(data)
+    except convert.ConvertError as exc:
+        raise convert.ConvertError(f"{source}: {exc}") from None
     lines = [dumps_item(item) for item in converted.items]
     _check_clean(dst, lines, converted.items, target)
     write_new(dst, b"".join(line + b"\n" for line in lines), force=force, lock_timeout=lock_timeout)

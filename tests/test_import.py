@@ -111,7 +111,7 @@ def test_tool_call_arguments_nested_deeply_are_carried_or_one_line(cli, api, tmp
         assert read_items(tmp_path / "out.jsonl")[1]["arguments"] == nested
         accepted_next_turn(cli, api, tmp_path / "out.jsonl")
     else:
-        message = "messages[1].tool_calls[0].function.arguments: nested too deeply to write back as JSON"
+        message = "src.json: messages[1].tool_calls[0].function.arguments: nested too deeply to write back as JSON"
         assert (r.code, r.err_lines, r.out) == (2, [f"respctl: error: {message}"], "")
         assert not (tmp_path / "out.jsonl").exists()
 
@@ -152,12 +152,12 @@ def test_chat_json_that_starts_with_a_bom_imports(cli, api, tmp_path):
         (
             b'[{"role": "user", "content": "hi"}',
             [],
-            "chat messages: not JSON: unexpected end of data (line 1, column 35)",
+            "src: chat messages: not JSON: unexpected end of data (line 1, column 35)",
         ),
         (
             b'{"messages": [\n  {"role": "user",}\n]}',
             [],
-            "chat messages: not JSON: trailing comma is not allowed (line 2, column 18)",
+            "src: chat messages: not JSON: trailing comma is not allowed (line 2, column 18)",
         ),
         (
             line(user("hi")),
@@ -168,10 +168,14 @@ def test_chat_json_that_starts_with_a_bom_imports(cli, api, tmp_path):
         (
             b'[{"role": "robot", "content": "x"}]',
             [],
-            'messages[0]: unknown role "robot" (expected one of system, developer, user, assistant, tool, function)',
+            'src: messages[0]: unknown role "robot" (expected one of system, developer, user, assistant, tool, function)',
         ),
-        (b"[]", ["--from", "chat"], "messages: the list is empty: nothing to import"),
-        (b'{"type":"session_meta","payload":{}}', ["--from", "codex"], "codex rollout: no conversation items in it"),
+        (b"[]", ["--from", "chat"], "src: messages: the list is empty: nothing to import"),
+        (
+            b'{"type":"session_meta","payload":{}}',
+            ["--from", "codex"],
+            "src: codex rollout: no conversation items in it",
+        ),
         (b"[1]", ["--from", "response"], "src: not a stored response's id (resp_...)"),
     ],
 )
