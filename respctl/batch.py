@@ -20,6 +20,7 @@ import hashlib
 import os
 import queue
 import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -231,7 +232,8 @@ def plan(paths: Iterable[str], settings: turn.TurnSettings) -> Planned:
             continue
         seen.add(real)
         try:
-            planned = turn.plan_say(name, settings=settings)
+            hint = f"add a user message first: 'respctl say {shlex.quote(name)} MESSAGE --no-send'"
+            planned = turn.plan_say(name, settings=settings, nothing_new=hint)
         except RespctlError as exc:
             refused.append((name, str(exc)))
             continue

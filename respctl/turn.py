@@ -100,13 +100,22 @@ def plan(conv: Conversation, new_items: list[dict], request: RequestOptions) -> 
     return Plan(new_items, build_body(lines, request))
 
 
-def plan_say(path: str, *, settings: TurnSettings, message_item: dict | None = None, as_is: bool = False) -> Plan:
+def plan_say(
+    path: str,
+    *,
+    settings: TurnSettings,
+    message_item: dict | None = None,
+    as_is: bool = False,
+    nothing_new: str | None = None,
+) -> Plan:
     """What `respctl say FILE [MESSAGE]` would send now (`--as-is`: with no message), after the checks
     `say` makes (the file clean for the target's rules, no call waiting, something new to answer):
-    the plan step alone, for a request sent later (a batch). Nothing sent, nothing written."""
+    the plan step alone, for a request sent later (a batch). Nothing sent, nothing written.
+    `nothing_new`: what to do about a file that ends in the model's answer, in the caller's words."""
     with _locked(path, settings) as conv:
         _lint_gate(conv, settings.route)
-        planned = plan(conv, _say_items(conv, message_item, as_is=as_is, stdin_empty=False), settings.request)
+        new_items = _say_items(conv, message_item, as_is=as_is, stdin_empty=False, nothing_new=nothing_new)
+        planned = plan(conv, new_items, settings.request)
         return Plan(planned.new_items, planned.body, conv.data)
 
 
@@ -153,17 +162,17 @@ def say(
         return _converse(conv, _take_turn(conv, new_items, settings), settings)
 
 
-def _say_items(conv: Conversation, message_item: dict | None, *, as_is: bool, stdin_empty: bool) -> list[dict]:
+def _say_items(
+    conv: Conversation, message_item: dict | None, *, as_is: bool, stdin_empty: bool, nothing_new: str | None = None
+) -> list[dict]:
     """What `say` appends before its turn, once the file is known to take it."""
     _refuse_pending(conv)
     if message_item is None and not as_is and conv.items and not it.is_client_input(conv.items[-1]):
+        if nothing_new is not None:
+            raise UsageError(f"{conv.name}: nothing new to answer: the file ends in the model's answer ({nothing_new})")
         raise UsageError(
             f"{conv.name}: nothing new to answer: the file ends in the model's answer and "
-            + (
-                "standard input was empty (give a MESSAGE"
-                if message_item is None and stdin_empty
-                else "no MESSAGE was given (give one"
-            )
+            + ("standard input was empty (give a MESSAGE" if stdin_empty else "no MESSAGE was given (give one")
             + ", as an argument or on standard input; --as-is runs a turn on the file as it is)"
         )
     return [message_item] if message_item else []

@@ -197,7 +197,11 @@ def test_files_say_would_refuse_are_listed_and_nothing_is_uploaded(cli, api, tmp
     broken.write_bytes(b'{"type": "message", "role": "user"}\n')
     r = cli("batch", "submit", "good.jsonl", "answered.jsonl", "broken.jsonl", "-m", MODEL)
     assert r.code == 2 and r.out == ""
-    assert "answered.jsonl: nothing new to answer" in r.err and "broken.jsonl" in r.err
+    assert "broken.jsonl" in r.err
+    assert (
+        "respctl: error: answered.jsonl: nothing new to answer: the file ends in the model's answer "
+        "(add a user message first: 'respctl say answered.jsonl MESSAGE --no-send')\n"
+    ) in r.err  # a batch has no MESSAGE and no --as-is: not say's wording
     assert "2 files of 3 would be refused" in r.err
     assert api.files == {} and api.batches == {}
     r = cli("batch", "submit", "good.jsonl", "answered.jsonl", "broken.jsonl", "-m", MODEL, "--skip-invalid")

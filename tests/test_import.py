@@ -168,7 +168,8 @@ def test_chat_json_that_starts_with_a_bom_imports(cli, api, tmp_path):
         (
             b'[{"role": "robot", "content": "x"}]',
             [],
-            'src: messages[0]: unknown role "robot" (expected one of system, developer, user, assistant, tool, function)',
+            'src: messages[0]: unknown role "robot" '
+            "(expected one of system, developer, user, assistant, tool, function)",
         ),
         (b"[]", ["--from", "chat"], "src: messages: the list is empty: nothing to import"),
         (
