@@ -621,8 +621,8 @@ def _print_notes() -> None:
 def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
     """Say what is on disk after Ctrl-C (or SIGTERM, SIGHUP), and exit with the code that matches it:
     128 + the signal when nothing, or nothing but tool outputs, was written; the turn's own code
-    when the interrupt came after the model's answer was saved. With --json, the object's error
-    message is the line's text, and `appended` the lines it says were saved."""
+    when the interrupt came after the model's answer was saved (0 after a saved `compact`). With --json,
+    the object's error message is the line's text, and `appended` the lines it says were saved."""
     from respctl import output
 
     _settle()  # a second Ctrl-C while this is said must not cut it short
@@ -642,6 +642,9 @@ def _interrupted(exc: KeyboardInterrupt, *, json_out: bool = False) -> int:
             f"{what} after {output.plural(saved.items, 'new item')} {'was' if saved.items == 1 else 'were'} saved to "
             f"{saved.name}; the request that follows them was not answered: 'respctl say {saved.name}' sends it"
         )
+    elif saved.archive is not None:  # `compact` is done: a script must not pay for it twice
+        code, say = int(saved.outcome), output.note
+        message = f"{what} after the compaction was saved to {saved.name} (its history is in {saved.archive})"
     else:
         appended, code, say = saved.items, int(saved.outcome), output.note  # not an error: the run ends as the turn did
         message = (

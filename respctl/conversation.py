@@ -58,6 +58,7 @@ class Saved:
     name: str
     items: int = 0  # new items written, over every write of the turn
     outcome: ExitCode | None = None  # the turn's exit code if the last write held the model's answer
+    archive: str | None = None  # set by a saved `respctl compact`: where the history went
 
 
 #: Writes that reached the disk in this process, by file; notes about what a rewrite could not keep;
@@ -154,6 +155,11 @@ class Conversation:
             record = _saved.setdefault(self.name, Saved(self.name))
             record.items += len(new_items)
             record.outcome = outcome
+
+    def compacted(self, archive: str) -> None:
+        """Record that `respctl compact` has saved its work (for the line an interrupt prints, and its
+        exit code: 0, the compaction is done)."""
+        _saved[self.name] = Saved(self.name, len(self.items), ExitCode.OK, archive)
 
     def rewrite(self, lines: list[bytes], items: list[dict]) -> None:
         """Replace the file with these lines, written as they are (what a compaction leaves)."""

@@ -478,6 +478,7 @@ def compact(path: str, settings: TurnSettings) -> Compacted:
         with signals_deferred():  # a paid compaction is not left half done: Ctrl-C waits for both writes
             archive = compaction.append_archive(conv.path, conv.lines[first:])
             conv.rewrite(conv.lines[:first] + new_lines, conv.items[:first] + output)
+            conv.compacted(str(archive))
         usage = answer.get("usage")
         return Compacted(
             items_before=before.items_before,
