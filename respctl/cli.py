@@ -1504,10 +1504,15 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+#: The commands that take --json (every `batch` subcommand does).
+_JSON_COMMANDS = ("start", "say", "tool-result", "compact", "rewind", "batch")
+
+
 def _wants_json(args: list[str]) -> bool:
-    """--json on a turn command whose own parsing failed: its one object is still wanted."""
+    """--json on a command whose own parsing failed, or that typer's code saw interrupted: its one object
+    is still wanted."""
     head = args[: args.index("--")] if "--" in args else args
-    return "--json" in head and any(command in head for command in ("start", "say", "tool-result"))
+    return "--json" in head and bool(head) and head[0] in _JSON_COMMANDS
 
 
 def _only_the_command_run(args: list[str], whole: typer.Typer | None = None) -> typer.Typer:

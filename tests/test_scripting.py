@@ -56,6 +56,10 @@ def test_json_on_an_http_failure_is_one_object_with_the_error(cli, api, tmp_path
         (["say", "missing.jsonl", "hi", "-m", MODEL, "--json"], "bad_input", 2),
         (["say", "c.jsonl", "hi", "--json"], "usage", 2),  # no model
         (["say", "c.jsonl", "hi", "-m", MODEL, "--json", "--effort", "huge"], "usage", 2),  # click's own parsing
+        (["compact", "c.jsonl", "-m", MODEL, "--json", "--timeout", "soon"], "usage", 2),
+        (["rewind", "c.jsonl", "--json", "--to-line", "x"], "usage", 2),
+        (["batch", "submit", "c.jsonl", "-m", MODEL, "--json", "--effort", "huge"], "usage", 2),
+        (["batch", "collect", "batch_1", "--json", "--lock-timeout", "x"], "usage", 2),
     ],
 )
 def test_json_on_usage_errors(cli, api, tmp_path, args, kind, code):
