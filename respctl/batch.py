@@ -232,7 +232,8 @@ def plan(paths: Iterable[str], settings: turn.TurnSettings) -> Planned:
             continue
         seen.add(real)
         try:
-            hint = f"add a user message first: 'respctl say {shlex.quote(name)} MESSAGE --no-send'"
+            arg = shlex.quote(f"./{name}" if name.startswith("-") else name)  # never read as an option
+            hint = f"add a user message first: respctl say {arg} MESSAGE --no-send"
             planned = turn.plan_say(name, settings=settings, nothing_new=hint)
         except RespctlError as exc:
             refused.append((name, str(exc)))

@@ -1184,7 +1184,8 @@ def _batch_plan(files: list[str], settings, skip_invalid: bool):
 
     planned = batch.plan(files, settings)
     for name, why in planned.refused:
-        (output.note if skip_invalid else output.error)(why if why.startswith(name) else f"{name}: {why}")
+        named = why.startswith((name, os.path.normpath(name)))  # the file's own error names it (./x as x)
+        (output.note if skip_invalid else output.error)(why if named else f"{name}: {why}")
     if planned.refused and not skip_invalid:
         raise UsageError(
             f"{output.plural(len(planned.refused), 'file')} of {len(files):,} would be refused by 'respctl say' "

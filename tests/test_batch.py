@@ -200,7 +200,7 @@ def test_files_say_would_refuse_are_listed_and_nothing_is_uploaded(cli, api, tmp
     assert "broken.jsonl" in r.err
     assert (
         "respctl: error: answered.jsonl: nothing new to answer: the file ends in the model's answer "
-        "(add a user message first: 'respctl say answered.jsonl MESSAGE --no-send')\n"
+        "(add a user message first: respctl say answered.jsonl MESSAGE --no-send)\n"
     ) in r.err  # a batch has no MESSAGE and no --as-is: not say's wording
     assert "2 files of 3 would be refused" in r.err
     assert api.files == {} and api.batches == {}
@@ -405,3 +405,15 @@ def test_a_batch_over_the_documented_limits_gets_a_note_never_a_refusal():
     assert len(large) == 20_000
     assert planned(10_000, large).over_documented_limits().startswith("10,000 requests, 201.2 MB: over")
     assert planned(9_900, large).over_documented_limits() is None
+
+
+def test_the_hint_for_a_file_with_nothing_new_can_be_pasted_as_it_is(cli, api, tmp_path):
+    """A name with a space is quoted once, and one starting with '-' is never read as an option."""
+    answered = line(user("Hi")) + line({"type": "message", "role": "assistant", "content": "Hello"})
+    (tmp_path / "-x y.jsonl").write_bytes(answered)
+    r = cli("batch", "submit", "./-x y.jsonl", "-m", MODEL)
+    assert r.code == 2 and api.files == {}
+    assert r.err_lines[0] == (
+        "respctl: error: -x y.jsonl: nothing new to answer: the file ends in the model's answer "
+        "(add a user message first: respctl say './-x y.jsonl' MESSAGE --no-send)"
+    )
