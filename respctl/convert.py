@@ -72,14 +72,15 @@ def _load(data: bytes | str | Any, what: str) -> Any:
         raise ConvertError(f"{what}: not JSON: {_json_reason(bytes(data), exc)}") from None
 
 
-def _json_reason(data: bytes, exc: orjson.JSONDecodeError) -> str:
+def _json_reason(data: bytes, exc: orjson.JSONDecodeError, *, one_line: bool = False) -> str:
+    """Why `data` is not JSON, and where (`one_line`: the caller has named the line already)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as bad:
         return f"invalid UTF-8 at byte {bad.start + 1}"
     if "recursion" in exc.msg.lower() or "depth" in exc.msg.lower():
         return "nested too deeply"
-    return f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+    return f"{exc.msg} (column {exc.colno})" if one_line else f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
 
 
 def _kind(value: Any) -> str:
@@ -405,7 +406,7 @@ def codex_rollout_to_items(data: bytes | str) -> Converted:
             line = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             broken.append(number)
-            first_error = first_error or f"{where}: not JSON: {_json_reason(raw, exc)}"
+            first_error = first_error or f"{where}: not JSON: {_json_reason(raw, exc, one_line=True)}"
             continue
         _expect(line, dict, where, "a JSON object")
         kind = line.get("type")

@@ -58,8 +58,11 @@ def detect(source: str, data: bytes | None) -> str:
         whole = None
     if isinstance(whole, list) or (isinstance(whole, dict) and "messages" in whole):
         return "chat"
-    if whole is None and head is None and data.lstrip()[:1] in (b"[", b"{"):
-        return "chat"  # JSON that does not parse (cut off, a stray comma): the chat reader says where
+    if whole is None and head is None:  # JSON that does not parse: the reader it was meant for says where
+        if b'"payload"' in first or b'"record_type"' in first:
+            return "codex"  # a rollout whose first line is cut off
+        if data.lstrip()[:1] in (b"[", b"{"):
+            return "chat"  # cut off, a stray comma
     if isinstance(head, dict) and ("type" in head or "role" in head):
         raise UsageError(
             f"{source}: looks like a conversation file already (one input item per line); "
@@ -90,7 +93,7 @@ def import_conversation(
         data = data.removeprefix(BOM)  # Windows tools start JSON with one (PowerShell 5's Out-File -Encoding utf8)
     elif source_format not in (None, "response"):
         raise UsageError(f"{source}: no such file (a response id is imported with --from response)")
-    kind = source_format or detect(source, data)
+    kind = source_format or detect(_shown(source), data)
     if kind == "response":
         from respctl import client  # loads openai: only a stored response needs it
 
@@ -104,7 +107,7 @@ def import_conversation(
         else:
             converted = convert.chat_to_items(data)
     except convert.ConvertError as exc:
-        raise convert.ConvertError(f"{source}: {exc}") from None
+        raise convert.ConvertError(f"{_shown(source)}: {exc}") from None
     lines = [dumps_item(item) for item in converted.items]
     _check_clean(dst, lines, converted.items, target)
     write_new(dst, b"".join(line + b"\n" for line in lines), force=force, lock_timeout=lock_timeout)
@@ -122,6 +125,11 @@ def import_conversation(
         said += f" (model {converted.model}: 'respctl say' takes it with -m)"
     output.note(said)
     return ExitCode.OK
+
+
+def _shown(source: str) -> str:
+    """SOURCE as an error names it."""
+    return "standard input" if source == "-" else source
 
 
 def _check_clean(dst: str, lines: list[bytes], items: list[dict], target: str) -> None:

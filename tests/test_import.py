@@ -135,6 +135,15 @@ def test_import_refuses_to_overwrite_without_force(cli, tmp_path):
     assert (r.code, r.err) == (0, "") and len(read_items(target)) == 7
 
 
+def test_standard_input_is_named_so_in_errors(cli, tmp_path):
+    r = cli("import", "-", "out.jsonl", input=b'[{"role":')
+    assert (r.code, r.err_lines) == (
+        2,
+        ["respctl: error: standard input: chat messages: not JSON: unexpected end of data (line 1, column 10)"],
+    )
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_chat_json_that_starts_with_a_bom_imports(cli, api, tmp_path):
     """JSON written by Windows tools (PowerShell 5's `Out-File -Encoding utf8`) starts with a BOM."""
     (tmp_path / "src.json").write_bytes(b"\xef\xbb\xbf" + orjson.dumps([{"role": "user", "content": "hi"}]))
@@ -149,6 +158,11 @@ def test_chat_json_that_starts_with_a_bom_imports(cli, api, tmp_path):
     ("content", "args", "message"),
     [
         (b"hello", [], "src: cannot tell what it holds; give --from chat, codex or response"),
+        (
+            b'{"type":"session_meta","payload":{"id":',  # a rollout cut off in its first line
+            [],
+            "src: rollout line 1: not JSON: unexpected end of data (column 40)",
+        ),
         (
             b'[{"role": "user", "content": "hi"}',
             [],
