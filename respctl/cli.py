@@ -1179,7 +1179,9 @@ def _batch_settings(options: TurnOptions, command: str):
     return _turn_settings(options.replace(stream=False))
 
 
-def _batch_plan(files: list[str], settings, skip_invalid: bool):
+def _batch_plan(files: list[str], settings, skip_invalid: bool, *, local: bool = False):
+    """Each file's request, the refused ones listed; over the Batch API's documented limits (not
+    --local's), a note, before anything is paid for (and with --dry-run, when it is previewed)."""
     from respctl import batch, output
 
     planned = batch.plan(files, settings)
@@ -1193,6 +1195,9 @@ def _batch_plan(files: list[str], settings, skip_invalid: bool):
         )
     if not planned.entries:
         raise UsageError("no file left to submit")
+    over = None if local else planned.over_documented_limits()
+    if over:
+        output.note(over)
     return planned
 
 
@@ -1207,9 +1212,6 @@ def _submit(planned, settings, options: TurnOptions):
 
     from respctl import batch, output
 
-    over = planned.over_documented_limits()
-    if over:
-        output.note(over)
     try:
         return batch.submit(planned, settings.connection, model=options.model, folder=Path.cwd())
     except batch.Orphaned as exc:
@@ -1401,7 +1403,7 @@ def batch_run(
         if options.dry_run:
             raise UsageError("batch run takes no --dry-run: 'batch submit --dry-run' prints the requests")
         settings = _batch_settings(options, "run")
-        planned = _batch_plan(files, settings, skip_invalid)
+        planned = _batch_plan(files, settings, skip_invalid, local=local)
         progress = output.Progress()
         if local:
             try:
@@ -1489,7 +1491,9 @@ def main() -> None:
     except Exception as exc:  # click's usage errors; anything else is a bug worth one line, not a traceback
         from respctl import output
 
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `respctl batch`: its help, as bare `respctl` prints it
+        # bare `respctl batch`: its help, as bare `respctl` prints it. By name, as typer's rich_utils
+        # tells it (its module moved from click to typer._click; the name did not)
+        if type(exc).__name__ == "NoArgsIsHelpError":
             sys.stderr.write(getattr(exc, "format_message", exc.__str__)() + "\n")
             sys.exit(int(ExitCode.USAGE))
         usage = _usage_error_text(exc)
