@@ -317,6 +317,23 @@ def test_only_the_command_run_is_built(args, built):
     assert names == built
 
 
+def test_lint_builds_no_turn_commands_options():
+    """The turn commands' options are expanded when typer reads a command's signature: building `lint`
+    expands none of them (a fresh interpreter: the point is what one run of the CLI does)."""
+    script = (
+        "import typer, respctl.cli as c\n"
+        "typer.main.get_command(c._only_the_command_run(['lint', 'x.jsonl']))\n"
+        "turns = [i.callback for i in c.app.registered_commands if isinstance(i.callback, c._TurnCommand)]\n"
+        "turns += [i.callback for g in c.app.registered_groups for i in g.typer_instance.registered_commands]\n"
+        "print(len(turns), sum('_expanded' in vars(t) for t in turns if isinstance(t, c._TurnCommand)))\n"
+        "typer.main.get_command(c._only_the_command_run(['say', 'x.jsonl']))\n"
+        "print(sum('_expanded' in vars(t) for t in turns if isinstance(t, c._TurnCommand)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=clean_env())
+    commands, expanded_for_lint = map(int, done.stdout.split()[:2])
+    assert commands >= 6 and expanded_for_lint == 0 and done.stdout.split()[2] == "1", done.stdout + done.stderr
+
+
 def test_help_shows_plain_metavars():
     say = subprocess.run([sys.executable, "-m", "respctl", "say", "--help"], capture_output=True, text=True)
     lint = subprocess.run([sys.executable, "-m", "respctl", "lint", "--help"], capture_output=True, text=True)
