@@ -185,13 +185,18 @@ def _text_parts(content: Any, where: str) -> list[dict]:
     """System, developer and tool content: a string, or text parts."""
     if isinstance(content, str):
         return [text_part(content)]
-    parts = _expect(content, list, f"{where}.content", "a string or a list of text parts")
+    return _text_part_list(content, f"{where}.content")
+
+
+def _text_part_list(content: Any, at: str) -> list[dict]:
+    """A list of Chat Completions text parts (`at` names it in errors) as input_text parts."""
+    parts = _expect(content, list, at, "a string or a list of text parts")
     out = []
     for i, part in enumerate(parts):
-        _expect(part, dict, f"{where}.content[{i}]", "a content part object")
+        _expect(part, dict, f"{at}[{i}]", "a content part object")
         if part.get("type") != "text":
-            raise ConvertError(f"{where}.content[{i}]: expected a text part, got type {_short(part.get('type'))}")
-        out.append(text_part(_expect(part.get("text"), str, f"{where}.content[{i}].text", "a string")))
+            raise ConvertError(f"{at}[{i}]: expected a text part, got type {_short(part.get('type'))}")
+        out.append(text_part(_expect(part.get("text"), str, f"{at}[{i}].text", "a string")))
     return out
 
 
@@ -324,14 +329,7 @@ def _arguments(value: Any, at: str, notes: _Notes) -> str:
 def _tool_output(content: Any, at: str) -> str | list[dict]:
     if isinstance(content, str):
         return content
-    parts = _expect(content, list, at, "a string or a list of text parts")
-    out = []
-    for i, part in enumerate(parts):
-        _expect(part, dict, f"{at}[{i}]", "a content part object")
-        if part.get("type") != "text":
-            raise ConvertError(f"{at}[{i}]: expected a text part, got type {_short(part.get('type'))}")
-        out.append(text_part(_expect(part.get("text"), str, f"{at}[{i}].text", "a string")))
-    return out
+    return _text_part_list(content, at)
 
 
 # --- what lint would refuse, mended ---------------------------------------------------------------
